@@ -1,0 +1,274 @@
+//! One file per command: argv -> typed request (pure, unit-tested) -> store -> reply.
+//! This file holds what they share: the command table with its docs, tag validation and the
+//! record reply.
+
+use crate::error::{Error, Result};
+use crate::ffi::Reply;
+use crate::keys::ALL_FLOW;
+use crate::record;
+
+pub mod add;
+pub mod get;
+pub mod latest;
+pub mod log;
+
+/// A command handler: `args` are the arguments after the command name.
+pub type Handler = fn(crate::ffi::Ctx, &[&[u8]]) -> Result<()>;
+
+/// How an argument is documented (`COMMAND DOCS`, the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    Key,
+    String,
+    /// A keyword alone (`JSON`).
+    Token,
+    /// A keyword followed by subarguments (`MESSAGE message`).
+    Block,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Arg {
+    pub name: &'static str,
+    pub kind: ArgKind,
+    pub token: Option<&'static str>,
+    pub optional: bool,
+    pub multiple: bool,
+    pub subargs: &'static [Arg],
+}
+
+impl Arg {
+    pub const fn new(name: &'static str, kind: ArgKind) -> Self {
+        Arg { name, kind, token: None, optional: false, multiple: false, subargs: &[] }
+    }
+    pub const fn token(mut self, token: &'static str) -> Self {
+        self.token = Some(token);
+        self
+    }
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+    pub const fn multiple(mut self) -> Self {
+        self.multiple = true;
+        self
+    }
+    pub const fn subargs(mut self, subargs: &'static [Arg]) -> Self {
+        self.subargs = subargs;
+        self
+    }
+}
+
+/// Everything the server and the docs know of a command, in one place.
+pub struct Spec {
+    /// As registered (lower case); the docs show it upper case.
+    pub name: &'static str,
+    pub flags: &'static str,
+    /// Redis arity: N exact, -N at least N (the command name counts).
+    pub arity: i32,
+    /// The prefix argument writes (true) or only reads.
+    pub writes: bool,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    pub since: &'static str,
+    pub args: &'static [Arg],
+    pub handler: Handler,
+}
+
+impl Spec {
+    /// The syntax line as redis.io prints it: `TLOG.GET prefix [tag [RAW]]`.
+    pub fn syntax(&self) -> String {
+        let mut s = self.name.to_ascii_uppercase();
+        for a in self.args {
+            s.push(' ');
+            s.push_str(&render(a));
+        }
+        s
+    }
+}
+
+fn render(a: &Arg) -> String {
+    let mut inner = match a.kind {
+        ArgKind::Token => a.token.unwrap_or(a.name).to_string(),
+        ArgKind::Block => {
+            let mut parts: Vec<String> = a.token.map(str::to_string).into_iter().collect();
+            parts.extend(a.subargs.iter().map(render));
+            parts.join(" ")
+        }
+        _ => match a.token {
+            Some(t) => format!("{t} {}", a.name),
+            None => a.name.to_string(),
+        },
+    };
+    if a.multiple {
+        inner = format!("{inner} [{inner} ...]");
+    }
+    if a.optional {
+        format!("[{inner}]")
+    } else {
+        inner
+    }
+}
+
+/// Every command of the module, in the order of the README reference.
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC];
+
+/// At most this many tags per record: a record's tags are written in one atomic command.
+pub const MAX_TAGS: usize = 1024;
+
+/// Validates the tags of a new record and drops repeats, keeping the first occurrence's place.
+/// A tag must be UTF-8 (it is stored in the record's JSON), non-empty, and not `__all__`.
+pub fn new_record_tags<'a>(raw: &[&'a [u8]]) -> Result<Vec<&'a str>> {
+    if raw.len() > MAX_TAGS {
+        return Err(Error::TooManyTags(MAX_TAGS));
+    }
+    let mut tags: Vec<&'a str> = Vec::with_capacity(raw.len());
+    let mut seen = std::collections::HashSet::new();
+    for &t in raw {
+        let tag = std::str::from_utf8(t).map_err(|_| Error::NotUtf8("tag"))?;
+        if tag.is_empty() {
+            return Err(Error::EmptyTag);
+        }
+        if t == ALL_FLOW {
+            return Err(Error::ReservedTag);
+        }
+        // A linear scan beats hashing for the usual handful of tags.
+        let repeated = if raw.len() <= 16 { tags.contains(&tag) } else { !seen.insert(tag) };
+        if !repeated {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
+}
+
+/// The text of a message, which must be UTF-8 to be stored in JSON.
+pub fn message_text(raw: &[u8]) -> Result<&str> {
+    std::str::from_utf8(raw).map_err(|_| Error::NotUtf8("message"))
+}
+
+/// What a read command was asked: `prefix [tag [RAW]]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ReadRequest<'a> {
+    pub prefix: &'a [u8],
+    /// The flow to read: the given tag, or `__all__`.
+    pub tag: &'a [u8],
+    /// Reply with the stored JSON text instead of fields.
+    pub raw: bool,
+}
+
+/// Parses `prefix [tag [option ...]]`. The argument after the prefix is always a tag, whatever
+/// its text; options only follow a tag (`__all__` names the flow of every record).
+pub fn parse_read<'a>(args: &[&'a [u8]]) -> Result<ReadRequest<'a>> {
+    let (prefix, rest) = args.split_first().ok_or(Error::Syntax)?;
+    let mut req = ReadRequest { prefix, tag: ALL_FLOW, raw: false };
+    let Some((tag, options)) = rest.split_first() else {
+        return Ok(req);
+    };
+    if tag.is_empty() {
+        return Err(Error::EmptyTag);
+    }
+    req.tag = tag;
+    for opt in options {
+        if opt.eq_ignore_ascii_case(b"RAW") {
+            if req.raw {
+                return Err(Error::RepeatedOption("RAW"));
+            }
+            req.raw = true;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    Ok(req)
+}
+
+/// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
+/// field/value array in RESP2) of `id`, `ts` (RFC 3339, or null if the record has none),
+/// `message` (text, or compact JSON of a non-string message; null if absent) and `tags`.
+pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
+    if raw {
+        reply.bulk(stored);
+        return;
+    }
+    let rec = record::decode(stored);
+    reply.map(4);
+    reply.bulk(b"id");
+    reply.int(id);
+    reply.bulk(b"ts");
+    match rec.ts_micros.and_then(record::rfc3339) {
+        Some(ts) => reply.bulk(ts.as_bytes()),
+        None => reply.null(),
+    }
+    reply.bulk(b"message");
+    match &rec.message {
+        Some(m) => reply.bulk(m.as_bytes()),
+        None => reply.null(),
+    }
+    reply.bulk(b"tags");
+    reply.array(rec.tags.len());
+    for t in &rec.tags {
+        reply.bulk(t.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_keep_first_occurrence_order_without_repeats() {
+        assert_eq!(new_record_tags(&[b"b", b"a", b"b", b"c", b"a"]).unwrap(), vec!["b", "a", "c"]);
+        let many: Vec<Vec<u8>> = (0..40).map(|i| format!("t{}", i % 20).into_bytes()).collect();
+        let refs: Vec<&[u8]> = many.iter().map(|v| v.as_slice()).collect();
+        assert_eq!(new_record_tags(&refs).unwrap().len(), 20);
+    }
+
+    #[test]
+    fn bad_tags_are_refused_with_coded_errors() {
+        assert_eq!(new_record_tags(&[b"ok", b""]), Err(Error::EmptyTag));
+        assert_eq!(new_record_tags(&[b"__all__"]), Err(Error::ReservedTag));
+        assert_eq!(new_record_tags(&[b"\xff"]), Err(Error::NotUtf8("tag")));
+        let too_many = vec![&b"t"[..]; MAX_TAGS + 1];
+        assert_eq!(new_record_tags(&too_many), Err(Error::TooManyTags(MAX_TAGS)));
+        assert_eq!(new_record_tags(&vec![&b"t"[..]; MAX_TAGS]).unwrap(), vec!["t"]);
+        // NUL is just a byte of a tag.
+        assert_eq!(new_record_tags(&[b"a\0b"]).unwrap(), vec!["a\0b"]);
+    }
+
+    #[test]
+    fn the_argument_after_the_prefix_is_always_a_tag() {
+        let r = parse_read(&[b"p"]).unwrap();
+        assert_eq!((r.tag, r.raw), (ALL_FLOW, false));
+        for word in [&b"RAW"[..], b"raw", b"LIMIT", b"__all__"] {
+            let r = parse_read(&[b"p", word]).unwrap();
+            assert_eq!((r.tag, r.raw), (word, false));
+        }
+        let r = parse_read(&[b"p", b"RAW", b"raw"]).unwrap();
+        assert_eq!((r.tag, r.raw), (&b"RAW"[..], true));
+    }
+
+    #[test]
+    fn read_options_are_checked() {
+        assert_eq!(parse_read(&[b"p", b"t", b"RAW", b"RAW"]), Err(Error::RepeatedOption("RAW")));
+        assert_eq!(parse_read(&[b"p", b"t", b"BOGUS"]), Err(Error::Syntax));
+        assert_eq!(parse_read(&[b"p", b""]), Err(Error::EmptyTag));
+    }
+
+    #[test]
+    fn syntax_lines_render_like_redis_io() {
+        assert_eq!(log::SPEC.syntax(), "TLOG.LOG prefix message [tag [tag ...]]");
+        assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] MESSAGE message [tag [tag ...]]");
+        assert_eq!(get::SPEC.syntax(), "TLOG.GET prefix [tag [RAW]]");
+        assert_eq!(latest::SPEC.syntax(), "TLOG.LATEST prefix [tag [RAW]]");
+    }
+
+    /// The README reference and `COMMAND DOCS` come from these specs: the README must carry
+    /// each command's syntax, summary and complexity exactly as the server reports them.
+    #[test]
+    fn readme_reference_matches_the_command_table() {
+        let readme = include_str!("../../README.md");
+        for spec in COMMANDS {
+            assert!(readme.contains(&format!("`{}`", spec.syntax())), "README lacks syntax of {}", spec.name);
+            assert!(readme.contains(spec.summary), "README lacks summary of {}", spec.name);
+            assert!(readme.contains(spec.complexity), "README lacks complexity of {}", spec.name);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The one error type of the module. Every message starts with its RESP error code, so that
+//! clients can branch on the code (`ERR`, `WRONGTYPE`, `NOPERM`) and people can read the rest.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// `ERR syntax error`, as Redis says it for an unknown or misplaced token.
+    Syntax,
+    /// The same option given twice.
+    RepeatedOption(&'static str),
+    /// Options that exclude each other.
+    ConflictingOptions(&'static str, &'static str),
+    /// A message given as JSON that does not parse.
+    InvalidJson(String),
+    /// Message or tag bytes that are not UTF-8 (JSON can only hold text).
+    NotUtf8(&'static str),
+    EmptyTag,
+    ReservedTag,
+    TooManyTags(usize),
+    /// The counter holds something that is not an integer (INCR's message).
+    CounterNotInteger,
+    /// The counter is at the largest id (INCR's message).
+    CounterOverflow,
+    /// A key holds another type than the layout expects (the standard message).
+    WrongType,
+    /// The caller's ACL user may not touch a key the command derives from the prefix.
+    NoPerm { key: Vec<u8>, write: bool },
+    /// The module was asked for an API the server does not have.
+    Unsupported(&'static str),
+    /// A bug: reached only if an invariant is broken. Never aborts the server.
+    Internal(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Syntax => f.write_str("ERR syntax error"),
+            Error::RepeatedOption(opt) => write!(f, "ERR option {opt} given more than once"),
+            Error::ConflictingOptions(a, b) => {
+                write!(f, "ERR options {a} and {b} cannot be used together")
+            }
+            Error::InvalidJson(why) => write!(f, "ERR message is not valid JSON: {why}"),
+            Error::NotUtf8(what) => write!(f, "ERR {what} is not valid UTF-8"),
+            Error::EmptyTag => f.write_str("ERR tag must not be empty"),
+            Error::ReservedTag => {
+                f.write_str("ERR tag '__all__' is reserved: every record is in it already")
+            }
+            Error::TooManyTags(max) => write!(f, "ERR too many tags (at most {max})"),
+            Error::CounterNotInteger => f.write_str("ERR value is not an integer or out of range"),
+            Error::CounterOverflow => f.write_str("ERR increment or decrement would overflow"),
+            Error::WrongType => {
+                f.write_str("WRONGTYPE Operation against a key holding the wrong kind of value")
+            }
+            Error::NoPerm { key, write } => write!(
+                f,
+                "NOPERM this user has no permissions to {} the '{}' key",
+                if *write { "write" } else { "read" },
+                printable(key)
+            ),
+            Error::Unsupported(what) => write!(f, "ERR this server lacks {what}"),
+            Error::Internal(what) => write!(f, "ERR internal error: {what}"),
+        }
+    }
+}
+
+/// A key name fit for a one-line error: lossy UTF-8, line breaks blanked.
+fn printable(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).replace(['\r', '\n'], " ")
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_starts_with_its_resp_code() {
+        let all = [
+            Error::Syntax,
+            Error::RepeatedOption("JSON"),
+            Error::ConflictingOptions("A", "B"),
+            Error::InvalidJson("x".into()),
+            Error::NotUtf8("tag"),
+            Error::EmptyTag,
+            Error::ReservedTag,
+            Error::TooManyTags(3),
+            Error::CounterNotInteger,
+            Error::CounterOverflow,
+            Error::WrongType,
+            Error::NoPerm { key: b"a:counter".to_vec(), write: true },
+            Error::Unsupported("x"),
+            Error::Internal("x"),
+        ];
+        for e in all {
+            let s = e.to_string();
+            let code = s.split(' ').next().unwrap_or("");
+            assert!(["ERR", "WRONGTYPE", "NOPERM"].contains(&code), "{s}");
+            assert!(!s.contains('\n') && !s.contains('\r'), "{s}");
+        }
+    }
+
+    #[test]
+    fn noperm_names_the_key_and_the_access() {
+        let e = Error::NoPerm { key: b"app:counter".to_vec(), write: true };
+        assert_eq!(
+            e.to_string(),
+            "NOPERM this user has no permissions to write the 'app:counter' key"
+        );
+    }
+}

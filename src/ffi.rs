@@ -1,0 +1,424 @@
+//! Thin safe wrappers over the raw module API: strings, keys, the caller's ACL user, replies.
+//! Every `unsafe` block of the module lives here or in `registry.rs`, each with its reason.
+//! `store.rs` builds the data layout on top of these; commands never touch raw pointers.
+
+use std::ffi::{c_char, c_int, c_long, CStr};
+use std::ptr::{self, NonNull};
+
+use redis_module::raw;
+
+use crate::error::{Error, Result};
+
+/// Fetches a module API function pointer, or fails with a coded error if the server lacks it.
+/// The pointers are filled once by `RedisModule_Init`, before any command can run.
+macro_rules! api {
+    ($name:ident) => {
+        // SAFETY: the pointer is written once at module load and only read afterwards, on the
+        // main thread that runs commands.
+        match unsafe { raw::$name } {
+            Some(f) => f,
+            None => return Err(Error::Unsupported(stringify!($name))),
+        }
+    };
+}
+
+/// The context of the command being run.
+#[derive(Clone, Copy)]
+pub struct Ctx(NonNull<raw::RedisModuleCtx>);
+
+impl Ctx {
+    pub fn new(ctx: *mut raw::RedisModuleCtx) -> Option<Self> {
+        NonNull::new(ctx).map(Ctx)
+    }
+
+    pub fn as_ptr(self) -> *mut raw::RedisModuleCtx {
+        self.0.as_ptr()
+    }
+
+    fn flags(self) -> Result<u32> {
+        let f = api!(RedisModule_GetContextFlags);
+        // SAFETY: a live context of the running command.
+        Ok(unsafe { f(self.as_ptr()) } as u32)
+    }
+
+    pub fn is_resp3(self) -> bool {
+        self.flags().is_ok_and(|f| f & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0)
+    }
+
+    /// Applying the master's replication stream or loading the AOF/RDB: the writes were
+    /// already authorised where they were first made.
+    fn is_replaying(self) -> Result<bool> {
+        let f = self.flags()?;
+        Ok(f & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0)
+    }
+
+    pub fn string(self, bytes: &[u8]) -> Result<RString> {
+        RString::new(self, bytes)
+    }
+
+    /// Replicates `cmd args...` to replicas and the AOF as a plain command. Several calls in one
+    /// command are wrapped in MULTI/EXEC by the server.
+    pub fn replicate(self, cmd: &CStr, args: &[&RString]) -> Result<()> {
+        let f = api!(RedisModule_Replicate);
+        let mut argv: Vec<*mut raw::RedisModuleString> = args.iter().map(|a| a.ptr).collect();
+        // SAFETY: "v" takes a RedisModuleString** and its length as size_t; the strings outlive
+        // the call (the server retains what it keeps).
+        let rc = unsafe {
+            f(self.as_ptr(), cmd.as_ptr(), c"v".as_ptr(), argv.as_mut_ptr(), argv.len())
+        };
+        if rc == raw::REDISMODULE_OK as c_int {
+            Ok(())
+        } else {
+            Err(Error::Internal("replication refused the command"))
+        }
+    }
+
+    /// Emits a keyspace notification, as the plain command of the same effect would.
+    pub fn notify(self, class: c_int, event: &CStr, key: &RString) {
+        // SAFETY: live context and key string; the event name is NUL-terminated.
+        unsafe {
+            if let Some(f) = raw::RedisModule_NotifyKeyspaceEvent {
+                f(self.as_ptr(), class, event.as_ptr(), key.ptr);
+            }
+        }
+    }
+}
+
+/// An owned RedisModuleString, freed on drop. Binary-safe (NUL bytes included).
+pub struct RString {
+    ctx: Ctx,
+    ptr: *mut raw::RedisModuleString,
+}
+
+impl RString {
+    fn new(ctx: Ctx, bytes: &[u8]) -> Result<Self> {
+        let f = api!(RedisModule_CreateString);
+        // SAFETY: pointer and length describe `bytes`; the server copies them.
+        let ptr = unsafe { f(ctx.as_ptr(), bytes.as_ptr().cast::<c_char>(), bytes.len()) };
+        if ptr.is_null() {
+            return Err(Error::Internal("could not allocate a string"));
+        }
+        Ok(RString { ctx, ptr })
+    }
+
+    /// Takes ownership of a string the server handed to us (to be freed by us).
+    fn adopt(ctx: Ctx, ptr: *mut raw::RedisModuleString) -> Option<Self> {
+        (!ptr.is_null()).then_some(RString { ctx, ptr })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is a live string we own.
+        unsafe { str_bytes(self.ptr) }
+    }
+}
+
+impl Drop for RString {
+    fn drop(&mut self) {
+        // SAFETY: we own the string and free it once.
+        unsafe {
+            if let Some(f) = raw::RedisModule_FreeString {
+                f(self.ctx.as_ptr(), self.ptr);
+            }
+        }
+    }
+}
+
+/// The bytes of a RedisModuleString, borrowed for as long as the string lives.
+///
+/// # Safety
+/// `s` must be a live RedisModuleString that outlives the returned slice.
+pub unsafe fn str_bytes<'a>(s: *const raw::RedisModuleString) -> &'a [u8] {
+    let Some(f) = raw::RedisModule_StringPtrLen else {
+        return &[];
+    };
+    let mut len = 0usize;
+    let p = f(s, &mut len);
+    if p.is_null() {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p.cast::<u8>(), len)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Empty,
+    String,
+    List,
+    Other,
+}
+
+#[derive(Clone, Copy)]
+pub enum Mode {
+    Read,
+    Write,
+}
+
+/// An open key, closed on drop.
+pub struct Key {
+    ptr: *mut raw::RedisModuleKey,
+}
+
+impl Key {
+    pub fn open(ctx: Ctx, name: &RString, mode: Mode) -> Result<Self> {
+        let f = api!(RedisModule_OpenKey);
+        let m = match mode {
+            Mode::Read => raw::REDISMODULE_READ,
+            Mode::Write => raw::REDISMODULE_READ | raw::REDISMODULE_WRITE,
+        };
+        // SAFETY: live context and key name.
+        let ptr = unsafe { f(ctx.as_ptr(), name.ptr, m as c_int) };
+        // OpenKey returns NULL only for a missing key opened read-only: treat as empty.
+        Ok(Key { ptr })
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        if self.ptr.is_null() {
+            return KeyKind::Empty;
+        }
+        // SAFETY: an open key.
+        let t = unsafe {
+            match raw::RedisModule_KeyType {
+                Some(f) => f(self.ptr),
+                None => return KeyKind::Other,
+            }
+        };
+        match t as isize {
+            raw::REDISMODULE_KEYTYPE_EMPTY => KeyKind::Empty,
+            raw::REDISMODULE_KEYTYPE_STRING => KeyKind::String,
+            raw::REDISMODULE_KEYTYPE_LIST => KeyKind::List,
+            _ => KeyKind::Other,
+        }
+    }
+
+    /// The value of a string key, borrowed while the key is open and unmodified.
+    pub fn string_value(&self) -> Result<&[u8]> {
+        let f = api!(RedisModule_StringDMA);
+        let mut len = 0usize;
+        // SAFETY: an open string key; READ access leaves the value untouched.
+        let p = unsafe { f(self.ptr, &mut len, raw::REDISMODULE_READ as c_int) };
+        if p.is_null() {
+            return Err(Error::Internal("string value unavailable"));
+        }
+        // SAFETY: the server guarantees `len` bytes at `p` until the key is closed or changed;
+        // the borrow of `self` keeps both from happening.
+        Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
+    }
+
+    pub fn set_string(&self, value: &RString) -> Result<()> {
+        let f = api!(RedisModule_StringSet);
+        // SAFETY: a key open for writing; the server copies or retains the value.
+        ok(unsafe { f(self.ptr, value.ptr) })
+    }
+
+    pub fn len(&self) -> usize {
+        if self.ptr.is_null() {
+            return 0;
+        }
+        // SAFETY: an open key.
+        unsafe { raw::RedisModule_ValueLength.map_or(0, |f| f(self.ptr)) }
+    }
+
+    /// The list element at `index` (0 is the head), if any.
+    pub fn list_get(&self, ctx: Ctx, index: usize) -> Option<RString> {
+        if self.ptr.is_null() {
+            return None;
+        }
+        let f = (unsafe { raw::RedisModule_ListGet })?;
+        let index = c_long::try_from(index).ok()?;
+        // SAFETY: an open list key; the returned string is ours to free.
+        RString::adopt(ctx, unsafe { f(self.ptr, index) })
+    }
+
+    pub fn push_head(&self, value: &RString) -> Result<()> {
+        let f = api!(RedisModule_ListPush);
+        // SAFETY: a key open for writing that is empty or a list.
+        ok(unsafe { f(self.ptr, raw::REDISMODULE_LIST_HEAD as c_int, value.ptr) })
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        if self.ptr.is_null() {
+            return;
+        }
+        // SAFETY: we opened the key and close it once.
+        unsafe {
+            if let Some(f) = raw::RedisModule_CloseKey {
+                f(self.ptr);
+            }
+        }
+    }
+}
+
+fn ok(rc: c_int) -> Result<()> {
+    if rc == raw::REDISMODULE_OK as c_int {
+        Ok(())
+    } else {
+        Err(Error::Internal("the server refused a write that passed every check"))
+    }
+}
+
+/// What a command does with a key, for the ACL check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+/// The caller's ACL user, for checking keys the command derives from the prefix (the server
+/// checks only the keys it knows of, and it knows of none of them).
+pub struct Acl {
+    /// Null when the caller is unrestricted: replication and persistence replay.
+    user: *mut raw::RedisModuleUser,
+}
+
+impl Acl {
+    pub fn of_caller(ctx: Ctx) -> Result<Self> {
+        // The replication client has no user: asking its name would crash the server.
+        if ctx.is_replaying()? {
+            return Ok(Acl { user: ptr::null_mut() });
+        }
+        let name_of = api!(RedisModule_GetCurrentUserName);
+        let user_of = api!(RedisModule_GetModuleUserFromUserName);
+        // SAFETY: live context of a client with a user (checked above).
+        let name = RString::adopt(ctx, unsafe { name_of(ctx.as_ptr()) })
+            .ok_or(Error::Internal("the caller has no user"))?;
+        // SAFETY: a live user name string.
+        let user = unsafe { user_of(name.ptr) };
+        if user.is_null() {
+            return Err(Error::Internal("the caller's user no longer exists"));
+        }
+        Ok(Acl { user })
+    }
+
+    pub fn check(&self, key: &RString, access: Access) -> Result<()> {
+        if self.user.is_null() {
+            return Ok(());
+        }
+        let f = api!(RedisModule_ACLCheckKeyPermissions);
+        let flags = match access {
+            Access::Read => raw::REDISMODULE_CMD_KEY_ACCESS,
+            Access::Write => raw::REDISMODULE_CMD_KEY_INSERT,
+            Access::ReadWrite => raw::REDISMODULE_CMD_KEY_ACCESS | raw::REDISMODULE_CMD_KEY_UPDATE,
+        };
+        // SAFETY: a live user and key name.
+        let rc = unsafe { f(self.user, key.ptr, flags as c_int) };
+        if rc == raw::REDISMODULE_OK as c_int {
+            Ok(())
+        } else {
+            Err(Error::NoPerm { key: key.as_bytes().to_vec(), write: access != Access::Read })
+        }
+    }
+}
+
+impl Drop for Acl {
+    fn drop(&mut self) {
+        if self.user.is_null() {
+            return;
+        }
+        // SAFETY: we got the user from GetModuleUserFromUserName and free it once.
+        unsafe {
+            if let Some(f) = raw::RedisModule_FreeModuleUser {
+                f(self.user);
+            }
+        }
+    }
+}
+
+/// Replies to the client. Each call writes one RESP value; a reply API the server lacks makes
+/// the value a null rather than a crash.
+pub struct Reply(Ctx);
+
+impl Reply {
+    pub fn new(ctx: Ctx) -> Self {
+        Reply(ctx)
+    }
+
+    pub fn resp3(&self) -> bool {
+        self.0.is_resp3()
+    }
+
+    pub fn int(&self, v: i64) {
+        // SAFETY: live context of the running command.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithLongLong {
+                f(self.0.as_ptr(), v);
+            }
+        }
+    }
+
+    pub fn bulk(&self, b: &[u8]) {
+        // SAFETY: pointer and length describe `b`; the server copies it.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithStringBuffer {
+                f(self.0.as_ptr(), b.as_ptr().cast::<c_char>(), b.len());
+            }
+        }
+    }
+
+    pub fn null(&self) {
+        // SAFETY: live context.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithNull {
+                f(self.0.as_ptr());
+            }
+        }
+    }
+
+    pub fn array(&self, len: usize) {
+        // SAFETY: live context; `len` elements follow.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithArray {
+                f(self.0.as_ptr(), len as c_long);
+            }
+        }
+    }
+
+    /// An array whose length is told later with [`Reply::set_array_len`].
+    pub fn array_postponed(&self) {
+        // SAFETY: live context; the length is set before the command returns.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithArray {
+                f(self.0.as_ptr(), raw::REDISMODULE_POSTPONED_LEN as c_long);
+            }
+        }
+    }
+
+    pub fn set_array_len(&self, len: usize) {
+        // SAFETY: live context with a postponed array open.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplySetArrayLength {
+                f(self.0.as_ptr(), len as c_long);
+            }
+        }
+    }
+
+    /// A map of `pairs` field/value pairs: a RESP3 map, a flat array of 2×pairs in RESP2.
+    pub fn map(&self, pairs: usize) {
+        // SAFETY: live context; 2×pairs elements follow.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithMap {
+                f(self.0.as_ptr(), pairs as c_long);
+            }
+        }
+    }
+
+    pub fn error(&self, e: &Error) {
+        // The message must not hold a NUL (C string) nor line breaks (one RESP line).
+        let text: String = e
+            .to_string()
+            .chars()
+            .map(|c| if c == '\0' || c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
+        let mut bytes = text.into_bytes();
+        bytes.push(0);
+        // SAFETY: `bytes` is NUL-terminated and has no other NUL.
+        unsafe {
+            if let Some(f) = raw::RedisModule_ReplyWithError {
+                f(self.0.as_ptr(), bytes.as_ptr().cast::<c_char>());
+            }
+        }
+    }
+}

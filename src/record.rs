@@ -1,0 +1,422 @@
+//! Records as stored: JSON encoding on write, tolerant decoding on read, timestamps. Pure: no
+//! Redis types, so `cargo test` covers it.
+//!
+//! Stored form (compact, fields in this order):
+//! `{"id":7,"ts":1732357002.123456,"message":<any JSON>,"tags":["a","b"]}`.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+
+const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// The deepest nesting of arrays and objects a JSON message may have. Common JSON parsers
+/// recurse (Python's stops near 1000 levels); a record must stay readable by all of them.
+pub const MAX_DEPTH: usize = 128;
+
+/// A message ready to be embedded in a record: valid, compact JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonMessage(String);
+
+impl JsonMessage {
+    /// A text message, stored as a JSON string.
+    pub fn text(text: &str) -> Self {
+        let mut out = String::with_capacity(text.len() + 2);
+        write_json_str(&mut out, text);
+        JsonMessage(out)
+    }
+
+    /// A message given as JSON: any JSON value, validated and stored compact.
+    pub fn json(json: &str) -> Result<Self> {
+        let raw: &RawValue =
+            serde_json::from_str(json).map_err(|e| Error::InvalidJson(e.to_string()))?;
+        if depth(raw.get()) > MAX_DEPTH {
+            return Err(Error::InvalidJson(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(JsonMessage(minify(raw.get())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated.
+pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage, tags: &[&str]) -> Vec<u8> {
+    let tags_len: usize = tags.iter().map(|t| t.len() + 3).sum();
+    let mut out = String::with_capacity(48 + message.0.len() + tags_len);
+    out.push_str("{\"id\":");
+    out.push_str(itoa(id).as_str());
+    out.push_str(",\"ts\":");
+    out.push_str(&format_ts(ts_micros));
+    out.push_str(",\"message\":");
+    out.push_str(&message.0);
+    out.push_str(",\"tags\":[");
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_str(&mut out, tag);
+    }
+    out.push_str("]}");
+    out.into_bytes()
+}
+
+fn itoa(n: i64) -> String {
+    n.to_string()
+}
+
+/// Unix seconds with exactly six decimals: `1732357002.123456`. Integer arithmetic, so the text
+/// is the same on every machine that formats the same microseconds.
+pub fn format_ts(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    let per = MICROS_PER_SEC.unsigned_abs();
+    format!("{sign}{}.{:06}", abs / per, abs % per)
+}
+
+/// RFC 3339 in UTC with microseconds and an explicit offset: `2026-11-23T10:15:02.123456+00:00`.
+pub fn rfc3339(micros: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, false))
+}
+
+/// The current time in microseconds since the Unix epoch, from the system's UTC clock.
+pub fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+/// A stored record as read back. Decoding never fails: what cannot be read is left out (see
+/// [`decode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    pub ts_micros: Option<i64>,
+    /// Text of a string message; compact JSON text of any other value; `None` if absent.
+    pub message: Option<Cow<'a, str>>,
+    pub tags: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Stored<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    ts: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    tags: Option<&'a RawValue>,
+}
+
+/// Keeps a field that is present, even when its value is `null` (a logged `null` is a message).
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Decodes a stored record, tolerating records written by other clients:
+/// - a JSON object: `ts` (a number of unix seconds, or an RFC 3339 string), `message` and `tags`
+///   (strings of the array; other elements skipped) are taken where present and well-formed;
+/// - anything else (not JSON, not an object, not UTF-8): the whole stored text becomes the
+///   message (invalid UTF-8 replaced by U+FFFD), with no timestamp and no tags.
+pub fn decode(raw: &[u8]) -> Decoded<'_> {
+    let fallback = || Decoded {
+        ts_micros: None,
+        message: Some(String::from_utf8_lossy(raw)),
+        tags: Vec::new(),
+    };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return fallback();
+    };
+    // Only an object is a record (serde would also fill the struct from an array).
+    if !text.trim_start().starts_with('{') {
+        return fallback();
+    }
+    let Ok(stored) = serde_json::from_str::<Stored<'_>>(text) else {
+        return fallback();
+    };
+    Decoded {
+        ts_micros: stored.ts.and_then(ts_of),
+        message: stored.message.map(message_text),
+        tags: stored.tags.map(tags_of).unwrap_or_default(),
+    }
+}
+
+/// Only the timestamp of a stored record (cheaper than [`decode`]).
+pub fn decode_ts(raw: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str::<Stored<'_>>(text).ok()?.ts.and_then(ts_of)
+}
+
+fn ts_of(raw: &RawValue) -> Option<i64> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        let s: Cow<'_, str> = serde_json::from_str(text).ok()?;
+        return DateTime::parse_from_rfc3339(&s).ok().map(|t| t.timestamp_micros());
+    }
+    let secs: f64 = serde_json::from_str(text).ok()?;
+    let micros = (secs * MICROS_PER_SEC as f64).round();
+    // Outside this range the float cannot be a date chrono can print.
+    if micros.is_finite() && micros.abs() < 8.0e18 {
+        Some(micros as i64).filter(|&m| DateTime::<Utc>::from_timestamp_micros(m).is_some())
+    } else {
+        None
+    }
+}
+
+fn message_text(raw: &RawValue) -> Cow<'_, str> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        if let Ok(s) = serde_json::from_str::<Cow<'_, str>>(text) {
+            return s;
+        }
+    }
+    if is_compact(text) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(minify(text))
+    }
+}
+
+fn tags_of(raw: &RawValue) -> Vec<Cow<'_, str>> {
+    serde_json::from_str::<Vec<&RawValue>>(raw.get())
+        .map(|items| {
+            items
+                .into_iter()
+                .filter_map(|t| serde_json::from_str::<Cow<'_, str>>(t.get()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes `s` as a JSON string literal.
+fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn is_json_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The deepest nesting of arrays and objects in valid JSON `text`.
+fn depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut in_str = false;
+    let mut escaped = false;
+    for &c in text.as_bytes() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// True if valid JSON `text` has no whitespace outside strings.
+fn is_compact(text: &str) -> bool {
+    let mut in_str = false;
+    let mut escaped = false;
+    for &c in text.as_bytes() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+        } else if c == b'"' {
+            in_str = true;
+        } else if is_json_space(c) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Removes the whitespace outside strings of valid JSON `text`, keeping everything else as it
+/// is (key order, number spelling), so the compact form says exactly what the input said.
+pub fn minify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if c.is_ascii() && is_json_space(c as u8) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_the_layout_compactly_in_field_order() {
+        let rec = encode(3, 1_732_357_002_123_456, &JsonMessage::text("foo gets bar"), &["foo", "bar"]);
+        assert_eq!(
+            std::str::from_utf8(&rec).unwrap(),
+            r#"{"id":3,"ts":1732357002.123456,"message":"foo gets bar","tags":["foo","bar"]}"#
+        );
+    }
+
+    #[test]
+    fn encoded_records_parse_as_json_with_the_contract_fields() {
+        let msg = JsonMessage::json(r#"{"b": [1, 2.50, null], "a": "x y"}"#).unwrap();
+        let rec = encode(9, 5, &msg, &[]);
+        let v: serde_json::Value = serde_json::from_slice(&rec).unwrap();
+        assert_eq!(v["id"], 9);
+        assert_eq!(v["ts"].as_f64(), Some(0.000005));
+        assert_eq!(v["message"]["a"], "x y");
+        assert_eq!(v["tags"], serde_json::json!([]));
+        // Key order and number spelling survive.
+        assert_eq!(msg.as_str(), r#"{"b":[1,2.50,null],"a":"x y"}"#);
+    }
+
+    #[test]
+    fn text_messages_escape_quotes_controls_and_nul() {
+        let m = JsonMessage::text("a\"b\\c\n\u{0}\u{1f}é");
+        assert_eq!(m.as_str(), "\"a\\\"b\\\\c\\n\\u0000\\u001fé\"");
+        let back: String = serde_json::from_str(m.as_str()).unwrap();
+        assert_eq!(back, "a\"b\\c\n\u{0}\u{1f}é");
+    }
+
+    #[test]
+    fn invalid_json_is_refused_with_the_reason() {
+        for bad in ["", "{", "nope", "{\"a\":1} x", "[1,]", "'x'"] {
+            let e = JsonMessage::json(bad).unwrap_err();
+            assert!(e.to_string().starts_with("ERR message is not valid JSON"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn any_json_value_is_a_message() {
+        for ok in ["null", "true", "0", "-1.5e3", "\"s\"", "[]", "{}", " [ 1 , { \"k\" : \" v \" } ] "] {
+            assert!(JsonMessage::json(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(JsonMessage::json(" [ 1 , { \"k\" : \" v \" } ] ").unwrap().as_str(), "[1,{\"k\":\" v \"}]");
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_not_overflowing_the_stack() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let e = JsonMessage::json(&deep).unwrap_err();
+        assert_eq!(e.to_string(), "ERR message is not valid JSON: nested deeper than 128 levels");
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(JsonMessage::json(&ok).is_ok());
+        let over = format!("[{ok}]");
+        assert!(JsonMessage::json(&over).is_err());
+        // Brackets inside strings do not count.
+        assert!(JsonMessage::json(&format!("\"{deep}\"")).is_ok());
+        // A deep record stored by another client decodes without recursing.
+        let rec = format!("{{\"message\":{deep}}}");
+        assert_eq!(decode(rec.as_bytes()).message.as_deref(), Some(deep.as_str()));
+    }
+
+    #[test]
+    fn timestamps_format_with_six_decimals() {
+        assert_eq!(format_ts(1_732_357_002_000_001), "1732357002.000001");
+        assert_eq!(format_ts(0), "0.000000");
+        assert_eq!(format_ts(-1), "-0.000001");
+        assert_eq!(rfc3339(1_795_429_502_123_456).as_deref(), Some("2026-11-23T10:25:02.123456+00:00"));
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let rec = encode(1, 1_795_429_502_123_456, &JsonMessage::text("hi"), &["a", "b"]);
+        let d = decode(&rec);
+        assert_eq!(d.ts_micros, Some(1_795_429_502_123_456));
+        assert_eq!(d.message.as_deref(), Some("hi"));
+        assert_eq!(d.tags, vec!["a", "b"]);
+        assert_eq!(decode_ts(&rec), Some(1_795_429_502_123_456));
+    }
+
+    #[test]
+    fn decodes_records_of_other_clients() {
+        // Python's json.dumps: spaces after separators, no tags, integer ts.
+        let d = decode(br#"{"id": 5, "ts": 1700000000, "message": {"k": [1, 2]}}"#);
+        assert_eq!(d.ts_micros, Some(1_700_000_000_000_000));
+        assert_eq!(d.message.as_deref(), Some(r#"{"k":[1,2]}"#));
+        assert!(d.tags.is_empty());
+        // Float seconds with fewer decimals, and an RFC 3339 string.
+        assert_eq!(decode_ts(br#"{"ts": 1700000000.5}"#), Some(1_700_000_000_500_000));
+        assert_eq!(decode_ts(br#"{"ts": "2023-11-14T22:13:20.000001+00:00"}"#), Some(1_700_000_000_000_001));
+        // A null message is a message.
+        assert_eq!(decode(br#"{"message": null}"#).message.as_deref(), Some("null"));
+        // Escaped text is unescaped; tag elements that are not strings are skipped.
+        let d = decode(br#"{"message":"a\u0000\"b","tags":["x",1,"y\n"]}"#);
+        assert_eq!(d.message.as_deref(), Some("a\u{0}\"b"));
+        assert_eq!(d.tags, vec!["x", "y\n"]);
+    }
+
+    #[test]
+    fn undecodable_records_degrade_to_their_raw_text() {
+        let d = decode(b"plain text, not JSON");
+        assert_eq!(d, Decoded { ts_micros: None, message: Some("plain text, not JSON".into()), tags: vec![] });
+        assert_eq!(decode(b"[1,2]").message.as_deref(), Some("[1,2]"));
+        assert_eq!(decode(b"\xff\xfe").message.as_deref(), Some("\u{fffd}\u{fffd}"));
+        // Missing or ill-typed fields are left out, the rest is kept.
+        let d = decode(br#"{"ts":"yesterday","tags":"x","message":"m"}"#);
+        assert_eq!(d, Decoded { ts_micros: None, message: Some("m".into()), tags: vec![] });
+        assert_eq!(decode(br#"{"ts":1e300}"#).ts_micros, None);
+        assert_eq!(decode(b"{}").message, None);
+    }
+
+    #[test]
+    fn minify_keeps_whitespace_inside_strings() {
+        assert_eq!(minify("{ \"a b\" : [ 1 ,\n\t\"c\\\" d\" ] }"), "{\"a b\":[1,\"c\\\" d\"]}");
+        assert!(is_compact("{\"a b\":1}"));
+        assert!(!is_compact("{\"a\": 1}"));
+    }
+}

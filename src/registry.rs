@@ -1,0 +1,201 @@
+//! Registers the command table with the server: the command itself, then its docs, arity and
+//! key specs through `RedisModule_SetCommandInfo` (the `#[command]` macro needs Redis 7.2).
+//! Also the one trampoline every command enters through.
+
+use std::ffi::{c_char, c_int, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use redis_module::raw;
+
+use crate::commands::{Arg, ArgKind, Handler, Spec};
+use crate::error::Error;
+use crate::ffi::{str_bytes, Ctx, Reply};
+
+/// The server APIs the module needs. Missing any (Redis 6.x) refuses the load with a log line.
+pub fn missing_apis() -> Vec<&'static str> {
+    macro_rules! check {
+        ($($name:ident),* $(,)?) => {{
+            let mut missing = Vec::new();
+            // SAFETY: reading function pointers set once at load, on the main thread.
+            $( if unsafe { raw::$name }.is_none() { missing.push(stringify!($name)); } )*
+            missing
+        }};
+    }
+    check!(
+        RedisModule_CreateCommand, RedisModule_GetCommand, RedisModule_SetCommandInfo,
+        RedisModule_OpenKey, RedisModule_CloseKey, RedisModule_KeyType, RedisModule_StringDMA,
+        RedisModule_StringSet, RedisModule_ListPush, RedisModule_ListGet, RedisModule_ValueLength,
+        RedisModule_Replicate, RedisModule_NotifyKeyspaceEvent, RedisModule_GetContextFlags,
+        RedisModule_GetCurrentUserName, RedisModule_GetModuleUserFromUserName,
+        RedisModule_ACLCheckKeyPermissions, RedisModule_FreeModuleUser, RedisModule_CreateString,
+        RedisModule_FreeString, RedisModule_StringPtrLen, RedisModule_ReplyWithMap,
+        RedisModule_ReplyWithArray, RedisModule_ReplySetArrayLength, RedisModule_ReplyWithLongLong,
+        RedisModule_ReplyWithStringBuffer, RedisModule_ReplyWithNull, RedisModule_ReplyWithError,
+    )
+}
+
+/// Every command enters here: borrow argv, run the handler, reply with its error if any. A
+/// panic (a bug) becomes an error reply instead of aborting the server.
+pub fn dispatch(
+    ctx: *mut raw::RedisModuleCtx,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
+    handler: Handler,
+) -> c_int {
+    let Some(ctx) = Ctx::new(ctx) else {
+        return raw::REDISMODULE_ERR as c_int;
+    };
+    let argc = usize::try_from(argc).unwrap_or(0);
+    let args: Vec<&[u8]> = if argv.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: the server passes `argc` live strings that outlive this call.
+        unsafe { std::slice::from_raw_parts(argv, argc) }
+            .iter()
+            .skip(1)
+            .map(|&s| unsafe { str_bytes(s) })
+            .collect()
+    };
+    let reply = Reply::new(ctx);
+    match catch_unwind(AssertUnwindSafe(|| handler(ctx, &args))) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => reply.error(&e),
+        Err(_) => reply.error(&Error::Internal("unexpected failure, nothing more was done")),
+    }
+    raw::REDISMODULE_OK as c_int
+}
+
+/// An `extern "C"` entry point for a handler, for the command table.
+#[macro_export]
+macro_rules! entry_point {
+    ($handler:path) => {{
+        extern "C" fn entry(
+            ctx: *mut redis_module::raw::RedisModuleCtx,
+            argv: *mut *mut redis_module::raw::RedisModuleString,
+            argc: std::ffi::c_int,
+        ) -> std::ffi::c_int {
+            $crate::registry::dispatch(ctx, argv, argc, $handler)
+        }
+        entry as $crate::registry::EntryPoint
+    }};
+}
+
+pub type EntryPoint = unsafe extern "C" fn(
+    *mut raw::RedisModuleCtx,
+    *mut *mut raw::RedisModuleString,
+    c_int,
+) -> c_int;
+
+/// Registers one command with its info. Returns a reason on failure.
+pub fn register(ctx: Ctx, spec: &Spec, entry: EntryPoint) -> Result<(), String> {
+    let create = unsafe { raw::RedisModule_CreateCommand }.ok_or("no CreateCommand")?;
+    let get = unsafe { raw::RedisModule_GetCommand }.ok_or("no GetCommand")?;
+    let set_info = unsafe { raw::RedisModule_SetCommandInfo }.ok_or("no SetCommandInfo")?;
+    let name = cstr(spec.name);
+    let flags = cstr(spec.flags);
+    // SAFETY: live load context; name and flags are NUL-terminated and copied by the server.
+    // The prefix (argument 1) is declared as the key, for cluster routing.
+    let rc = unsafe { create(ctx.as_ptr(), name.as_ptr(), Some(entry), flags.as_ptr(), 1, 1, 1) };
+    if rc != raw::REDISMODULE_OK as c_int {
+        return Err(format!("could not create command {}", spec.name));
+    }
+    // SAFETY: the command was just created under this name.
+    let cmd = unsafe { get(ctx.as_ptr(), name.as_ptr()) };
+    if cmd.is_null() {
+        return Err(format!("could not find command {}", spec.name));
+    }
+    let info = info(spec);
+    // SAFETY: `info` and everything it points to are leaked, so they outlive the server's use.
+    if unsafe { set_info(cmd, info) } != raw::REDISMODULE_OK as c_int {
+        return Err(format!("the server refused the info of {}", spec.name));
+    }
+    Ok(())
+}
+
+/// A C string for the server's tables: leaked, since the server keeps pointers into it for
+/// the life of the process. Text with an inner NUL (never in our tables) becomes empty.
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+fn leak(s: &str) -> *const c_char {
+    cstr(s).into_raw()
+}
+
+fn leak_slice<T>(v: Vec<T>) -> *mut T {
+    Box::leak(v.into_boxed_slice()).as_mut_ptr()
+}
+
+fn info(spec: &Spec) -> &'static raw::RedisModuleCommandInfo {
+    let version = Box::leak(Box::new(raw::RedisModuleCommandInfoVersion {
+        version: 1,
+        sizeof_historyentry: std::mem::size_of::<raw::RedisModuleCommandHistoryEntry>(),
+        sizeof_keyspec: std::mem::size_of::<raw::RedisModuleCommandKeySpec>(),
+        sizeof_arg: std::mem::size_of::<raw::RedisModuleCommandArg>(),
+    }));
+    // The prefix is not itself a key: it names a family of keys that the command checks
+    // against the caller's ACL one by one. NOT_KEY keeps cluster routing (MOVED) on the
+    // prefix while sparing it the ACL check of a key that is never touched.
+    let access = if spec.writes {
+        raw::REDISMODULE_CMD_KEY_RW | raw::REDISMODULE_CMD_KEY_ACCESS | raw::REDISMODULE_CMD_KEY_INSERT
+    } else {
+        raw::REDISMODULE_CMD_KEY_RO | raw::REDISMODULE_CMD_KEY_ACCESS
+    };
+    // SAFETY (zeroed): the key-spec, arg and info structs are plain C data whose all-zero value
+    // is the documented "unset"/terminator value.
+    let mut prefix_spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
+    prefix_spec.notes = leak("The prefix: every key the command touches starts with it.");
+    prefix_spec.flags = u64::from(access | raw::REDISMODULE_CMD_KEY_NOT_KEY);
+    prefix_spec.begin_search_type = raw::RedisModuleKeySpecBeginSearchType_REDISMODULE_KSPEC_BS_INDEX;
+    prefix_spec.bs.index.pos = 1;
+    prefix_spec.find_keys_type = raw::RedisModuleKeySpecFindKeysType_REDISMODULE_KSPEC_FK_RANGE;
+    prefix_spec.fk.range.lastkey = 0;
+    prefix_spec.fk.range.keystep = 1;
+    prefix_spec.fk.range.limit = 0;
+    let key_specs = leak_slice(vec![prefix_spec, unsafe { std::mem::zeroed() }]);
+
+    let mut info: raw::RedisModuleCommandInfo = unsafe { std::mem::zeroed() };
+    info.version = version;
+    info.summary = leak(spec.summary);
+    info.complexity = leak(spec.complexity);
+    info.since = leak(spec.since);
+    info.history = ptr::null_mut();
+    info.tips = ptr::null();
+    info.arity = spec.arity;
+    info.key_specs = key_specs;
+    info.args = args(spec.args);
+    Box::leak(Box::new(info))
+}
+
+fn args(list: &[Arg]) -> *mut raw::RedisModuleCommandArg {
+    let mut out: Vec<raw::RedisModuleCommandArg> = list
+        .iter()
+        .map(|a| {
+            // SAFETY: all-zero is the unset value of every field.
+            let mut c: raw::RedisModuleCommandArg = unsafe { std::mem::zeroed() };
+            c.name = leak(a.name);
+            c.type_ = match a.kind {
+                ArgKind::Key => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_KEY,
+                ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
+                ArgKind::Token => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PURE_TOKEN,
+                ArgKind::Block => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_BLOCK,
+            };
+            c.key_spec_index = if a.kind == ArgKind::Key { 0 } else { -1 };
+            c.token = a.token.map_or(ptr::null(), leak);
+            let mut flags = 0;
+            if a.optional {
+                flags |= raw::REDISMODULE_CMD_ARG_OPTIONAL;
+            }
+            if a.multiple {
+                flags |= raw::REDISMODULE_CMD_ARG_MULTIPLE;
+            }
+            c.flags = flags as c_int;
+            c.subargs = if a.subargs.is_empty() { ptr::null_mut() } else { args(a.subargs) };
+            c
+        })
+        .collect();
+    // SAFETY: the zeroed entry terminates the array.
+    out.push(unsafe { std::mem::zeroed() });
+    leak_slice(out)
+}
