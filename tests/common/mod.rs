@@ -1,0 +1,195 @@
+//! Starts a real redis-server with the module for one test, on a free loopback port, in a fresh
+//! directory, and stops it when the test ends. No mocks: every assertion talks to a server.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::{Connection, Value};
+
+pub fn module_path() -> PathBuf {
+    let path = std::env::var_os("TLOG_MODULE").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/libtlog.so")
+    });
+    assert!(path.exists(), "{} is missing: build it first (`make test` does)", path.display());
+    path
+}
+
+fn redis_server() -> String {
+    std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A redis-server process, killed and waited for on drop.
+pub struct Server {
+    pub port: u16,
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// A server with the module loaded.
+    pub fn start() -> Server {
+        Server::start_with(true, &[])
+    }
+
+    /// `module`: load tlog or not; `extra`: more server arguments.
+    pub fn start_with(module: bool, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cmd = Command::new(redis_server());
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--enable-debug-command", "local", "--logfile", "server.log"]);
+        if module {
+            cmd.arg("--loadmodule").arg(module_path());
+        }
+        cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
+        let child = cmd.spawn().expect("start redis-server (is it installed? `make test` installs it)");
+        let mut server = Server { port, child, dir };
+        server.wait_ready();
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("redis-server exited ({status}) before accepting connections:\n{}{err}", self.log());
+            }
+            if let Ok(mut c) = self.try_connect(2) {
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("redis-server did not answer on port {} within 10 s:\n{}", self.port, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn try_connect(&self, protocol: u8) -> redis::RedisResult<Connection> {
+        let url = if protocol == 3 {
+            format!("redis://127.0.0.1:{}/?protocol=resp3", self.port)
+        } else {
+            format!("redis://127.0.0.1:{}/", self.port)
+        };
+        redis::Client::open(url)?.get_connection()
+    }
+
+    /// A RESP2 connection.
+    pub fn conn(&self) -> Connection {
+        self.try_connect(2).expect("connect")
+    }
+
+    pub fn conn3(&self) -> Connection {
+        self.try_connect(3).expect("connect with RESP3")
+    }
+
+    pub fn digest(&self) -> String {
+        redis::cmd("DEBUG").arg("DIGEST").query(&mut self.conn()).expect("DEBUG DIGEST")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command given as words, returning the raw reply (errors as `Err`).
+pub fn run(con: &mut Connection, words: &[&[u8]]) -> redis::RedisResult<Value> {
+    let mut c = redis::cmd(std::str::from_utf8(words[0]).expect("command name"));
+    for w in &words[1..] {
+        c.arg(*w);
+    }
+    c.query(con)
+}
+
+/// Like `run` with text words.
+pub fn cmd(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
+    let bytes: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+    run(con, &bytes)
+}
+
+/// The full error line of a failed command, e.g. `ERR syntax error`.
+pub fn err_of(r: redis::RedisResult<Value>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => {
+            let code = e.code().unwrap_or("?").to_string();
+            let detail = e.detail().unwrap_or("").to_string();
+            format!("{code} {detail}").trim_end().to_string()
+        }
+    }
+}
+
+/// A record reply (RESP2 flat array or RESP3 map) as (field, value) pairs.
+pub fn fields(v: &Value) -> Vec<(String, Value)> {
+    match v {
+        Value::Array(items) => items
+            .chunks(2)
+            .map(|p| (text(&p[0]), p[1].clone()))
+            .collect(),
+        Value::Map(pairs) => pairs.iter().map(|(k, v)| (text(k), v.clone())).collect(),
+        other => panic!("not a record: {other:?}"),
+    }
+}
+
+pub fn field(v: &Value, name: &str) -> Value {
+    fields(v)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no field {name} in {v:?}"))
+}
+
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).expect("utf-8"),
+        Value::SimpleString(s) => s.clone(),
+        Value::VerbatimString { text, .. } => text.clone(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+pub fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        other => panic!("not an integer: {other:?}"),
+    }
+}
+
+pub fn array(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items.clone(),
+        other => panic!("not an array: {other:?}"),
+    }
+}
+
+/// Ids of the records of a GET reply, in reply order.
+pub fn ids(v: &Value) -> Vec<i64> {
+    array(v).iter().map(|r| int(&field(r, "id"))).collect()
+}
+
+pub fn tags(rec: &Value) -> Vec<String> {
+    array(&field(rec, "tags")).iter().map(text).collect()
+}
