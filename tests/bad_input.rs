@@ -1,0 +1,122 @@
+//! Every bad input gets a coded error and changes nothing (DEBUG DIGEST before and after).
+
+mod common;
+
+use common::*;
+use redis::Commands;
+
+/// Runs `words`, asserts the exact error line, and that the dataset is unchanged.
+fn refused(s: &Server, words: &[&[u8]], expected: &str) {
+    let before = s.digest();
+    let mut con = s.conn();
+    let e = err_of(run(&mut con, words));
+    assert_eq!(e, expected, "{:?}", words.iter().map(|w| String::from_utf8_lossy(w)).collect::<Vec<_>>());
+    assert_eq!(s.digest(), before, "the dataset changed after a refused command");
+}
+
+fn t(words: &[&'static str]) -> Vec<&'static [u8]> {
+    words.iter().map(|w| w.as_bytes()).collect()
+}
+
+#[test]
+fn wrong_arity_is_the_standard_error() {
+    let s = Server::start();
+    refused(&s, &t(&["TLOG.LOG", "p"]), "ERR wrong number of arguments for 'tlog.log' command");
+    refused(&s, &t(&["TLOG.LOG"]), "ERR wrong number of arguments for 'tlog.log' command");
+    refused(&s, &t(&["TLOG.ADD", "p", "MESSAGE"]), "ERR wrong number of arguments for 'tlog.add' command");
+    refused(&s, &t(&["TLOG.GET"]), "ERR wrong number of arguments for 'tlog.get' command");
+    refused(&s, &t(&["TLOG.LATEST"]), "ERR wrong number of arguments for 'tlog.latest' command");
+}
+
+#[test]
+fn unknown_repeated_or_misplaced_options_are_refused() {
+    let s = Server::start();
+    refused(&s, &t(&["TLOG.ADD", "p", "BOGUS", "MESSAGE", "m"]), "ERR syntax error");
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "JSON", "MESSAGE", "1"]), "ERR option JSON given more than once");
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "1", "t"]), "ERR syntax error");
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE"]), "ERR syntax error");
+    refused(&s, &t(&["TLOG.GET", "p", "t", "BOGUS"]), "ERR syntax error");
+    refused(&s, &t(&["TLOG.GET", "p", "t", "RAW", "RAW"]), "ERR option RAW given more than once");
+    refused(&s, &t(&["TLOG.LATEST", "p", "t", "RAW", "x"]), "ERR syntax error");
+}
+
+#[test]
+fn invalid_json_is_refused() {
+    let s = Server::start();
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{\"a\":"]), "ERR message is not valid JSON: EOF while parsing a value at line 1 column 5");
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "hello"]), "ERR message is not valid JSON: expected value at line 1 column 1");
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{} {}"]), "ERR message is not valid JSON: trailing characters at line 1 column 4");
+    let deep = "[".repeat(129) + &"]".repeat(129);
+    refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()], "ERR message is not valid JSON: nested deeper than 128 levels");
+}
+
+#[test]
+fn non_utf8_messages_and_tags_are_refused() {
+    let s = Server::start();
+    refused(&s, &[b"TLOG.LOG", b"p", b"caf\xe9"], "ERR message is not valid UTF-8");
+    refused(&s, &[b"TLOG.LOG", b"p", b"ok", b"t\xff"], "ERR tag is not valid UTF-8");
+    refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", b"\"\xff\""], "ERR message is not valid UTF-8");
+}
+
+#[test]
+fn reserved_empty_and_too_many_tags_are_refused() {
+    let s = Server::start();
+    refused(&s, &t(&["TLOG.LOG", "p", "m", "__all__"]), "ERR tag '__all__' is reserved: every record is in it already");
+    refused(&s, &t(&["TLOG.LOG", "p", "m", "ok", ""]), "ERR tag must not be empty");
+    refused(&s, &t(&["TLOG.GET", "p", ""]), "ERR tag must not be empty");
+    let many: Vec<String> = (0..1025).map(|i| format!("t{i}")).collect();
+    let mut words: Vec<&[u8]> = vec![b"TLOG.LOG", b"p", b"m"];
+    words.extend(many.iter().map(|t| t.as_bytes()));
+    refused(&s, &words, "ERR too many tags (at most 1024)");
+    // 1024 distinct tags is the limit, and works.
+    let mut con = s.conn();
+    assert_eq!(int(&run(&mut con, &words[..words.len() - 1]).unwrap()), 1);
+    let rec = cmd(&mut con, &["TLOG.LATEST", "p", "t1023"]).unwrap();
+    assert_eq!(tags(&rec).len(), 1024);
+}
+
+#[test]
+fn a_counter_that_is_not_an_integer_or_at_its_end_is_refused() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for bad in ["abc", "1.5", " 1", "01", ""] {
+        let _: () = con.set("p:counter", bad).unwrap();
+        refused(&s, &t(&["TLOG.LOG", "p", "m", "t"]), "ERR value is not an integer or out of range");
+    }
+    let _: () = con.set("p:counter", i64::MAX).unwrap();
+    refused(&s, &t(&["TLOG.LOG", "p", "m", "t"]), "ERR increment or decrement would overflow");
+    let _: () = con.del("p:counter").unwrap();
+    let _: () = con.rpush("p:counter", "x").unwrap();
+    refused(&s, &t(&["TLOG.LOG", "p", "m"]), "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+#[test]
+fn flows_of_the_wrong_type_are_refused_before_any_write() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "first", "a"]).unwrap();
+    let wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    // The last tag's flow is a string: the counter, the record and the other flows stay as
+    // they were.
+    let _: () = con.set("p:flow:z", "oops").unwrap();
+    refused(&s, &t(&["TLOG.LOG", "p", "m", "a", "b", "z"]), wrongtype);
+    refused(&s, &t(&["TLOG.GET", "p", "z"]), wrongtype);
+    refused(&s, &t(&["TLOG.LATEST", "p", "z"]), wrongtype);
+    let _: () = con.del("p:flow:z").unwrap();
+    let _: () = con.hset("p:flow:__all__:x", "f", "v").unwrap();
+    let _: () = con.rename("p:flow:__all__", "p:keep").unwrap();
+    let _: () = con.rename("p:flow:__all__:x", "p:flow:__all__").unwrap();
+    refused(&s, &t(&["TLOG.LOG", "p", "m"]), wrongtype);
+    refused(&s, &t(&["TLOG.GET", "p"]), wrongtype);
+    assert_eq!(con.get::<_, String>("p:counter").unwrap(), "1");
+}
+
+#[test]
+fn a_record_key_of_another_type_is_skipped_not_overwritten() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let _: () = con.sadd("p:msg:1", "member").unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "m"]).unwrap()), 2);
+    let ty: String = redis::cmd("TYPE").arg("p:msg:1").query(&mut con).unwrap();
+    assert_eq!(ty, "set");
+}

@@ -1,0 +1,169 @@
+//! Replication, AOF, ACL, WATCH and keyspace notifications, against real servers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Commands;
+
+/// Logs a mix of records: text, JSON, several tags, an empty prefix, inside MULTI and Lua.
+fn write_mix(con: &mut redis::Connection) {
+    cmd(con, &["TLOG.LOG", "app", "foo created", "foo"]).unwrap();
+    cmd(con, &["TLOG.LOG", "app", "foo gets bar", "foo", "bar", "foo"]).unwrap();
+    cmd(con, &["TLOG.ADD", "app", "JSON", "MESSAGE", r#"{"k": [1, 2.5, null]}"#, "j"]).unwrap();
+    cmd(con, &["TLOG.LOG", "", "bare", "t"]).unwrap();
+    let _: () = redis::pipe().atomic().cmd("TLOG.LOG").arg("app").arg("in multi").arg("m").query(con).unwrap();
+    let _: i64 = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', KEYS[1], 'from lua', 'l')").arg(1).arg("app").query(con).unwrap();
+    // A refused command in between replicates nothing.
+    assert!(cmd(con, &["TLOG.LOG", "app", "x", "__all__"]).is_err());
+    for i in 0..50 {
+        cmd(con, &["TLOG.LOG", "{bulk}", &format!("record {i}"), &format!("t{}", i % 7)]).unwrap();
+    }
+}
+
+#[test]
+fn a_replica_without_the_module_ends_identical_to_the_master() {
+    let master = Server::start_with(true, &[]);
+    let replica = Server::start_with(false, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let mut con = master.conn();
+    // Wait for the link so the stream, not a full sync, carries the writes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut replica.conn()).unwrap();
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica never linked: {info}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    write_mix(&mut con);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert_eq!(acked, 1);
+    assert_eq!(master.digest(), replica.digest());
+    let mut rcon = replica.conn();
+    let on_replica: String = rcon.get("app:msg:3").unwrap();
+    let on_master: String = con.get("app:msg:3").unwrap();
+    assert_eq!(on_replica, on_master);
+    assert_ne!(master.digest(), "0000000000000000000000000000000000000000");
+}
+
+#[test]
+fn a_replica_with_the_module_serves_reads() {
+    let master = Server::start();
+    let replica = Server::start_with(true, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let mut con = master.conn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("INFO").arg("replication").query::<String>(&mut replica.conn()).unwrap().contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never linked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    write_mix(&mut con);
+    let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    let mut rcon = replica.conn();
+    assert_eq!(cmd(&mut rcon, &["TLOG.GET", "app", "foo"]).unwrap(), cmd(&mut con, &["TLOG.GET", "app", "foo"]).unwrap());
+    assert_eq!(cmd(&mut rcon, &["TLOG.LATEST", "app"]).unwrap(), cmd(&mut con, &["TLOG.LATEST", "app"]).unwrap());
+    // Writes are refused on a read-only replica, as for any write command.
+    let e = err_of(cmd(&mut rcon, &["TLOG.LOG", "app", "x"]));
+    assert!(e.starts_with("READONLY"), "{e}");
+    assert_eq!(master.digest(), replica.digest());
+}
+
+#[test]
+fn aof_reload_restores_an_identical_dataset() {
+    let s = Server::start_with(true, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut con = s.conn();
+    write_mix(&mut con);
+    let before = s.digest();
+    let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).unwrap();
+    assert_eq!(s.digest(), before);
+    // And tlog keeps counting from the reloaded state.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "app", "after reload"]).unwrap()), 6);
+}
+
+fn connect_as(s: &Server, user: &str) -> redis::Connection {
+    let url = format!("redis://{user}:pw@127.0.0.1:{}/", s.port);
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
+
+fn setuser(s: &Server, name: &str, rules: &[&str]) -> redis::Connection {
+    let mut c = redis::cmd("ACL");
+    c.arg("SETUSER").arg(name).arg("reset").arg("on").arg(">pw").arg("+@all");
+    for r in rules {
+        c.arg(*r);
+    }
+    let _: () = c.query(&mut s.conn()).unwrap();
+    connect_as(s, name)
+}
+
+#[test]
+fn derived_keys_obey_the_callers_acl() {
+    let s = Server::start();
+    let mut admin = s.conn();
+    cmd(&mut admin, &["TLOG.LOG", "app", "existing", "foo"]).unwrap();
+    let before = s.digest();
+
+    let mut other = setuser(&s, "other", &["~other:*"]);
+    assert_eq!(err_of(cmd(&mut other, &["TLOG.LOG", "app", "x", "foo"])), "NOPERM this user has no permissions to write the 'app:counter' key");
+    assert_eq!(err_of(cmd(&mut other, &["TLOG.GET", "app"])), "NOPERM this user has no permissions to read the 'app:flow:__all__' key");
+    assert_eq!(err_of(cmd(&mut other, &["TLOG.LATEST", "app", "foo"])), "NOPERM this user has no permissions to read the 'app:flow:foo' key");
+    // Through a script or MULTI the caller's user is still the one checked.
+    let e = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', KEYS[1], 'x')").arg(1).arg("other:k").query::<i64>(&mut other);
+    assert!(e.is_ok(), "{e:?}");
+    let e = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', 'app', 'x')").arg(0).query::<i64>(&mut other).unwrap_err();
+    assert!(e.to_string().contains("NOPERM") || e.to_string().contains("No permissions"), "{e}");
+    let _ = redis::cmd("DEL").arg("other:k:counter").arg("other:k:msg:1").arg("other:k:flow:__all__").query::<i64>(&mut admin);
+    assert_eq!(s.digest(), before, "a denied user changed the dataset");
+
+    // A user given the prefix works; one given only some of its keys is refused where it ends.
+    let mut tenant = setuser(&s, "tenant", &["~app:*"]);
+    assert_eq!(int(&cmd(&mut tenant, &["TLOG.LOG", "app", "mine", "foo"]).unwrap()), 2);
+    assert_eq!(ids(&cmd(&mut tenant, &["TLOG.GET", "app", "foo"]).unwrap()), vec![2, 1]);
+    let mut flows_only = setuser(&s, "flows", &["~app:flow:*"]);
+    assert_eq!(err_of(cmd(&mut flows_only, &["TLOG.GET", "app", "foo"])), "NOPERM this user has no permissions to read the 'app:msg:2' key");
+    let mut no_tag = setuser(&s, "notag", &["~app:counter", "~app:msg:*", "~app:flow:__all__"]);
+    let before = s.digest();
+    assert_eq!(err_of(cmd(&mut no_tag, &["TLOG.LOG", "app", "x", "secret"])), "NOPERM this user has no permissions to write the 'app:flow:secret' key");
+    assert_eq!(s.digest(), before);
+    let mut reader = setuser(&s, "reader", &["%R~app:*"]);
+    assert_eq!(ids(&cmd(&mut reader, &["TLOG.GET", "app"]).unwrap()), vec![2, 1]);
+    assert_eq!(err_of(cmd(&mut reader, &["TLOG.LOG", "app", "x"])), "NOPERM this user has no permissions to write the 'app:counter' key");
+}
+
+#[test]
+fn tlog_log_invalidates_watch_on_the_keys_it_touches_and_a_refused_one_does_not() {
+    let s = Server::start();
+    let mut a = s.conn();
+    let mut b = s.conn();
+    cmd(&mut a, &["TLOG.LOG", "app", "first", "foo"]).unwrap();
+
+    let _: () = redis::cmd("WATCH").arg("app:flow:foo").query(&mut a).unwrap();
+    cmd(&mut b, &["TLOG.LOG", "app", "second", "foo"]).unwrap();
+    let r: redis::Value = redis::pipe().atomic().cmd("GET").arg("app:counter").query(&mut a).unwrap();
+    assert_eq!(r, redis::Value::Nil, "EXEC should fail after a watched flow changed");
+
+    let _: () = redis::cmd("WATCH").arg("app:flow:foo").arg("app:counter").query(&mut a).unwrap();
+    assert!(cmd(&mut b, &["TLOG.LOG", "app", "x", "foo", "__all__"]).is_err());
+    let r: (String,) = redis::pipe().atomic().cmd("GET").arg("app:counter").query(&mut a).unwrap();
+    assert_eq!(r.0, "2");
+}
+
+#[test]
+fn keyspace_notifications_match_the_plain_commands() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEA").query(&mut con).unwrap();
+    let mut sub = s.conn();
+    let mut pubsub = sub.as_pubsub();
+    pubsub.psubscribe("__keyspace@0__:app:*").unwrap();
+    pubsub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "app", "m", "foo"]).unwrap();
+    let mut events = Vec::new();
+    for _ in 0..4 {
+        let msg = pubsub.get_message().unwrap();
+        let channel: String = msg.get_channel_name().to_string();
+        let event: String = msg.get_payload().unwrap();
+        events.push(format!("{} {event}", channel.trim_start_matches("__keyspace@0__:")));
+    }
+    assert_eq!(events, ["app:counter incrby", "app:msg:1 set", "app:flow:__all__ lpush", "app:flow:foo lpush"]);
+}
