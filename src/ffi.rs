@@ -73,6 +73,17 @@ impl Ctx {
         }
     }
 
+    /// Tells WATCH and client-side caching that `key` changed. The module opts out of the
+    /// implicit signal on closing a key opened for writing (see `registry::init_options`).
+    pub fn signal_modified(self, key: &RString) {
+        // SAFETY: live context and key string.
+        unsafe {
+            if let Some(f) = raw::RedisModule_SignalModifiedKey {
+                f(self.as_ptr(), key.ptr);
+            }
+        }
+    }
+
     /// Emits a keyspace notification, as the plain command of the same effect would.
     pub fn notify(self, class: c_int, event: &CStr, key: &RString) {
         // SAFETY: live context and key string; the event name is NUL-terminated.
@@ -221,7 +232,8 @@ impl Key {
 
     /// The list element at `index` (0 is the head), if any.
     pub fn list_get(&self, ctx: Ctx, index: usize) -> Option<RString> {
-        if self.ptr.is_null() {
+        // ListGet on an empty key opened for writing returns garbage on Redis 7.0.
+        if self.kind() != KeyKind::List {
             return None;
         }
         let f = (unsafe { raw::RedisModule_ListGet })?;

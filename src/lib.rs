@@ -55,6 +55,7 @@ fn init(ctx: &Context, _args: &[RedisString]) -> Status {
     let Some(raw_ctx) = ffi::Ctx::new(ctx.ctx) else {
         return Status::Err;
     };
+    registry::init_options(raw_ctx);
     for (spec, entry) in command_table() {
         if let Err(why) = registry::register(raw_ctx, spec, entry) {
             ctx.log_warning(&format!("tlog: {why}. Not loading."));

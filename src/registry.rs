@@ -32,7 +32,20 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_FreeString, RedisModule_StringPtrLen, RedisModule_ReplyWithMap,
         RedisModule_ReplyWithArray, RedisModule_ReplySetArrayLength, RedisModule_ReplyWithLongLong,
         RedisModule_ReplyWithStringBuffer, RedisModule_ReplyWithNull, RedisModule_ReplyWithError,
+        RedisModule_SetModuleOptions, RedisModule_SignalModifiedKey,
     )
+}
+
+/// Keys are opened for writing before every check has passed (one lookup per key instead of
+/// two); with this option, closing such a key no longer tells WATCH it changed. Writers call
+/// `Ctx::signal_modified` for what they did change.
+pub fn init_options(ctx: Ctx) {
+    // SAFETY: live load context; checked present by `missing_apis`.
+    unsafe {
+        if let Some(f) = raw::RedisModule_SetModuleOptions {
+            f(ctx.as_ptr(), raw::REDISMODULE_OPTION_NO_IMPLICIT_SIGNAL_MODIFIED as c_int);
+        }
+    }
 }
 
 /// Every command enters here: borrow argv, run the handler, reply with its error if any. A

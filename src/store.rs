@@ -4,8 +4,7 @@
 //! Writes follow one path: check everything (ACL, types, counter) with read-only opens -> open
 //! for write and write -> replicate the effects as plain commands with concrete values ->
 //! keyspace notifications. Nothing is written before the last check passes (a module gets no
-//! rollback), and nothing is opened for writing before that either, since closing a key opened
-//! for writing invalidates WATCH.
+//! rollback). Keys written are signalled to WATCH explicitly, only once written.
 
 use std::ffi::c_int;
 
@@ -50,28 +49,35 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         acl.check(k, Access::Write)?;
     }
 
-    let counter = read_counter(ctx, &counter_key)?;
-    let newest = {
-        let all = Key::open(ctx, &flow_keys[0], Mode::Read)?;
-        match all.kind() {
-            KeyKind::Empty => None,
-            KeyKind::List => all.list_get(ctx, 0).and_then(|s| keys::parse_id(s.as_bytes())),
-            _ => return Err(Error::WrongType),
+    // Keys are opened for writing up front, one lookup each: the module option
+    // NO_IMPLICIT_SIGNAL_MODIFIED (set at load) keeps a key we end up not writing from
+    // invalidating WATCH; the keys written are signalled below.
+    let counter_handle = Key::open(ctx, &counter_key, Mode::Write)?;
+    let counter = match counter_handle.kind() {
+        KeyKind::Empty => 0,
+        KeyKind::String => {
+            keys::parse_i64(counter_handle.string_value()?).ok_or(Error::CounterNotInteger)?
         }
+        _ => return Err(Error::WrongType),
     };
-    for k in &flow_keys[1..] {
-        if !matches!(Key::open(ctx, k, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::List) {
+    let mut flows = Vec::with_capacity(flow_keys.len());
+    for k in &flow_keys {
+        let flow = Key::open(ctx, k, Mode::Write)?;
+        if !matches!(flow.kind(), KeyKind::Empty | KeyKind::List) {
             return Err(Error::WrongType);
         }
+        flows.push(flow);
     }
+    let newest = flows[0].list_get(ctx, 0).and_then(|s| keys::parse_id(s.as_bytes()));
 
     // The next id follows both the counter and the newest id of __all__ (a lost counter must
     // not reuse ids), and skips ids whose msg key exists: a record is never overwritten.
     let mut id = counter.max(newest.unwrap_or(0)).max(0).checked_add(1).ok_or(Error::CounterOverflow)?;
-    let msg_key = loop {
+    let (msg_key, msg_handle) = loop {
         let k = ctx.string(&keys.msg(id))?;
-        if Key::open(ctx, &k, Mode::Read)?.kind() == KeyKind::Empty {
-            break k;
+        let handle = Key::open(ctx, &k, Mode::Write)?;
+        if handle.kind() == KeyKind::Empty {
+            break (k, handle);
         }
         id = id.checked_add(1).ok_or(Error::CounterOverflow)?;
     };
@@ -91,10 +97,15 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     let body = ctx.string(&record::encode(id, ts, rec.message, rec.tags))?;
 
     // Every check passed: write.
-    Key::open(ctx, &counter_key, Mode::Write)?.set_string(&id_str)?;
-    Key::open(ctx, &msg_key, Mode::Write)?.set_string(&body)?;
+    counter_handle.set_string(&id_str)?;
+    msg_handle.set_string(&body)?;
+    for flow in &flows {
+        flow.push_head(&id_str)?;
+    }
+    ctx.signal_modified(&counter_key);
+    ctx.signal_modified(&msg_key);
     for k in &flow_keys {
-        Key::open(ctx, k, Mode::Write)?.push_head(&id_str)?;
+        ctx.signal_modified(k);
     }
 
     // Effects with concrete values, so a replica (even one without this module) and an AOF
@@ -110,15 +121,6 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
     }
     Ok(id)
-}
-
-fn read_counter(ctx: Ctx, name: &RString) -> Result<i64> {
-    let k = Key::open(ctx, name, Mode::Read)?;
-    match k.kind() {
-        KeyKind::Empty => Ok(0),
-        KeyKind::String => keys::parse_i64(k.string_value()?).ok_or(Error::CounterNotInteger),
-        _ => Err(Error::WrongType),
-    }
 }
 
 /// The timestamp of record `id`, if it exists and has one.

@@ -146,6 +146,14 @@ fn tlog_log_invalidates_watch_on_the_keys_it_touches_and_a_refused_one_does_not(
     assert!(cmd(&mut b, &["TLOG.LOG", "app", "x", "foo", "__all__"]).is_err());
     let r: (String,) = redis::pipe().atomic().cmd("GET").arg("app:counter").query(&mut a).unwrap();
     assert_eq!(r.0, "2");
+
+    // Refused after the keys were looked up (the last tag's flow has the wrong type): the
+    // counter and the first flows were opened for writing but not written, so WATCH holds.
+    let _: () = b.set("app:flow:z", "not a list").unwrap();
+    let _: () = redis::cmd("WATCH").arg("app:flow:foo").arg("app:counter").arg("app:flow:__all__").query(&mut a).unwrap();
+    assert!(err_of(cmd(&mut b, &["TLOG.LOG", "app", "x", "foo", "z"])).starts_with("WRONGTYPE"));
+    let r: (String,) = redis::pipe().atomic().cmd("GET").arg("app:counter").query(&mut a).unwrap();
+    assert_eq!(r.0, "2");
 }
 
 #[test]
