@@ -60,11 +60,17 @@ impl Ctx {
     /// command are wrapped in MULTI/EXEC by the server.
     pub fn replicate(self, cmd: &CStr, args: &[&RString]) -> Result<()> {
         let f = api!(RedisModule_Replicate);
-        let mut argv: Vec<*mut raw::RedisModuleString> = args.iter().map(|a| a.ptr).collect();
+        let mut argv = [ptr::null_mut::<raw::RedisModuleString>(); 8];
+        if args.len() > argv.len() {
+            return Err(Error::Internal("too many arguments to replicate"));
+        }
+        for (slot, a) in argv.iter_mut().zip(args) {
+            *slot = a.ptr;
+        }
         // SAFETY: "v" takes a RedisModuleString** and its length as size_t; the strings outlive
         // the call (the server retains what it keeps).
         let rc = unsafe {
-            f(self.as_ptr(), cmd.as_ptr(), c"v".as_ptr(), argv.as_mut_ptr(), argv.len())
+            f(self.as_ptr(), cmd.as_ptr(), c"v".as_ptr(), argv.as_mut_ptr(), args.len())
         };
         if rc == raw::REDISMODULE_OK as c_int {
             Ok(())

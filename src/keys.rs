@@ -7,48 +7,79 @@
 /// The flow that holds every record.
 pub const ALL_FLOW: &[u8] = b"__all__";
 
-/// Builds key names for one prefix, reusing one buffer for the common part.
-#[derive(Debug, Clone)]
-pub struct Keys {
-    /// `<prefix>:` or empty.
-    base: Vec<u8>,
+/// Builds key names for one prefix. Names are built on the stack when short (the usual case:
+/// this runs several times per command).
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    prefix: &'a [u8],
 }
 
-impl Keys {
-    pub fn new(prefix: &[u8]) -> Self {
-        let mut base = Vec::with_capacity(prefix.len() + 1);
-        if !prefix.is_empty() {
-            base.extend_from_slice(prefix);
-            base.push(b':');
-        }
-        Keys { base }
+impl<'a> Keys<'a> {
+    pub fn new(prefix: &'a [u8]) -> Self {
+        Keys { prefix }
     }
 
-    fn with(&self, parts: &[&[u8]]) -> Vec<u8> {
-        let len = self.base.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        let mut key = Vec::with_capacity(len);
-        key.extend_from_slice(&self.base);
+    fn with(&self, parts: &[&[u8]]) -> KeyName {
+        let sep: &[u8] = if self.prefix.is_empty() { b"" } else { b":" };
+        let len = self.prefix.len() + sep.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut name = if len <= INLINE {
+            KeyName::Inline([0; INLINE], 0)
+        } else {
+            KeyName::Heap(Vec::with_capacity(len))
+        };
+        name.push(self.prefix);
+        name.push(sep);
         for p in parts {
-            key.extend_from_slice(p);
+            name.push(p);
         }
-        key
+        name
     }
 
-    pub fn counter(&self) -> Vec<u8> {
+    pub fn counter(&self) -> KeyName {
         self.with(&[b"counter"])
     }
 
-    pub fn msg(&self, id: i64) -> Vec<u8> {
+    pub fn msg(&self, id: i64) -> KeyName {
         let mut buf = itoa_buf();
         self.with(&[b"msg:", fmt_id(id, &mut buf)])
     }
 
-    pub fn flow(&self, tag: &[u8]) -> Vec<u8> {
+    pub fn flow(&self, tag: &[u8]) -> KeyName {
         self.with(&[b"flow:", tag])
     }
 
-    pub fn all_flow(&self) -> Vec<u8> {
+    pub fn all_flow(&self) -> KeyName {
         self.flow(ALL_FLOW)
+    }
+}
+
+const INLINE: usize = 112;
+
+/// A key name: inline up to 112 bytes, on the heap beyond.
+pub enum KeyName {
+    Inline([u8; INLINE], usize),
+    Heap(Vec<u8>),
+}
+
+impl KeyName {
+    fn push(&mut self, part: &[u8]) {
+        match self {
+            KeyName::Inline(buf, len) => {
+                buf[*len..*len + part.len()].copy_from_slice(part);
+                *len += part.len();
+            }
+            KeyName::Heap(v) => v.extend_from_slice(part),
+        }
+    }
+}
+
+impl std::ops::Deref for KeyName {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyName::Inline(buf, len) => &buf[..*len],
+            KeyName::Heap(v) => v,
+        }
     }
 }
 
@@ -117,25 +148,35 @@ mod tests {
     #[test]
     fn keys_with_a_prefix_are_colon_separated() {
         let k = Keys::new(b"app");
-        assert_eq!(k.counter(), b"app:counter");
-        assert_eq!(k.msg(42), b"app:msg:42");
-        assert_eq!(k.flow(b"user:1"), b"app:flow:user:1");
-        assert_eq!(k.all_flow(), b"app:flow:__all__");
+        assert_eq!(&*k.counter(), b"app:counter");
+        assert_eq!(&*k.msg(42), b"app:msg:42");
+        assert_eq!(&*k.flow(b"user:1"), b"app:flow:user:1");
+        assert_eq!(&*k.all_flow(), b"app:flow:__all__");
     }
 
     #[test]
     fn empty_prefix_gives_bare_keys() {
         let k = Keys::new(b"");
-        assert_eq!(k.counter(), b"counter");
-        assert_eq!(k.msg(1), b"msg:1");
-        assert_eq!(k.flow(b"t"), b"flow:t");
-        assert_eq!(k.all_flow(), b"flow:__all__");
+        assert_eq!(&*k.counter(), b"counter");
+        assert_eq!(&*k.msg(1), b"msg:1");
+        assert_eq!(&*k.flow(b"t"), b"flow:t");
+        assert_eq!(&*k.all_flow(), b"flow:__all__");
     }
 
     #[test]
     fn tags_are_appended_byte_for_byte() {
         let k = Keys::new(b"{p}");
-        assert_eq!(k.flow(b"../x\0\xff"), b"{p}:flow:../x\0\xff");
+        assert_eq!(&*k.flow(b"../x\0\xff"), b"{p}:flow:../x\0\xff");
+        // Long names move to the heap, unchanged.
+        let long = vec![b'x'; 500];
+        let name = Keys::new(&long).flow(b"t");
+        assert!(matches!(name, KeyName::Heap(_)));
+        assert_eq!(name.len(), 507);
+        assert!(name.ends_with(b":flow:t") && name.starts_with(&long));
+        let edge = vec![b'y'; INLINE - 8];
+        assert!(matches!(Keys::new(&edge).counter(), KeyName::Inline(..)));
+        assert!(matches!(Keys::new(&edge).msg(1000), KeyName::Heap(_)));
+        assert_eq!(&*Keys::new(&edge).msg(1000), [&edge[..], b":msg:1000"].concat().as_slice());
     }
 
     #[test]

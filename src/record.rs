@@ -48,11 +48,12 @@ impl JsonMessage {
 /// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated.
 pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage, tags: &[&str]) -> Vec<u8> {
     let tags_len: usize = tags.iter().map(|t| t.len() + 3).sum();
-    let mut out = String::with_capacity(48 + message.0.len() + tags_len);
+    let mut out = String::with_capacity(64 + message.0.len() + tags_len);
+    let mut buf = crate::keys::itoa_buf();
     out.push_str("{\"id\":");
-    out.push_str(itoa(id).as_str());
+    out.push_str(std::str::from_utf8(crate::keys::fmt_id(id, &mut buf)).unwrap_or("0"));
     out.push_str(",\"ts\":");
-    out.push_str(&format_ts(ts_micros));
+    push_ts(&mut out, ts_micros);
     out.push_str(",\"message\":");
     out.push_str(&message.0);
     out.push_str(",\"tags\":[");
@@ -66,23 +67,65 @@ pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage, tags: &[&str]) -> 
     out.into_bytes()
 }
 
-fn itoa(n: i64) -> String {
-    n.to_string()
-}
-
 /// Unix seconds with exactly six decimals: `1732357002.123456`. Integer arithmetic, so the text
 /// is the same on every machine that formats the same microseconds.
 pub fn format_ts(micros: i64) -> String {
+    let mut out = String::with_capacity(24);
+    push_ts(&mut out, micros);
+    out
+}
+
+fn push_ts(out: &mut String, micros: i64) {
+    use std::fmt::Write;
     let sign = if micros < 0 { "-" } else { "" };
     let abs = micros.unsigned_abs();
     let per = MICROS_PER_SEC.unsigned_abs();
-    format!("{sign}{}.{:06}", abs / per, abs % per)
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{sign}{}.{:06}", abs / per, abs % per);
+}
+
+/// The timestamp of a record in the exact form tlog writes (`{"id":N,"ts":S.UUUUUU,...`),
+/// read without a JSON parser and without float rounding. `None` for any other form.
+fn fast_ts(raw: &[u8]) -> Option<i64> {
+    let rest = raw.strip_prefix(b"{\"id\":")?;
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    let rest = rest[digits..].strip_prefix(b",\"ts\":")?;
+    let secs_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || secs_len == 0 || secs_len > 12 || rest.get(secs_len) != Some(&b'.') {
+        return None;
+    }
+    let frac = rest.get(secs_len + 1..secs_len + 7)?;
+    if !frac.iter().all(u8::is_ascii_digit) || rest.get(secs_len + 7) != Some(&b',') {
+        return None;
+    }
+    let num = |d: &[u8]| d.iter().fold(0i64, |n, c| n * 10 + i64::from(c - b'0'));
+    Some(num(&rest[..secs_len]) * MICROS_PER_SEC + num(frac))
 }
 
 /// RFC 3339 in UTC with microseconds and an explicit offset: `2026-11-23T10:15:02.123456+00:00`.
+/// The calendar is chrono's; the digits are written directly (this runs once per record read).
 pub fn rfc3339(micros: i64) -> Option<String> {
-    DateTime::<Utc>::from_timestamp_micros(micros)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, false))
+    use chrono::{Datelike, Timelike};
+    let t = DateTime::<Utc>::from_timestamp_micros(micros)?;
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return Some(t.to_rfc3339_opts(SecondsFormat::Micros, false));
+    }
+    let mut b = *b"0000-00-00T00:00:00.000000+00:00";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 6, t.timestamp_subsec_micros());
+    Some(String::from_utf8_lossy(&b).into_owned())
 }
 
 /// The current time in microseconds since the Unix epoch, from the system's UTC clock.
@@ -145,6 +188,9 @@ pub fn decode(raw: &[u8]) -> Decoded<'_> {
 
 /// Only the timestamp of a stored record (cheaper than [`decode`]).
 pub fn decode_ts(raw: &[u8]) -> Option<i64> {
+    if let Some(ts) = fast_ts(raw) {
+        return Some(ts);
+    }
     let text = std::str::from_utf8(raw).ok()?;
     if !text.trim_start().starts_with('{') {
         return None;
@@ -411,6 +457,26 @@ mod tests {
         assert_eq!(d, Decoded { ts_micros: None, message: Some("m".into()), tags: vec![] });
         assert_eq!(decode(br#"{"ts":1e300}"#).ts_micros, None);
         assert_eq!(decode(b"{}").message, None);
+    }
+
+    #[test]
+    fn the_fast_timestamp_path_agrees_with_the_parser() {
+        let rec = encode(12, 1_795_429_502_000_042, &JsonMessage::text("m"), &["t"]);
+        assert_eq!(fast_ts(&rec), Some(1_795_429_502_000_042));
+        assert_eq!(decode(&rec).ts_micros, fast_ts(&rec));
+        // Other spellings fall back to the JSON parser.
+        for other in [&br#"{"id":1,"ts":1.5,"message":1}"#[..], br#"{"id": 1, "ts": 1.000001, "m":1}"#, br#"{"ts":1.000001,"id":1}"#, br#"{"id":1,"ts":1.0000011,"m":1}"#] {
+            assert_eq!(fast_ts(other), None, "{}", String::from_utf8_lossy(other));
+            assert!(decode_ts(other).is_some());
+        }
+    }
+
+    #[test]
+    fn rfc3339_matches_chrono_formatting() {
+        for micros in [0, 1, 999_999, 1_795_429_502_123_456, 951_782_400_000_000, 253_402_300_799_999_999, -1, -62_135_596_800_000_000] {
+            let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();
+            assert_eq!(rfc3339(micros).unwrap(), t.to_rfc3339_opts(SecondsFormat::Micros, false), "{micros}");
+        }
     }
 
     #[test]

@@ -60,18 +60,29 @@ pub fn dispatch(
         return raw::REDISMODULE_ERR as c_int;
     };
     let argc = usize::try_from(argc).unwrap_or(0);
-    let args: Vec<&[u8]> = if argv.is_null() {
-        Vec::new()
+    let argv: &[*mut raw::RedisModuleString] = if argv.is_null() {
+        &[]
     } else {
         // SAFETY: the server passes `argc` live strings that outlive this call.
         unsafe { std::slice::from_raw_parts(argv, argc) }
-            .iter()
-            .skip(1)
-            .map(|&s| unsafe { str_bytes(s) })
-            .collect()
+    };
+    // SAFETY (str_bytes): each argument lives until the command returns.
+    let bytes = |s: &*mut raw::RedisModuleString| unsafe { str_bytes(*s) };
+    // Most commands have few arguments: keep them on the stack.
+    let mut inline: [&[u8]; 16] = [&[]; 16];
+    let heap: Vec<&[u8]>;
+    let args: &[&[u8]] = if argv.len() <= inline.len() + 1 {
+        let n = argv.len().saturating_sub(1);
+        for (slot, s) in inline.iter_mut().zip(argv.iter().skip(1)) {
+            *slot = bytes(s);
+        }
+        &inline[..n]
+    } else {
+        heap = argv.iter().skip(1).map(bytes).collect();
+        &heap
     };
     let reply = Reply::new(ctx);
-    match catch_unwind(AssertUnwindSafe(|| handler(ctx, &args))) {
+    match catch_unwind(AssertUnwindSafe(|| handler(ctx, args))) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => reply.error(&e),
         Err(_) => reply.error(&Error::Internal("unexpected failure, nothing more was done")),

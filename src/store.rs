@@ -124,7 +124,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
 }
 
 /// The timestamp of record `id`, if it exists and has one.
-fn newest_ts(ctx: Ctx, acl: &Acl, keys: &Keys, id: i64) -> Result<Option<i64>> {
+fn newest_ts(ctx: Ctx, acl: &Acl, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     let name = ctx.string(&keys.msg(id))?;
     acl.check(&name, Access::Read)?;
     let k = Key::open(ctx, &name, Mode::Read)?;
@@ -135,17 +135,17 @@ fn newest_ts(ctx: Ctx, acl: &Acl, keys: &Keys, id: i64) -> Result<Option<i64>> {
 }
 
 /// A flow opened for reading, with the caller's ACL checked for it.
-pub struct Flow {
+pub struct Flow<'a> {
     ctx: Ctx,
-    keys: Keys,
+    keys: Keys<'a>,
     acl: Acl,
     key: Key,
 }
 
-impl Flow {
+impl<'a> Flow<'a> {
     /// Opens `<prefix>:flow:<tag>` for reading. A missing flow reads as empty; a key of
     /// another type is WRONGTYPE.
-    pub fn open(ctx: Ctx, prefix: &[u8], tag: &[u8]) -> Result<Self> {
+    pub fn open(ctx: Ctx, prefix: &'a [u8], tag: &[u8]) -> Result<Self> {
         let keys = Keys::new(prefix);
         let acl = Acl::of_caller(ctx)?;
         let name = ctx.string(&keys.flow(tag))?;
