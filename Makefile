@@ -1,0 +1,29 @@
+# tlog: build, run, test and benchmark the module. `make help` lists the targets.
+
+SO := target/release/libtlog.so
+
+.PHONY: help deps build run test unit integration bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## Install redis-server and libclang-dev if missing (apt-get as root, else print the command)
+	@bash scripts/deps.sh
+
+build: deps ## Build the module in release mode (target/release/libtlog.so)
+	cargo build --release
+
+run: build ## Build, then run redis-server ./redis.conf in the foreground with the module loaded
+	@mkdir -p data
+	redis-server ./redis.conf
+
+test: build ## Unit tests, then integration tests against real redis-servers on free ports
+	cargo test --release --lib
+	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --tests
+
+bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
+	bash bench/run.sh $(SO)
+
+clean: ## Remove build output and the data directory of `make run`
+	cargo clean
+	rm -rf data

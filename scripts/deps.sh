@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what building and testing tlog needs and is missing: redis-server (and the
+# redis-cli/redis-benchmark tools), libclang (bindgen, for the redis-module crate). As root it
+# runs apt-get; otherwise it prints the exact command and fails.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+    missing+=(libclang-dev)
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is missing: install Rust with rustup (https://rustup.rs), then run make again." >&2
+    exit 1
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+cmd="apt-get update && apt-get install -y ${missing[*]}"
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing ${missing[*]} ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+else
+    echo "Missing: ${missing[*]}. Install them with:" >&2
+    echo "    sudo sh -c '$cmd'" >&2
+    exit 1
+fi
