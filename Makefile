@@ -19,7 +19,7 @@ run: build ## Build, then run redis-server ./redis.conf in the foreground with t
 
 test: build ## Unit tests, then integration tests against real redis-servers on free ports
 	cargo test --release --lib
-	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --tests
+	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --test '*'
 
 bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
 	bash bench/run.sh $(SO)
