@@ -271,23 +271,42 @@ fn is_json_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// Tracks whether a byte of valid JSON text is inside a string literal (quotes included).
+#[derive(Default)]
+struct StringState {
+    in_str: bool,
+    escaped: bool,
+}
+
+impl StringState {
+    /// Feeds the next byte; true if it belongs to a string literal.
+    fn in_string(&mut self, c: u8) -> bool {
+        if self.in_str {
+            match (self.escaped, c) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_str = false,
+                _ => {}
+            }
+            true
+        } else if c == b'"' {
+            self.in_str = true;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The deepest nesting of arrays and objects in valid JSON `text`.
 fn depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
-    let mut in_str = false;
-    let mut escaped = false;
+    let mut state = StringState::default();
     for &c in text.as_bytes() {
-        if in_str {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
+        if state.in_string(c) {
             continue;
         }
         match c {
-            b'"' => in_str = true,
             b'[' | b'{' => {
                 depth += 1;
                 max = max.max(depth);
@@ -301,47 +320,18 @@ fn depth(text: &str) -> usize {
 
 /// True if valid JSON `text` has no whitespace outside strings.
 fn is_compact(text: &str) -> bool {
-    let mut in_str = false;
-    let mut escaped = false;
-    for &c in text.as_bytes() {
-        if in_str {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-        } else if c == b'"' {
-            in_str = true;
-        } else if is_json_space(c) {
-            return false;
-        }
-    }
-    true
+    let mut state = StringState::default();
+    !text.bytes().any(|c| !state.in_string(c) && is_json_space(c))
 }
 
 /// Removes the whitespace outside strings of valid JSON `text`, keeping everything else as it
 /// is (key order, number spelling), so the compact form says exactly what the input said.
 pub fn minify(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if in_str {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_str = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_str = true;
-        } else if c.is_ascii() && is_json_space(c as u8) {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    let mut out = Vec::with_capacity(text.len());
+    let mut state = StringState::default();
+    // Byte-wise is safe: whitespace is ASCII, and bytes of multi-byte characters never are.
+    out.extend(text.bytes().filter(|&c| state.in_string(c) || !is_json_space(c)));
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `TLOG.GET prefix [tag [RAW]]`: every record of a flow, newest first.
 
-use super::{parse_read, reply_record, Arg, ArgKind, Spec};
+use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
 use crate::store::Flow;
@@ -13,13 +13,7 @@ pub static SPEC: Spec = Spec {
     summary: "Returns the records of a tag's flow (by default every record), newest first.",
     complexity: "O(N) where N is the number of records in the flow.",
     since: "0.1.0",
-    args: &[
-        Arg::new("prefix", ArgKind::Key),
-        Arg::new("flow", ArgKind::Block).optional().subargs(&[
-            Arg::new("tag", ArgKind::String),
-            Arg::new("raw", ArgKind::Token).token("RAW").optional(),
-        ]),
-    ],
+    args: super::READ_ARGS,
     handler: run,
 };
 

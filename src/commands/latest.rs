@@ -1,6 +1,6 @@
 //! `TLOG.LATEST prefix [tag [RAW]]`: the newest record of a flow, or nil.
 
-use super::{parse_read, reply_record, Arg, ArgKind, Spec};
+use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
 use crate::store::Flow;
@@ -13,13 +13,7 @@ pub static SPEC: Spec = Spec {
     summary: "Returns the newest record of a tag's flow (by default of every record), or nil.",
     complexity: "O(1), plus O(K) for K ids at the head of the flow whose record no longer exists.",
     since: "0.1.0",
-    args: &[
-        Arg::new("prefix", ArgKind::Key),
-        Arg::new("flow", ArgKind::Block).optional().subargs(&[
-            Arg::new("tag", ArgKind::String),
-            Arg::new("raw", ArgKind::Token).token("RAW").optional(),
-        ]),
-    ],
+    args: super::READ_ARGS,
     handler: run,
 };
 

@@ -109,6 +109,15 @@ fn render(a: &Arg) -> String {
     }
 }
 
+/// The arguments of the read commands: `prefix [tag [RAW]]`.
+pub const READ_ARGS: &[Arg] = &[
+    Arg::new("prefix", ArgKind::Key),
+    Arg::new("flow", ArgKind::Block).optional().subargs(&[
+        Arg::new("tag", ArgKind::String),
+        Arg::new("raw", ArgKind::Token).token("RAW").optional(),
+    ]),
+];
+
 /// Every command of the module, in the order of the README reference.
 pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC];
 
