@@ -202,8 +202,15 @@ pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
     reply.bulk(b"id");
     reply.int(id);
     reply.bulk(b"ts");
-    match rec.ts_micros.and_then(record::rfc3339) {
-        Some(ts) => reply.bulk(ts.as_bytes()),
+    let mut buf = record::RFC3339_BUF;
+    match rec.ts_micros {
+        Some(ts) => match record::rfc3339_into(ts, &mut buf) {
+            Some(text) => reply.bulk(text),
+            None => match record::rfc3339(ts) {
+                Some(text) => reply.bulk(text.as_bytes()),
+                None => reply.null(),
+            },
+        },
         None => reply.null(),
     }
     reply.bulk(b"message");
@@ -213,7 +220,7 @@ pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
     }
     reply.bulk(b"tags");
     reply.array(rec.tags.len());
-    for t in &rec.tags {
+    for t in rec.tags.iter() {
         reply.bulk(t.as_bytes());
     }
 }
