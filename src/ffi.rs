@@ -52,6 +52,12 @@ impl Ctx {
         Ok(f & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0)
     }
 
+    /// The database the command runs in (SELECT).
+    pub fn selected_db(self) -> i32 {
+        // SAFETY: live context.
+        unsafe { raw::RedisModule_GetSelectedDb.map_or(0, |f| f(self.as_ptr())) }
+    }
+
     pub fn string(self, bytes: &[u8]) -> Result<RString> {
         RString::new(self, bytes)
     }

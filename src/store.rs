@@ -85,12 +85,15 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
 
     // Timestamps never decrease as ids grow: a clock that stepped back reuses the newest time.
     let now = record::now_micros();
+    let db = ctx.selected_db();
     let floor = match newest {
-        Some(newest) => newest_ts(ctx, &acl, &keys, newest)?
-            .filter(|&ts| ts - now <= MAX_CLOCK_LEAD_MICROS),
+        Some(newest) => match floor_cache::get(db, rec.prefix, newest) {
+            Some(ts) => Some(ts),
+            None => newest_ts(ctx, &keys, newest)?,
+        },
         None => None,
     };
-    let ts = floor.map_or(now, |f| f.max(now));
+    let ts = floor.filter(|&f| f - now <= MAX_CLOCK_LEAD_MICROS).map_or(now, |f| f.max(now));
 
     let mut id_buf = keys::itoa_buf();
     let id_str = ctx.string(keys::fmt_id(id, &mut id_buf))?;
@@ -102,6 +105,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     for flow in &flows {
         flow.push_head(&id_str)?;
     }
+    floor_cache::put(db, rec.prefix, id, ts);
     ctx.signal_modified(&counter_key);
     ctx.signal_modified(&msg_key);
     for k in &flow_keys {
@@ -123,15 +127,92 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     Ok(id)
 }
 
-/// The timestamp of record `id`, if it exists and has one.
-fn newest_ts(ctx: Ctx, acl: &Acl, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
+/// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the
+/// record is returned, and it only ever holds a new timestamp back.
+fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     let name = ctx.string(&keys.msg(id))?;
-    acl.check(&name, Access::Read)?;
     let k = Key::open(ctx, &name, Mode::Read)?;
     Ok(match k.kind() {
         KeyKind::String => record::decode_ts(k.string_value()?),
         _ => None,
     })
+}
+
+/// The id and timestamp of the last record this server logged per prefix, so the next record
+/// of the prefix finds its timestamp floor without reading the newest record back. An entry
+/// counts only while its id is still the newest of `__all__`; anything else reads the record.
+/// A fixed number of slots: memory stays bounded whatever the number of prefixes.
+mod floor_cache {
+    use std::cell::RefCell;
+
+    const SLOTS: usize = 256;
+
+    struct Slot {
+        db: i32,
+        prefix: Vec<u8>,
+        id: i64,
+        ts: i64,
+    }
+
+    thread_local! {
+        // Commands run on the server's main thread only.
+        static CACHE: RefCell<Vec<Option<Slot>>> = RefCell::new((0..SLOTS).map(|_| None).collect());
+    }
+
+    fn slot_of(db: i32, prefix: &[u8]) -> usize {
+        // FNV-1a: a few bytes per command, no need for a keyed hash (a collision only costs
+        // a read of the record).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ db as u64;
+        for &b in prefix {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        (h % SLOTS as u64) as usize
+    }
+
+    pub fn get(db: i32, prefix: &[u8], newest: i64) -> Option<i64> {
+        CACHE.with(|c| {
+            let c = c.borrow();
+            match c.get(slot_of(db, prefix))? {
+                Some(s) if s.db == db && s.id == newest && s.prefix == prefix => Some(s.ts),
+                _ => None,
+            }
+        })
+    }
+
+    pub fn put(db: i32, prefix: &[u8], id: i64, ts: i64) {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(slot) = c.get_mut(slot_of(db, prefix)) {
+                match slot {
+                    Some(s) => {
+                        s.db = db;
+                        s.prefix.clear();
+                        s.prefix.extend_from_slice(prefix);
+                        s.id = id;
+                        s.ts = ts;
+                    }
+                    None => *slot = Some(Slot { db, prefix: prefix.to_vec(), id, ts }),
+                }
+            }
+        });
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn an_entry_counts_only_for_its_db_prefix_and_newest_id() {
+            put(0, b"app", 7, 100);
+            assert_eq!(get(0, b"app", 7), Some(100));
+            assert_eq!(get(0, b"app", 8), None);
+            assert_eq!(get(1, b"app", 7), None);
+            assert_eq!(get(0, b"apq", 7), None);
+            put(0, b"app", 8, 90);
+            assert_eq!(get(0, b"app", 8), Some(90));
+            assert_eq!(get(0, b"app", 7), None);
+        }
+    }
 }
 
 /// A flow opened for reading, with the caller's ACL checked for it.
