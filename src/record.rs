@@ -18,44 +18,71 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 /// recurse (Python's stops near 1000 levels); a record must stay readable by all of them.
 pub const MAX_DEPTH: usize = 128;
 
-/// A message ready to be embedded in a record: valid, compact JSON text.
+/// A message ready to be embedded in a record as valid JSON: text (escaped as it is written
+/// into the record, with no copy before) or a JSON value already validated and compacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonMessage(String);
+pub struct JsonMessage<'a>(Repr<'a>);
 
-impl JsonMessage {
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr<'a> {
+    Text(&'a str),
+    Json(String),
+}
+
+impl<'a> JsonMessage<'a> {
     /// A text message, stored as a JSON string.
-    pub fn text(text: &str) -> Self {
-        let mut out = String::with_capacity(text.len() + 2);
-        write_json_str(&mut out, text);
-        JsonMessage(out)
+    pub fn text(text: &'a str) -> Self {
+        JsonMessage(Repr::Text(text))
     }
 
     /// A message given as JSON: any JSON value, validated and stored compact.
-    pub fn json(json: &str) -> Result<Self> {
+    pub fn json(json: &str) -> Result<JsonMessage<'static>> {
         let raw: &RawValue =
             serde_json::from_str(json).map_err(|e| Error::InvalidJson(e.to_string()))?;
         if depth(raw.get()) > MAX_DEPTH {
             return Err(Error::InvalidJson(format!("nested deeper than {MAX_DEPTH} levels")));
         }
-        Ok(JsonMessage(minify(raw.get())))
+        Ok(JsonMessage(Repr::Json(minify(raw.get()))))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The JSON text as it goes into the record.
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match &self.0 {
+            Repr::Json(j) => Cow::Borrowed(j),
+            Repr::Text(_) => {
+                let mut out = String::new();
+                self.write_to(&mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    fn write_to(&self, out: &mut String) {
+        match &self.0 {
+            Repr::Text(t) => write_json_str(out, t),
+            Repr::Json(j) => out.push_str(j),
+        }
+    }
+
+    fn len_hint(&self) -> usize {
+        match &self.0 {
+            Repr::Text(t) => t.len() + 2,
+            Repr::Json(j) => j.len(),
+        }
     }
 }
 
 /// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated.
-pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage, tags: &[&str]) -> Vec<u8> {
+pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage<'_>, tags: &[&str]) -> Vec<u8> {
     let tags_len: usize = tags.iter().map(|t| t.len() + 3).sum();
-    let mut out = String::with_capacity(64 + message.0.len() + tags_len);
+    let mut out = String::with_capacity(64 + message.len_hint() + tags_len);
     let mut buf = crate::keys::itoa_buf();
     out.push_str("{\"id\":");
     out.push_str(std::str::from_utf8(crate::keys::fmt_id(id, &mut buf)).unwrap_or("0"));
     out.push_str(",\"ts\":");
     push_ts(&mut out, ts_micros);
     out.push_str(",\"message\":");
-    out.push_str(&message.0);
+    message.write_to(&mut out);
     out.push_str(",\"tags\":[");
     for (i, tag) in tags.iter().enumerate() {
         if i > 0 {
@@ -495,7 +522,7 @@ mod tests {
     fn text_messages_escape_quotes_controls_and_nul() {
         let m = JsonMessage::text("a\"b\\c\n\u{0}\u{1f}é");
         assert_eq!(m.as_str(), "\"a\\\"b\\\\c\\n\\u0000\\u001fé\"");
-        let back: String = serde_json::from_str(m.as_str()).unwrap();
+        let back: String = serde_json::from_str(&m.as_str()).unwrap();
         assert_eq!(back, "a\"b\\c\n\u{0}\u{1f}é");
     }
 

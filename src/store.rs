@@ -24,7 +24,7 @@ pub const MAX_CLOCK_LEAD_MICROS: i64 = 3600 * 1_000_000;
 /// A new record to append: validated and deduplicated by the command.
 pub struct NewRecord<'a> {
     pub prefix: &'a [u8],
-    pub message: &'a JsonMessage,
+    pub message: &'a JsonMessage<'a>,
     /// UTF-8, non-empty, not `__all__`, no duplicates, in the order given.
     pub tags: &'a [&'a str],
 }
