@@ -26,6 +26,8 @@ pub enum Error {
     WrongType,
     /// The caller's ACL user may not touch a key the command derives from the prefix.
     NoPerm { key: Vec<u8>, write: bool },
+    /// Cluster mode and a prefix whose keys would spread over several slots.
+    NeedsHashTag,
     /// The module was asked for an API the server does not have.
     Unsupported(&'static str),
     /// A bug: reached only if an invariant is broken. Never aborts the server.
@@ -57,6 +59,9 @@ impl fmt::Display for Error {
                 "NOPERM this user has no permissions to {} the '{}' key",
                 if *write { "write" } else { "read" },
                 printable(key)
+            ),
+            Error::NeedsHashTag => f.write_str(
+                "ERR in cluster mode the prefix needs a hash tag, e.g. '{app}' instead of 'app', so that all its keys are in one slot",
             ),
             Error::Unsupported(what) => write!(f, "ERR this server lacks {what}"),
             Error::Internal(what) => write!(f, "ERR internal error: {what}"),
@@ -92,6 +97,7 @@ mod tests {
             Error::NoPerm { key: b"a:counter".to_vec(), write: true },
             Error::Unsupported("x"),
             Error::Internal("x"),
+            Error::NeedsHashTag,
         ];
         for e in all {
             let s = e.to_string();

@@ -35,7 +35,7 @@ impl Ctx {
         self.0.as_ptr()
     }
 
-    fn flags(self) -> Result<u32> {
+    pub fn flags(self) -> Result<u32> {
         let f = api!(RedisModule_GetContextFlags);
         // SAFETY: a live context of the running command.
         Ok(unsafe { f(self.as_ptr()) } as u32)
@@ -45,12 +45,6 @@ impl Ctx {
         self.flags().is_ok_and(|f| f & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0)
     }
 
-    /// Applying the master's replication stream or loading the AOF/RDB: the writes were
-    /// already authorised where they were first made.
-    fn is_replaying(self) -> Result<bool> {
-        let f = self.flags()?;
-        Ok(f & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0)
-    }
 
     /// The database the command runs in (SELECT).
     pub fn selected_db(self) -> i32 {
@@ -299,9 +293,12 @@ pub struct Acl {
 }
 
 impl Acl {
-    pub fn of_caller(ctx: Ctx) -> Result<Self> {
-        // The replication client has no user: asking its name would crash the server.
-        if ctx.is_replaying()? {
+    /// `flags`: the context flags of the command (`Ctx::flags`).
+    pub fn of_caller(ctx: Ctx, flags: u32) -> Result<Self> {
+        // Applying the master's stream or loading the AOF: the writes were authorised where
+        // they were first made, and the replication client has no user (asking its name would
+        // crash the server).
+        if flags & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
             return Ok(Acl { user: ptr::null_mut() });
         }
         let name_of = api!(RedisModule_GetCurrentUserName);

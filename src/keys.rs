@@ -83,6 +83,19 @@ impl std::ops::Deref for KeyName {
     }
 }
 
+/// True if every key derived from `prefix` hashes to the same cluster slot: the prefix holds a
+/// complete hash tag (`{app}`, `x{a}y`), i.e. its first `{` is followed, inside the prefix, by
+/// a `}` with at least one byte between. Redis hashes only the tag then, whatever follows.
+pub fn has_hash_tag(prefix: &[u8]) -> bool {
+    let Some(open) = prefix.iter().position(|&c| c == b'{') else {
+        return false;
+    };
+    match prefix[open + 1..].iter().position(|&c| c == b'}') {
+        Some(len) => len > 0,
+        None => false,
+    }
+}
+
 /// A stack buffer big enough for any i64 in decimal.
 pub fn itoa_buf() -> [u8; 20] {
     [0; 20]
@@ -177,6 +190,17 @@ mod tests {
         assert!(matches!(Keys::new(&edge).counter(), KeyName::Inline(..)));
         assert!(matches!(Keys::new(&edge).msg(1000), KeyName::Heap(_)));
         assert_eq!(&*Keys::new(&edge).msg(1000), [&edge[..], b":msg:1000"].concat().as_slice());
+    }
+
+    #[test]
+    fn hash_tags_must_close_inside_the_prefix() {
+        for yes in [&b"{app}"[..], b"{a}", b"x{app}y", b"{a}}", b"{a}{b}", b"{{a}"] {
+            assert!(has_hash_tag(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        // `{}` is empty (Redis hashes the whole key); `a{b` would close in a tag of a flow key.
+        for no in [&b""[..], b"app", b"{}", b"{}x", b"a{b", b"}{a", b"{}{a}"] {
+            assert!(!has_hash_tag(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

@@ -29,11 +29,21 @@ pub struct NewRecord<'a> {
     pub tags: &'a [&'a str],
 }
 
+/// The key names of a prefix and the caller's ACL. In cluster mode the prefix must hold a hash
+/// tag: the server routes the command by the prefix, and without a tag the derived keys would
+/// belong to slots of other nodes (a module's key access is not slot-checked).
+fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
+    let flags = ctx.flags()?;
+    if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 && !keys::has_hash_tag(prefix) {
+        return Err(Error::NeedsHashTag);
+    }
+    Ok((Keys::new(prefix), Acl::of_caller(ctx, flags)?))
+}
+
 /// Appends a record: allocates its id, writes `msg:<id>`, pushes the id on `__all__` and on
 /// each tag's flow. Returns the id.
 pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
-    let keys = Keys::new(rec.prefix);
-    let acl = Acl::of_caller(ctx)?;
+    let (keys, acl) = open_prefix(ctx, rec.prefix)?;
 
     let counter_key = ctx.string(&keys.counter())?;
     let mut flow_keys = Vec::with_capacity(rec.tags.len() + 1);
@@ -227,8 +237,7 @@ impl<'a> Flow<'a> {
     /// Opens `<prefix>:flow:<tag>` for reading. A missing flow reads as empty; a key of
     /// another type is WRONGTYPE.
     pub fn open(ctx: Ctx, prefix: &'a [u8], tag: &[u8]) -> Result<Self> {
-        let keys = Keys::new(prefix);
-        let acl = Acl::of_caller(ctx)?;
+        let (keys, acl) = open_prefix(ctx, prefix)?;
         let name = ctx.string(&keys.flow(tag))?;
         acl.check(&name, Access::Read)?;
         let key = Key::open(ctx, &name, Mode::Read)?;

@@ -175,3 +175,28 @@ fn keyspace_notifications_match_the_plain_commands() {
     }
     assert_eq!(events, ["app:counter incrby", "app:msg:1 set", "app:flow:__all__ lpush", "app:flow:foo lpush"]);
 }
+
+#[test]
+fn in_cluster_mode_a_prefix_without_a_hash_tag_is_refused() {
+    let s = Server::start_with(true, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+    let mut con = s.conn();
+    let _: () = redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383).query(&mut con).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut con).unwrap().contains("cluster_state:ok") {
+        assert!(Instant::now() < deadline, "the one-node cluster never became ok");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let needs = "ERR in cluster mode the prefix needs a hash tag, e.g. '{app}' instead of 'app', so that all its keys are in one slot";
+    for words in [&["TLOG.LOG", "app", "m", "t"][..], &["TLOG.LOG", "", "m"], &["TLOG.LOG", "a{b", "m", "c}"], &["TLOG.GET", "app"], &["TLOG.LATEST", "{}x"]] {
+        assert_eq!(err_of(cmd(&mut con, words)), needs, "{words:?}");
+    }
+    let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "{app}", "m", "t"]).unwrap()), 1);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "{app}", "t"]).unwrap()), vec![1]);
+    let slots: Vec<i64> = ["{app}:counter", "{app}:msg:1", "{app}:flow:__all__", "{app}:flow:t"]
+        .iter()
+        .map(|k| redis::cmd("CLUSTER").arg("KEYSLOT").arg(*k).query(&mut con).unwrap())
+        .collect();
+    assert!(slots.iter().all(|&s| s == slots[0]), "{slots:?}");
+}
