@@ -18,6 +18,7 @@ run: build ## Build, then run redis-server ./redis.conf in the foreground with t
 	redis-server ./redis.conf
 
 test: build ## Unit tests, then integration tests against real redis-servers on free ports
+	bash scripts/old-redis.sh
 	cargo test --release --lib
 	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --test '*'
 

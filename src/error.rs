@@ -11,6 +11,12 @@ pub enum Error {
     RepeatedOption(&'static str),
     /// Options that exclude each other.
     ConflictingOptions(&'static str, &'static str),
+    /// An option's value is not what it takes: (option, what it takes).
+    BadNumber(&'static str, &'static str),
+    /// A time that is neither unix seconds nor RFC 3339 with an offset.
+    BadTime(String),
+    /// A lower bound above the upper one.
+    InvertedRange(&'static str, &'static str),
     /// A message given as JSON that does not parse.
     InvalidJson(String),
     /// Message or tag bytes that are not UTF-8 (JSON can only hold text).
@@ -42,6 +48,13 @@ impl fmt::Display for Error {
             Error::ConflictingOptions(a, b) => {
                 write!(f, "ERR options {a} and {b} cannot be used together")
             }
+            Error::BadNumber(opt, what) => write!(f, "ERR {opt} needs {what}"),
+            Error::BadTime(t) => write!(
+                f,
+                "ERR invalid time '{}': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+                t.replace(['\r', '\n'], " ")
+            ),
+            Error::InvertedRange(lo, hi) => write!(f, "ERR {lo} must be below {hi}"),
             Error::InvalidJson(why) => write!(f, "ERR message is not valid JSON: {why}"),
             Error::NotUtf8(what) => write!(f, "ERR {what} is not valid UTF-8"),
             Error::EmptyTag => f.write_str("ERR tag must not be empty"),
@@ -98,6 +111,9 @@ mod tests {
             Error::Unsupported("x"),
             Error::Internal("x"),
             Error::NeedsHashTag,
+            Error::BadNumber("LIMIT", "x"),
+            Error::BadTime("x".into()),
+            Error::InvertedRange("A", "B"),
         ];
         for e in all {
             let s = e.to_string();

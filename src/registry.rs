@@ -204,6 +204,8 @@ fn args(list: &[Arg]) -> *mut raw::RedisModuleCommandArg {
                 ArgKind::String => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_STRING,
                 ArgKind::Token => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_PURE_TOKEN,
                 ArgKind::Block => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_BLOCK,
+                ArgKind::OneOf => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_ONEOF,
+                ArgKind::Integer => raw::RedisModuleCommandArgType_REDISMODULE_ARG_TYPE_INTEGER,
             };
             c.key_spec_index = if a.kind == ArgKind::Key { 0 } else { -1 };
             c.token = a.token.map_or(ptr::null(), leak);

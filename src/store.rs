@@ -233,6 +233,21 @@ pub struct Flow<'a> {
     key: Key,
 }
 
+impl crate::query::IdList for Flow<'_> {
+    fn len(&self) -> usize {
+        Flow::len(self)
+    }
+
+    fn id(&self, index: usize) -> Option<i64> {
+        self.id_at(index)
+    }
+
+    fn record_ts(&self, id: i64) -> Result<Option<Option<i64>>> {
+        let key = self.record_key(id)?;
+        self.with_record(&key, record::decode_ts)
+    }
+}
+
 impl<'a> Flow<'a> {
     /// Opens `<prefix>:flow:<tag>` for reading. A missing flow reads as empty; a key of
     /// another type is WRONGTYPE.

@@ -1,8 +1,10 @@
-//! `TLOG.GET prefix [tag [RAW]]`: every record of a flow, newest first.
+//! `TLOG.GET prefix [tag [options]]`: the records of a flow, newest first (or oldest first),
+//! bounded by count, id cursors and time.
 
 use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
+use crate::query::{self, Allowed};
 use crate::store::Flow;
 
 pub static SPEC: Spec = Spec {
@@ -10,28 +12,27 @@ pub static SPEC: Spec = Spec {
     flags: "readonly",
     arity: -2,
     writes: false,
-    summary: "Returns the records of a tag's flow (by default every record), newest first.",
-    complexity: "O(N) where N is the number of records in the flow.",
+    summary: "Returns the records of a tag's flow (by default every record), newest first, optionally bounded by count, id and time.",
+    complexity: "O(log N + M) where N is the number of records in the flow and M the number of records scanned for the reply (at most the flow).",
     since: "0.1.0",
-    args: super::READ_ARGS,
+    args: super::GET_ARGS,
     handler: run,
 };
 
+const OPTIONS: Allowed = Allowed { limit: true, order: true, raw: true };
+
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
-    let req = parse_read(args)?;
+    let req = parse_read(args, OPTIONS)?;
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    // Check every record key before the first byte of the reply: an error cannot follow it.
-    let mut records = Vec::with_capacity(flow.len());
-    for i in 0..flow.len() {
-        if let Some(id) = flow.id_at(i) {
-            records.push((id, flow.record_key(id)?));
-        }
-    }
+    // Every record key is ACL-checked while selecting, before the first byte of the reply:
+    // an error cannot follow a partial reply.
+    let ids = query::select(&flow, &req.query)?;
     let reply = Reply::new(ctx);
     reply.array_postponed();
     let mut n = 0;
-    for (id, key) in &records {
-        if flow.with_record(key, |stored| reply_record(&reply, *id, stored, req.raw))?.is_some() {
+    for id in ids {
+        let key = flow.record_key(id)?;
+        if flow.with_record(&key, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
             n += 1;
         }
     }

@@ -1,8 +1,9 @@
-//! `TLOG.LATEST prefix [tag [RAW]]`: the newest record of a flow, or nil.
+//! `TLOG.LATEST prefix [tag [options]]`: the newest record of a flow within bounds, or nil.
 
 use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
+use crate::query::{self, Allowed};
 use crate::store::Flow;
 
 pub static SPEC: Spec = Spec {
@@ -10,22 +11,24 @@ pub static SPEC: Spec = Spec {
     flags: "readonly fast",
     arity: -2,
     writes: false,
-    summary: "Returns the newest record of a tag's flow (by default of every record), or nil.",
-    complexity: "O(1), plus O(K) for K ids at the head of the flow whose record no longer exists.",
+    summary: "Returns the newest record of a tag's flow (by default of every record), optionally bounded by id and time, or nil.",
+    complexity: "O(1) without bounds, O(log N) with them, where N is the number of records in the flow; plus one step per id whose record no longer exists.",
     since: "0.1.0",
-    args: super::READ_ARGS,
+    args: super::LATEST_ARGS,
     handler: run,
 };
 
+const OPTIONS: Allowed = Allowed { limit: false, order: false, raw: true };
+
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
-    let req = parse_read(args)?;
+    let mut req = parse_read(args, OPTIONS)?;
+    req.query.limit = Some(1);
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     let reply = Reply::new(ctx);
-    // Nothing is replied until a record is found, so an ACL error can still be the reply.
-    for i in 0..flow.len() {
-        let Some(id) = flow.id_at(i) else { continue };
+    // Selecting checks the record's ACL before anything is replied.
+    if let Some(&id) = query::select(&flow, &req.query)?.first() {
         let key = flow.record_key(id)?;
-        if flow.with_record(&key, |stored| reply_record(&reply, id, stored, req.raw))?.is_some() {
+        if flow.with_record(&key, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
             return Ok(());
         }
     }

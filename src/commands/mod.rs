@@ -5,9 +5,11 @@
 use crate::error::{Error, Result};
 use crate::ffi::Reply;
 use crate::keys::ALL_FLOW;
+use crate::query::{self, Allowed, Query};
 use crate::record;
 
 pub mod add;
+pub mod count;
 pub mod get;
 pub mod latest;
 pub mod log;
@@ -24,6 +26,9 @@ pub enum ArgKind {
     Token,
     /// A keyword followed by subarguments (`MESSAGE message`).
     Block,
+    /// One of the subarguments (`ASC | DESC`).
+    OneOf,
+    Integer,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +99,7 @@ fn render(a: &Arg) -> String {
             parts.extend(a.subargs.iter().map(render));
             parts.join(" ")
         }
+        ArgKind::OneOf => a.subargs.iter().map(render).collect::<Vec<_>>().join(" | "),
         _ => match a.token {
             Some(t) => format!("{t} {}", a.name),
             None => a.name.to_string(),
@@ -109,17 +115,58 @@ fn render(a: &Arg) -> String {
     }
 }
 
-/// The arguments of the read commands: `prefix [tag [RAW]]`.
-pub const READ_ARGS: &[Arg] = &[
+const TIME_BOUNDS: [Arg; 4] = [
+    Arg::new("before-id", ArgKind::Integer).token("BEFORE").optional(),
+    Arg::new("after-id", ArgKind::Integer).token("AFTER").optional(),
+    Arg::new("since-time", ArgKind::String).token("SINCE").optional(),
+    Arg::new("until-time", ArgKind::String).token("UNTIL").optional(),
+];
+
+/// `TLOG.GET prefix [tag [options]]`.
+pub const GET_ARGS: &[Arg] = &[
     Arg::new("prefix", ArgKind::Key),
     Arg::new("flow", ArgKind::Block).optional().subargs(&[
         Arg::new("tag", ArgKind::String),
+        Arg::new("count", ArgKind::Integer).token("LIMIT").optional(),
+        Arg::new("order", ArgKind::OneOf).optional().subargs(&[
+            Arg::new("asc", ArgKind::Token).token("ASC"),
+            Arg::new("desc", ArgKind::Token).token("DESC"),
+        ]),
+        TIME_BOUNDS[0],
+        TIME_BOUNDS[1],
+        TIME_BOUNDS[2],
+        TIME_BOUNDS[3],
         Arg::new("raw", ArgKind::Token).token("RAW").optional(),
     ]),
 ];
 
+/// `TLOG.LATEST prefix [tag [options]]`.
+pub const LATEST_ARGS: &[Arg] = &[
+    Arg::new("prefix", ArgKind::Key),
+    Arg::new("flow", ArgKind::Block).optional().subargs(&[
+        Arg::new("tag", ArgKind::String),
+        TIME_BOUNDS[0],
+        TIME_BOUNDS[1],
+        TIME_BOUNDS[2],
+        TIME_BOUNDS[3],
+        Arg::new("raw", ArgKind::Token).token("RAW").optional(),
+    ]),
+];
+
+/// `TLOG.COUNT prefix [tag [bounds]]`.
+pub const COUNT_ARGS: &[Arg] = &[
+    Arg::new("prefix", ArgKind::Key),
+    Arg::new("flow", ArgKind::Block).optional().subargs(&[
+        Arg::new("tag", ArgKind::String),
+        TIME_BOUNDS[0],
+        TIME_BOUNDS[1],
+        TIME_BOUNDS[2],
+        TIME_BOUNDS[3],
+    ]),
+];
+
 /// Every command of the module, in the order of the README reference.
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC];
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -154,39 +201,26 @@ pub fn message_text(raw: &[u8]) -> Result<&str> {
     std::str::from_utf8(raw).map_err(|_| Error::NotUtf8("message"))
 }
 
-/// What a read command was asked: `prefix [tag [RAW]]`.
+/// What a read command was asked: `prefix [tag [option ...]]`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ReadRequest<'a> {
     pub prefix: &'a [u8],
     /// The flow to read: the given tag, or `__all__`.
     pub tag: &'a [u8],
-    /// Reply with the stored JSON text instead of fields.
-    pub raw: bool,
+    pub query: Query,
 }
 
 /// Parses `prefix [tag [option ...]]`. The argument after the prefix is always a tag, whatever
 /// its text; options only follow a tag (`__all__` names the flow of every record).
-pub fn parse_read<'a>(args: &[&'a [u8]]) -> Result<ReadRequest<'a>> {
+pub fn parse_read<'a>(args: &[&'a [u8]], allowed: Allowed) -> Result<ReadRequest<'a>> {
     let (prefix, rest) = args.split_first().ok_or(Error::Syntax)?;
-    let mut req = ReadRequest { prefix, tag: ALL_FLOW, raw: false };
     let Some((tag, options)) = rest.split_first() else {
-        return Ok(req);
+        return Ok(ReadRequest { prefix, tag: ALL_FLOW, query: Query::default() });
     };
     if tag.is_empty() {
         return Err(Error::EmptyTag);
     }
-    req.tag = tag;
-    for opt in options {
-        if opt.eq_ignore_ascii_case(b"RAW") {
-            if req.raw {
-                return Err(Error::RepeatedOption("RAW"));
-            }
-            req.raw = true;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
-    Ok(req)
+    Ok(ReadRequest { prefix, tag, query: query::parse_options(options, allowed)? })
 }
 
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
@@ -249,31 +283,42 @@ mod tests {
         assert_eq!(new_record_tags(&[b"a\0b"]).unwrap(), vec!["a\0b"]);
     }
 
+    const ANY: Allowed = Allowed { limit: true, order: true, raw: true };
+
     #[test]
     fn the_argument_after_the_prefix_is_always_a_tag() {
-        let r = parse_read(&[b"p"]).unwrap();
-        assert_eq!((r.tag, r.raw), (ALL_FLOW, false));
-        for word in [&b"RAW"[..], b"raw", b"LIMIT", b"__all__"] {
-            let r = parse_read(&[b"p", word]).unwrap();
-            assert_eq!((r.tag, r.raw), (word, false));
+        let r = parse_read(&[b"p"], ANY).unwrap();
+        assert_eq!((r.tag, r.query.raw), (ALL_FLOW, false));
+        for word in [&b"RAW"[..], b"raw", b"LIMIT", b"__all__", b"ASC"] {
+            let r = parse_read(&[b"p", word], ANY).unwrap();
+            assert_eq!((r.tag, &r.query), (word, &Query::default()));
         }
-        let r = parse_read(&[b"p", b"RAW", b"raw"]).unwrap();
-        assert_eq!((r.tag, r.raw), (&b"RAW"[..], true));
+        let r = parse_read(&[b"p", b"RAW", b"raw"], ANY).unwrap();
+        assert_eq!((r.tag, r.query.raw), (&b"RAW"[..], true));
+        let r = parse_read(&[b"p", b"LIMIT", b"LIMIT", b"3"], ANY).unwrap();
+        assert_eq!((r.tag, r.query.limit), (&b"LIMIT"[..], Some(3)));
     }
 
     #[test]
     fn read_options_are_checked() {
-        assert_eq!(parse_read(&[b"p", b"t", b"RAW", b"RAW"]), Err(Error::RepeatedOption("RAW")));
-        assert_eq!(parse_read(&[b"p", b"t", b"BOGUS"]), Err(Error::Syntax));
-        assert_eq!(parse_read(&[b"p", b""]), Err(Error::EmptyTag));
+        assert_eq!(parse_read(&[b"p", b"t", b"RAW", b"RAW"], ANY), Err(Error::RepeatedOption("RAW")));
+        assert_eq!(parse_read(&[b"p", b"t", b"BOGUS"], ANY), Err(Error::Syntax));
+        assert_eq!(parse_read(&[b"p", b""], ANY), Err(Error::EmptyTag));
     }
 
     #[test]
     fn syntax_lines_render_like_redis_io() {
         assert_eq!(log::SPEC.syntax(), "TLOG.LOG prefix message [tag [tag ...]]");
         assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] MESSAGE message [tag [tag ...]]");
-        assert_eq!(get::SPEC.syntax(), "TLOG.GET prefix [tag [RAW]]");
-        assert_eq!(latest::SPEC.syntax(), "TLOG.LATEST prefix [tag [RAW]]");
+        assert_eq!(
+            get::SPEC.syntax(),
+            "TLOG.GET prefix [tag [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+        );
+        assert_eq!(
+            latest::SPEC.syntax(),
+            "TLOG.LATEST prefix [tag [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+        );
+        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
     }
 
     /// The README reference and `COMMAND DOCS` come from these specs: the README must carry

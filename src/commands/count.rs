@@ -1,0 +1,29 @@
+//! `TLOG.COUNT prefix [tag [bounds]]`: how many ids a flow holds, within id and time bounds.
+
+use super::{parse_read, Spec};
+use crate::error::Result;
+use crate::ffi::{Ctx, Reply};
+use crate::query::{self, Allowed};
+use crate::store::Flow;
+
+pub static SPEC: Spec = Spec {
+    name: "tlog.count",
+    flags: "readonly fast",
+    arity: -2,
+    writes: false,
+    summary: "Returns the number of ids in a tag's flow (by default of every record), optionally within id and time bounds.",
+    complexity: "O(1) without bounds, O(log N) with them, where N is the number of records in the flow.",
+    since: "0.1.0",
+    args: super::COUNT_ARGS,
+    handler: run,
+};
+
+const OPTIONS: Allowed = Allowed { limit: false, order: false, raw: false };
+
+pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
+    let req = parse_read(args, OPTIONS)?;
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let n = query::window(&flow, &req.query)?.len();
+    Reply::new(ctx).int(i64::try_from(n).unwrap_or(i64::MAX));
+    Ok(())
+}

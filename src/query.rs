@@ -1,0 +1,395 @@
+//! Read queries over one flow: the options, time values, and the plan that seeks into the flow
+//! by binary search and then scans it. Pure: the flow is reached through [`IdList`], so the
+//! plan is tested here against plain vectors.
+//!
+//! A flow holds ids newest first (LPUSH of increasing ids), and tlog's timestamps never
+//! decrease as ids grow, so both ids and timestamps are sorted along a flow: a bound on either
+//! is found in O(log N) probes. Every record returned is still checked against every bound.
+
+use std::ops::Range;
+
+use chrono::DateTime;
+
+use crate::error::{Error, Result};
+use crate::keys;
+
+/// The options of TLOG.GET / TLOG.LATEST / TLOG.COUNT after the tag.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub limit: Option<usize>,
+    /// Oldest first.
+    pub asc: bool,
+    /// Only ids below this one (the next page of a newest-first listing).
+    pub before: Option<i64>,
+    /// Only ids above this one (catching up from the last id seen).
+    pub after: Option<i64>,
+    /// Only records at or after this time (microseconds since the epoch).
+    pub since: Option<i64>,
+    /// Only records at or before this time.
+    pub until: Option<i64>,
+    pub raw: bool,
+}
+
+impl Query {
+    pub fn has_time_bounds(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+
+    /// True if a record passes every bound (the scan checks each one).
+    pub fn admits(&self, id: i64, ts: Option<i64>) -> bool {
+        self.before.is_none_or(|b| id < b)
+            && self.after.is_none_or(|a| id > a)
+            && (!self.has_time_bounds()
+                || ts.is_some_and(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)))
+    }
+}
+
+/// Which options a command takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowed {
+    pub limit: bool,
+    pub order: bool,
+    pub raw: bool,
+}
+
+/// Parses the options after the tag. Each may appear once; values are checked.
+pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
+    let mut q = Query::default();
+    let mut order_given: Option<&'static str> = None;
+    let mut i = 0;
+    while i < opts.len() {
+        let opt = opts[i];
+        let value = opts.get(i + 1).copied();
+        let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+        let mut takes_value = true;
+        if is("LIMIT") && allowed.limit {
+            let v = value.ok_or(Error::Syntax)?;
+            let n = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("LIMIT", "a non-negative integer"))?;
+            set(&mut q.limit, usize::try_from(n).unwrap_or(usize::MAX), "LIMIT")?;
+        } else if is("BEFORE") {
+            let v = value.ok_or(Error::Syntax)?;
+            set(&mut q.before, keys::parse_id(v).ok_or(Error::BadNumber("BEFORE", "a record id"))?, "BEFORE")?;
+        } else if is("AFTER") {
+            let v = value.ok_or(Error::Syntax)?;
+            // AFTER 0 means from the very first record.
+            let id = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("AFTER", "a record id"))?;
+            set(&mut q.after, id, "AFTER")?;
+        } else if is("SINCE") {
+            set(&mut q.since, parse_time(value.ok_or(Error::Syntax)?)?, "SINCE")?;
+        } else if is("UNTIL") {
+            set(&mut q.until, parse_time(value.ok_or(Error::Syntax)?)?, "UNTIL")?;
+        } else if (is("ASC") || is("DESC")) && allowed.order {
+            let this = if is("ASC") { "ASC" } else { "DESC" };
+            if let Some(prev) = order_given {
+                return Err(if prev == this { Error::RepeatedOption(this) } else { Error::ConflictingOptions("ASC", "DESC") });
+            }
+            order_given = Some(this);
+            q.asc = this == "ASC";
+            takes_value = false;
+        } else if is("RAW") && allowed.raw {
+            if q.raw {
+                return Err(Error::RepeatedOption("RAW"));
+            }
+            q.raw = true;
+            takes_value = false;
+        } else {
+            return Err(Error::Syntax);
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    if let (Some(a), Some(b)) = (q.after, q.before) {
+        if a >= b {
+            return Err(Error::InvertedRange("AFTER", "BEFORE"));
+        }
+    }
+    if let (Some(s), Some(u)) = (q.since, q.until) {
+        if s > u {
+            return Err(Error::InvertedRange("SINCE", "UNTIL"));
+        }
+    }
+    Ok(q)
+}
+
+fn set<T>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<()> {
+    if slot.is_some() {
+        return Err(Error::RepeatedOption(name));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+/// A time: unix seconds (`1700000000`, `1700000000.25`, up to six decimals) or RFC 3339 with
+/// an offset (`2026-11-23T10:15:02.5+01:00`, `...Z`). Microseconds since the epoch.
+pub fn parse_time(v: &[u8]) -> Result<i64> {
+    let bad = || Error::BadTime(String::from_utf8_lossy(v).into_owned());
+    let text = std::str::from_utf8(v).map_err(|_| bad())?;
+    let (neg, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if digits(int) && (frac.is_empty() && !unsigned.ends_with('.') || digits(frac)) {
+        if frac.len() > 6 || int.len() > 12 {
+            return Err(bad());
+        }
+        let secs: i64 = int.parse().map_err(|_| bad())?;
+        let micros: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
+        let t = secs * 1_000_000 + micros;
+        return Ok(if neg { -t } else { t });
+    }
+    DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
+}
+
+/// A flow seen by the plan: entries newest first.
+pub trait IdList {
+    fn len(&self) -> usize;
+    /// The id at `index`, `None` for an entry that is not an id.
+    fn id(&self, index: usize) -> Option<i64>;
+    /// Record `id`: `None` if it is gone, else its timestamp (`None` if it has none).
+    fn record_ts(&self, id: i64) -> Result<Option<Option<i64>>>;
+
+    /// The timestamp of the record at `index`; `None` if unknown.
+    fn ts(&self, index: usize) -> Result<Option<i64>> {
+        match self.id(index) {
+            Some(id) => Ok(self.record_ts(id)?.flatten()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The ids of the records a query returns, in reply order: the window, scanned in the
+/// query's order, each record checked against every bound, up to the limit. Missing records
+/// and entries that are not ids are skipped.
+pub fn select(list: &impl IdList, q: &Query) -> Result<Vec<i64>> {
+    let w = window(list, q)?;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(w.len().min(limit).min(1024));
+    let mut visit = |i: usize| -> Result<bool> {
+        if out.len() >= limit {
+            return Ok(false);
+        }
+        if let Some(id) = list.id(i) {
+            if let Some(ts) = list.record_ts(id)? {
+                if q.admits(id, ts) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(true)
+    };
+    if q.asc {
+        for i in w.rev() {
+            if !visit(i)? {
+                break;
+            }
+        }
+    } else {
+        for i in w {
+            if !visit(i)? {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first index of `lo..hi` where `pred` holds, `pred` being false then true along it.
+/// An index whose value is unknown (`None`) takes the answer of the next known one.
+fn partition(lo: usize, hi: usize, mut probe: impl FnMut(usize) -> Result<Option<bool>>) -> Result<usize> {
+    let (mut lo, mut hi) = (lo, hi);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let mut j = mid;
+        let answer = loop {
+            if j >= hi {
+                break true;
+            }
+            match probe(j)? {
+                Some(a) => break a,
+                None => j += 1,
+            }
+        };
+        if answer {
+            hi = mid;
+        } else {
+            lo = j + 1;
+        }
+    }
+    Ok(lo)
+}
+
+/// The index range of the flow that can hold records within the query's bounds, found by
+/// binary search: O(log N) probes of ids, and O(log N) records read for time bounds.
+pub fn window(list: &impl IdList, q: &Query) -> Result<Range<usize>> {
+    let n = list.len();
+    let mut start = 0;
+    let mut end = n;
+    if let Some(b) = q.before {
+        start = partition(0, n, |i| Ok(list.id(i).map(|id| id < b)))?;
+    }
+    if let Some(a) = q.after {
+        end = partition(start, n, |i| Ok(list.id(i).map(|id| id <= a)))?;
+    }
+    if let Some(u) = q.until {
+        start = partition(start, end, |i| Ok(list.ts(i)?.map(|t| t <= u)))?;
+    }
+    if let Some(s) = q.since {
+        end = partition(start, end, |i| Ok(list.ts(i)?.map(|t| t < s)))?;
+    }
+    Ok(start..end.max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids newest first, each with a timestamp (None: a missing record).
+    struct Flow(Vec<(Option<i64>, Option<i64>)>);
+
+    impl IdList for Flow {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.0.get(i).and_then(|e| e.0)
+        }
+        fn record_ts(&self, id: i64) -> Result<Option<Option<i64>>> {
+            Ok(self.0.iter().find(|e| e.0 == Some(id)).map(|e| e.1))
+        }
+    }
+
+    fn flow(ids: &[i64]) -> Flow {
+        Flow(ids.iter().map(|&id| (Some(id), Some(id * 10))).collect())
+    }
+
+    const ALL: Allowed = Allowed { limit: true, order: true, raw: true };
+
+    fn q(words: &[&str]) -> Query {
+        let w: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        parse_options(&w, ALL).unwrap()
+    }
+
+    /// The plan against a brute-force filter over every entry.
+    fn brute(f: &Flow, query: &Query) -> Vec<usize> {
+        (0..f.len()).filter(|&i| f.id(i).is_some_and(|id| query.admits(id, f.0[i].1))).collect()
+    }
+
+    #[test]
+    fn windows_match_a_full_scan() {
+        let f = flow(&[20, 17, 15, 12, 9, 8, 5, 3, 1]);
+        let queries = [
+            vec![],
+            vec!["BEFORE", "12"],
+            vec!["BEFORE", "13"],
+            vec!["AFTER", "8"],
+            vec!["AFTER", "8", "BEFORE", "17"],
+            vec!["SINCE", "0.000090"],
+            vec!["UNTIL", "0.000150"],
+            vec!["SINCE", "0.000050", "UNTIL", "0.000170"],
+            vec!["BEFORE", "1"],
+            vec!["AFTER", "20"],
+            vec!["AFTER", "0"],
+        ];
+        for words in queries {
+            let query = q(&words);
+            let w = window(&f, &query).unwrap();
+            let inside: Vec<usize> = w.clone().filter(|&i| query.admits(f.id(i).unwrap(), f.0[i].1)).collect();
+            assert_eq!(inside, brute(&f, &query), "{words:?} window {w:?}");
+            // The window is tight on a sorted flow.
+            assert_eq!(w.len(), inside.len(), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_entries_do_not_mislead_the_search() {
+        let mut f = flow(&[9, 8, 7, 6, 5, 4, 3, 2, 1]);
+        f.0[4] = (None, None); // not an id
+        f.0[5].1 = None; // record gone
+        f.0[6].1 = None;
+        for words in [vec!["BEFORE", "6"], vec!["BEFORE", "4"], vec!["UNTIL", "0.000040"], vec!["SINCE", "0.000030"]] {
+            let query = q(&words);
+            let w = window(&f, &query).unwrap();
+            let inside: Vec<usize> = w.filter(|&i| f.id(i).is_some_and(|id| query.admits(id, f.0[i].1))).collect();
+            assert_eq!(inside, brute(&f, &query), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn binary_search_probes_log_n_entries() {
+        struct Counting(Vec<i64>, std::cell::Cell<usize>);
+        impl IdList for Counting {
+            fn len(&self) -> usize {
+                self.0.len()
+            }
+            fn id(&self, i: usize) -> Option<i64> {
+                self.1.set(self.1.get() + 1);
+                self.0.get(i).copied()
+            }
+            fn record_ts(&self, id: i64) -> Result<Option<Option<i64>>> {
+                Ok(Some(Some(id)))
+            }
+        }
+        let f = Counting((1..=1_000_000).rev().collect(), std::cell::Cell::new(0));
+        let w = window(&f, &q(&["BEFORE", "500000", "AFTER", "400000"])).unwrap();
+        assert_eq!(w.len(), 99_999);
+        assert!(f.1.get() <= 2 * 21, "{} probes", f.1.get());
+    }
+
+    #[test]
+    fn select_pages_without_repeating_or_skipping() {
+        let f = flow(&(1..=50).rev().collect::<Vec<_>>());
+        let mut seen = Vec::new();
+        let mut before: Option<i64> = None;
+        loop {
+            let mut query = q(&["LIMIT", "7"]);
+            query.before = before;
+            let page = select(&f, &query).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().copied();
+            seen.extend(page);
+        }
+        assert_eq!(seen, (1..=50).rev().collect::<Vec<_>>());
+        assert_eq!(select(&f, &q(&["AFTER", "45", "ASC", "LIMIT", "3"])).unwrap(), vec![46, 47, 48]);
+        assert_eq!(select(&f, &q(&["ASC", "LIMIT", "2"])).unwrap(), vec![1, 2]);
+        assert_eq!(select(&f, &q(&["LIMIT", "0"])).unwrap(), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn times_parse_as_seconds_or_rfc3339() {
+        assert_eq!(parse_time(b"1700000000").unwrap(), 1_700_000_000_000_000);
+        assert_eq!(parse_time(b"1700000000.25").unwrap(), 1_700_000_000_250_000);
+        assert_eq!(parse_time(b"1700000000.000001").unwrap(), 1_700_000_000_000_001);
+        assert_eq!(parse_time(b"-1.5").unwrap(), -1_500_000);
+        assert_eq!(parse_time(b"2023-11-14T22:13:20.25Z").unwrap(), 1_700_000_000_250_000);
+        assert_eq!(parse_time(b"2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000_000);
+        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"1.0000001", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"] {
+            let e = parse_time(bad).unwrap_err();
+            assert!(e.to_string().starts_with("ERR invalid time"), "{e}");
+        }
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let w = |words: &[&str]| {
+            let v: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            parse_options(&v, ALL)
+        };
+        assert_eq!(q(&["limit", "10", "asc", "RAW"]), Query { limit: Some(10), asc: true, raw: true, ..Query::default() });
+        assert_eq!(w(&["LIMIT"]), Err(Error::Syntax));
+        assert_eq!(w(&["LIMIT", "-1"]), Err(Error::BadNumber("LIMIT", "a non-negative integer")));
+        assert_eq!(w(&["LIMIT", "1", "LIMIT", "2"]), Err(Error::RepeatedOption("LIMIT")));
+        assert_eq!(w(&["BEFORE", "0"]), Err(Error::BadNumber("BEFORE", "a record id")));
+        assert_eq!(w(&["BEFORE", "x"]), Err(Error::BadNumber("BEFORE", "a record id")));
+        assert_eq!(w(&["AFTER", "5", "BEFORE", "5"]), Err(Error::InvertedRange("AFTER", "BEFORE")));
+        assert_eq!(w(&["SINCE", "10", "UNTIL", "9"]), Err(Error::InvertedRange("SINCE", "UNTIL")));
+        assert_eq!(w(&["ASC", "DESC"]), Err(Error::ConflictingOptions("ASC", "DESC")));
+        assert_eq!(w(&["ASC", "ASC"]), Err(Error::RepeatedOption("ASC")));
+        assert_eq!(w(&["BOGUS"]), Err(Error::Syntax));
+        let count_only = Allowed { limit: false, order: false, raw: false };
+        assert_eq!(parse_options(&[b"LIMIT", b"1"], count_only), Err(Error::Syntax));
+        assert_eq!(parse_options(&[b"RAW"], count_only), Err(Error::Syntax));
+    }
+}

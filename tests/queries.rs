@@ -1,0 +1,284 @@
+//! Query options of TLOG.GET, TLOG.LATEST and TLOG.COUNT, checked against an in-memory model
+//! with random data and random queries, and their bad inputs.
+
+mod common;
+
+use common::*;
+use redis::{Commands, Value};
+
+/// A small deterministic generator (xorshift), so a failure can be replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const TAGS: [&str; 5] = ["a", "b", "c", "d", "e"];
+
+#[derive(Clone)]
+struct Rec {
+    id: i64,
+    ts: i64,
+    tags: Vec<&'static str>,
+}
+
+fn flow_of<'m>(model: &'m [Rec], tag: &str) -> Vec<&'m Rec> {
+    // Newest first, as the flows hold them.
+    model.iter().rev().filter(|r| tag == "__all__" || r.tags.contains(&tag)).collect()
+}
+
+#[derive(Default, Debug, Clone)]
+struct Q {
+    limit: Option<usize>,
+    asc: bool,
+    before: Option<i64>,
+    after: Option<i64>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl Q {
+    fn admits(&self, r: &Rec) -> bool {
+        self.before.is_none_or(|b| r.id < b)
+            && self.after.is_none_or(|a| r.id > a)
+            && self.since.is_none_or(|s| r.ts >= s)
+            && self.until.is_none_or(|u| r.ts <= u)
+    }
+
+    fn words(&self, with_limit_and_order: bool) -> Vec<String> {
+        let mut w = Vec::new();
+        if with_limit_and_order {
+            if let Some(l) = self.limit {
+                w.extend(["LIMIT".into(), l.to_string()]);
+            }
+            if self.asc {
+                w.push("ASC".into());
+            }
+        }
+        if let Some(b) = self.before {
+            w.extend(["BEFORE".into(), b.to_string()]);
+        }
+        if let Some(a) = self.after {
+            w.extend(["AFTER".into(), a.to_string()]);
+        }
+        // Times go both ways: unix seconds and RFC 3339.
+        if let Some(s) = self.since {
+            w.extend(["SINCE".into(), format!("{}.{:06}", s / 1_000_000, s % 1_000_000)]);
+        }
+        if let Some(u) = self.until {
+            let t = chrono::DateTime::from_timestamp_micros(u).unwrap();
+            w.extend(["UNTIL".into(), t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)]);
+        }
+        w
+    }
+}
+
+fn random_query(rng: &mut Rng, model: &[Rec]) -> Q {
+    let max_id = model.last().map_or(1, |r| r.id) + 2;
+    let pick_ts = |rng: &mut Rng| {
+        let r = &model[rng.below(model.len() as u64) as usize];
+        r.ts + [0i64, 1, -1][rng.below(3) as usize]
+    };
+    let mut q = Q::default();
+    if rng.chance(60) {
+        q.limit = Some(rng.below(25) as usize);
+    }
+    q.asc = rng.chance(30);
+    if rng.chance(35) {
+        q.before = Some(1 + rng.below(max_id as u64) as i64);
+    }
+    if rng.chance(35) {
+        let a = rng.below(max_id as u64) as i64;
+        if q.before.is_none_or(|b| a < b) {
+            q.after = Some(a);
+        }
+    }
+    if rng.chance(30) {
+        q.since = Some(pick_ts(rng));
+    }
+    if rng.chance(30) {
+        let u = pick_ts(rng);
+        if q.since.is_none_or(|s| s <= u) {
+            q.until = Some(u);
+        }
+    }
+    q
+}
+
+#[test]
+fn random_queries_match_an_in_memory_model() {
+    let seed = std::env::var("TLOG_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_1234_abcd_0001u64);
+    let mut rng = Rng(seed);
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut model: Vec<Rec> = Vec::new();
+    for i in 0..600 {
+        let mut tags: Vec<&'static str> = Vec::new();
+        for _ in 0..rng.below(4) {
+            let t = TAGS[rng.below(TAGS.len() as u64) as usize];
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        let id = if rng.chance(15) {
+            // A plain client following the layout: no "tags" field, its own clock (in order).
+            let id: i64 = con.incr("m:counter", 1).unwrap();
+            let ts = model.last().map_or(1_700_000_000_000_000, |r| r.ts) + 1 + rng.below(3) as i64;
+            let rec = format!(r#"{{"id": {id}, "ts": {}.{:06}, "message": "plain {i}"}}"#, ts / 1_000_000, ts % 1_000_000);
+            let _: () = con.set(format!("m:msg:{id}"), rec).unwrap();
+            let _: () = con.lpush("m:flow:__all__", id).unwrap();
+            for t in &tags {
+                let _: () = con.lpush(format!("m:flow:{t}"), id).unwrap();
+            }
+            id
+        } else {
+            let mut words = vec!["TLOG.LOG".to_string(), "m".into(), format!("msg {i}")];
+            words.extend(tags.iter().map(|t| t.to_string()));
+            let w: Vec<&str> = words.iter().map(String::as_str).collect();
+            int(&cmd(&mut con, &w).unwrap())
+        };
+        let raw: String = con.get(format!("m:msg:{id}")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let ts = (v["ts"].as_f64().unwrap() * 1e6).round() as i64;
+        assert!(model.last().is_none_or(|r| r.ts <= ts), "timestamps went back");
+        model.push(Rec { id, ts, tags });
+    }
+
+    for n in 0..400 {
+        let q = random_query(&mut rng, &model);
+        let tag = if rng.chance(30) { "__all__" } else { TAGS[rng.below(5) as usize] };
+        let flow = flow_of(&model, tag);
+        let mut expected: Vec<i64> = flow.iter().filter(|r| q.admits(r)).map(|r| r.id).collect();
+        if q.asc {
+            expected.reverse();
+        }
+        let count = expected.len() as i64;
+        let latest = if q.asc { expected.last().copied() } else { expected.first().copied() };
+        if let Some(l) = q.limit {
+            expected.truncate(l);
+        }
+
+        let mut words = vec!["TLOG.GET".to_string(), "m".into(), tag.into()];
+        words.extend(q.words(true));
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let got = ids(&cmd(&mut con, &w).unwrap());
+        assert_eq!(got, expected, "query {n} (seed {seed:#x}): {words:?}");
+
+        let mut words = vec!["TLOG.LATEST".to_string(), "m".into(), tag.into()];
+        words.extend(q.words(false));
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let got = match cmd(&mut con, &w).unwrap() {
+            Value::Nil => None,
+            rec => Some(int(&field(&rec, "id"))),
+        };
+        assert_eq!(got, latest, "query {n} (seed {seed:#x}): {words:?}");
+
+        let mut words = vec!["TLOG.COUNT".to_string(), "m".into(), tag.into()];
+        words.extend(q.words(false));
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(int(&cmd(&mut con, &w).unwrap()), count, "query {n} (seed {seed:#x}): {words:?}");
+    }
+}
+
+#[test]
+fn pages_by_cursor_never_repeat_or_skip_while_others_log() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut writer = s.conn();
+    for i in 0..100 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("r{i}"), "t"]).unwrap();
+    }
+    let mut seen: Vec<i64> = Vec::new();
+    let mut page = ids(&cmd(&mut con, &["TLOG.GET", "p", "t", "LIMIT", "7"]).unwrap());
+    let first_newest = page[0];
+    while !page.is_empty() {
+        // Another client keeps logging between pages.
+        cmd(&mut writer, &["TLOG.LOG", "p", "new", "t"]).unwrap();
+        seen.extend(&page);
+        let last = page.last().unwrap().to_string();
+        page = ids(&cmd(&mut con, &["TLOG.GET", "p", "t", "BEFORE", &last, "LIMIT", "7"]).unwrap());
+    }
+    assert_eq!(seen, (1..=first_newest).rev().collect::<Vec<_>>());
+    // Catching up from the newest id seen returns exactly what was logged since, oldest first.
+    let newer = ids(&cmd(&mut con, &["TLOG.GET", "p", "t", "AFTER", &first_newest.to_string(), "ASC"]).unwrap());
+    assert_eq!(newer, ((first_newest + 1)..=(first_newest + newer.len() as i64)).collect::<Vec<_>>());
+    assert_eq!(newer.len(), 15);
+}
+
+#[test]
+fn missing_records_are_skipped_by_get_and_counted_by_count() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 0..10 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("r{i}")]).unwrap();
+    }
+    let _: () = con.del(&["p:msg:10", "p:msg:9", "p:msg:5"]).unwrap();
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "3"]).unwrap()), vec![8, 7, 6]);
+    assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "p"]).unwrap(), "id")), 8);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "BEFORE", "7", "LIMIT", "2"]).unwrap()), vec![6, 4]);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "p"]).unwrap()), 10);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "p", "__all__", "AFTER", "3"]).unwrap()), 7);
+    // Time bounds still find their place around the gaps.
+    let ts_of = |con: &mut redis::Connection, id: i64| -> String {
+        let raw: String = con.get(format!("p:msg:{id}")).unwrap();
+        raw.split("\"ts\":").nth(1).unwrap().split(',').next().unwrap().to_string()
+    };
+    let t6 = ts_of(&mut con, 6);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "UNTIL", &t6]).unwrap()), vec![6, 4, 3, 2, 1]);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "SINCE", &t6, "ASC"]).unwrap()), vec![6, 7, 8]);
+    assert_eq!(cmd(&mut con, &["TLOG.COUNT", "nothing"]).unwrap(), Value::Int(0));
+}
+
+#[test]
+fn bad_query_options_are_refused() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "m", "t"]).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["TLOG.GET", "p", "t", "LIMIT"], "ERR syntax error"),
+        (&["TLOG.GET", "p", "t", "LIMIT", "-1"], "ERR LIMIT needs a non-negative integer"),
+        (&["TLOG.GET", "p", "t", "LIMIT", "x"], "ERR LIMIT needs a non-negative integer"),
+        (&["TLOG.GET", "p", "t", "LIMIT", "1", "LIMIT", "2"], "ERR option LIMIT given more than once"),
+        (&["TLOG.GET", "p", "t", "BEFORE", "abc"], "ERR BEFORE needs a record id"),
+        (&["TLOG.GET", "p", "t", "BEFORE", "0"], "ERR BEFORE needs a record id"),
+        (&["TLOG.GET", "p", "t", "AFTER", "-2"], "ERR AFTER needs a record id"),
+        (&["TLOG.GET", "p", "t", "AFTER", "9", "BEFORE", "3"], "ERR AFTER must be below BEFORE"),
+        (&["TLOG.GET", "p", "t", "SINCE", "tomorrow"], "ERR invalid time 'tomorrow': use unix seconds (up to 6 decimals) or RFC 3339 with an offset"),
+        (&["TLOG.GET", "p", "t", "UNTIL", "2026-11-23T10:00:00"], "ERR invalid time '2026-11-23T10:00:00': use unix seconds (up to 6 decimals) or RFC 3339 with an offset"),
+        (&["TLOG.GET", "p", "t", "SINCE", "20", "UNTIL", "10"], "ERR SINCE must be below UNTIL"),
+        (&["TLOG.GET", "p", "t", "ASC", "DESC"], "ERR options ASC and DESC cannot be used together"),
+        (&["TLOG.LATEST", "p", "t", "LIMIT", "1"], "ERR syntax error"),
+        (&["TLOG.LATEST", "p", "t", "ASC"], "ERR syntax error"),
+        (&["TLOG.COUNT", "p", "t", "RAW"], "ERR syntax error"),
+        (&["TLOG.COUNT"], "ERR wrong number of arguments for 'tlog.count' command"),
+    ];
+    for (words, expected) in cases {
+        assert_eq!(err_of(cmd(&mut con, words)), *expected, "{words:?}");
+    }
+}
+
+#[test]
+fn count_and_queries_obey_acl_and_key_types() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "app", "m", "t"]).unwrap();
+    let _: () = con.set("app:flow:s", "x").unwrap();
+    assert!(err_of(cmd(&mut con, &["TLOG.COUNT", "app", "s"])).starts_with("WRONGTYPE"));
+    let _: () = redis::cmd("ACL").arg("SETUSER").arg("flows").arg("on").arg(">pw").arg("+@all").arg("~app:flow:*").query(&mut con).unwrap();
+    let mut flows = redis::Client::open(format!("redis://flows:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    // COUNT reads only the flow; a time bound reads records, which this user may not.
+    assert_eq!(int(&cmd(&mut flows, &["TLOG.COUNT", "app", "t"]).unwrap()), 1);
+    assert_eq!(err_of(cmd(&mut flows, &["TLOG.COUNT", "app", "t", "SINCE", "0"])), "NOPERM this user has no permissions to read the 'app:msg:1' key");
+    assert_eq!(err_of(cmd(&mut flows, &["TLOG.GET", "app", "t", "LIMIT", "1"])), "NOPERM this user has no permissions to read the 'app:msg:1' key");
+}
