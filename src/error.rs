@@ -15,8 +15,8 @@ pub enum Error {
     BadNumber(&'static str, &'static str),
     /// A time that is neither unix seconds nor RFC 3339 with an offset.
     BadTime(String),
-    /// A lower bound above the upper one.
-    InvertedRange(&'static str, &'static str),
+    /// A lower bound above the upper one: the rule, e.g. "AFTER must be below BEFORE".
+    InvertedRange(&'static str),
     /// A message given as JSON that does not parse.
     InvalidJson(String),
     /// Message or tag bytes that are not UTF-8 (JSON can only hold text).
@@ -54,7 +54,7 @@ impl fmt::Display for Error {
                 "ERR invalid time '{}': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
                 t.replace(['\r', '\n'], " ")
             ),
-            Error::InvertedRange(lo, hi) => write!(f, "ERR {lo} must be below {hi}"),
+            Error::InvertedRange(rule) => write!(f, "ERR {rule}"),
             Error::InvalidJson(why) => write!(f, "ERR message is not valid JSON: {why}"),
             Error::NotUtf8(what) => write!(f, "ERR {what} is not valid UTF-8"),
             Error::EmptyTag => f.write_str("ERR tag must not be empty"),
@@ -113,7 +113,7 @@ mod tests {
             Error::NeedsHashTag,
             Error::BadNumber("LIMIT", "x"),
             Error::BadTime("x".into()),
-            Error::InvertedRange("A", "B"),
+            Error::InvertedRange("A must be below B"),
         ];
         for e in all {
             let s = e.to_string();

@@ -28,9 +28,19 @@ pub struct Query {
     /// Only records at or before this time.
     pub until: Option<i64>,
     pub raw: bool,
+    /// Tags a record must all have too (besides the flow's own).
+    pub and: Vec<Vec<u8>>,
+    /// Tags of which a record must have at least one.
+    pub or: Vec<Vec<u8>>,
+    /// Tags a record must not have.
+    pub not: Vec<Vec<u8>>,
 }
 
 impl Query {
+    pub fn has_tag_filter(&self) -> bool {
+        !(self.and.is_empty() && self.or.is_empty() && self.not.is_empty())
+    }
+
     pub fn has_time_bounds(&self) -> bool {
         self.since.is_some() || self.until.is_some()
     }
@@ -86,6 +96,28 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             order_given = Some(this);
             q.asc = this == "ASC";
             takes_value = false;
+        } else if is("AND") || is("OR") || is("NOT") {
+            let (name, list) = if is("AND") {
+                ("AND", &mut q.and)
+            } else if is("OR") {
+                ("OR", &mut q.or)
+            } else {
+                ("NOT", &mut q.not)
+            };
+            if !list.is_empty() {
+                return Err(Error::RepeatedOption(name));
+            }
+            let n = value.and_then(keys::parse_i64).filter(|&n| n > 0).ok_or(Error::BadNumber(name, "a number of tags above 0"))?;
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > crate::commands::MAX_TAGS {
+                return Err(Error::TooManyTags(crate::commands::MAX_TAGS));
+            }
+            let tags = opts.get(i + 2..i + 2 + n).ok_or(Error::Syntax)?;
+            if tags.iter().any(|t| t.is_empty()) {
+                return Err(Error::EmptyTag);
+            }
+            list.extend(tags.iter().map(|t| t.to_vec()));
+            i += n;
         } else if is("RAW") && allowed.raw {
             if q.raw {
                 return Err(Error::RepeatedOption("RAW"));
@@ -99,12 +131,12 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
     }
     if let (Some(a), Some(b)) = (q.after, q.before) {
         if a >= b {
-            return Err(Error::InvertedRange("AFTER", "BEFORE"));
+            return Err(Error::InvertedRange("AFTER must be below BEFORE"));
         }
     }
     if let (Some(s), Some(u)) = (q.since, q.until) {
         if s > u {
-            return Err(Error::InvertedRange("SINCE", "UNTIL"));
+            return Err(Error::InvertedRange("SINCE must not be after UNTIL"));
         }
     }
     Ok(q)
@@ -240,6 +272,191 @@ pub fn window(list: &impl IdList, q: &Query) -> Result<Range<usize>> {
     Ok(start..end.max(start))
 }
 
+/// The flows of a query with a tag filter: the flow named by the tag (`base`) and one per tag
+/// of AND, OR and NOT, in the order the query gives them.
+pub struct Sources<'s, L> {
+    pub base: &'s L,
+    /// The base is `__all__`: every record, so no constraint of its own.
+    pub base_is_all: bool,
+    pub and: &'s [L],
+    pub or: &'s [L],
+    pub not: &'s [L],
+}
+
+/// A flow read in the query's order: logical index 0 is the first id of the reply order.
+struct View<'l, L> {
+    list: &'l L,
+    asc: bool,
+}
+
+impl<L: IdList> View<'_, L> {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn id(&self, k: usize) -> Option<i64> {
+        let n = self.list.len();
+        if k >= n {
+            return None;
+        }
+        self.list.id(if self.asc { n - 1 - k } else { k })
+    }
+
+    /// `a` comes before `b` in reply order.
+    fn before(&self, a: i64, b: i64) -> bool {
+        if self.asc { a < b } else { a > b }
+    }
+
+    /// The first logical index at or after `from` whose id does not come before `id`:
+    /// galloping then binary search, O(log distance).
+    fn seek(&self, from: usize, id: i64) -> usize {
+        let n = self.len();
+        let not_before = |k: usize| Ok(self.id(k).map(|x| !self.before(x, id)));
+        let mut step = 1;
+        let mut hi = from;
+        while hi < n {
+            match not_before(hi) {
+                Ok(Some(true)) => break,
+                _ => {
+                    hi = from + step;
+                    step *= 2;
+                }
+            }
+        }
+        partition(from, hi.min(n), not_before).unwrap_or(n)
+    }
+}
+
+/// Membership in one flow for ids that come in reply order: the position only moves forward.
+struct Member<'l, L> {
+    view: View<'l, L>,
+    pos: usize,
+}
+
+impl<L: IdList> Member<'_, L> {
+    fn has(&mut self, id: i64) -> bool {
+        self.pos = self.view.seek(self.pos, id);
+        self.view.id(self.pos) == Some(id)
+    }
+}
+
+/// Calls `f` with each id matching the query's tag filter and id bounds, in reply order, until
+/// `f` says stop. Time bounds become id bounds through the base flow (timestamps ascend with
+/// ids); with `read_records` each record is also checked to exist and to pass every bound.
+///
+/// The driver is the smallest flow every match must be in (or the union of the OR flows when
+/// there is none); the other flows are probed with forward-only galloping searches. Cost: the
+/// driver's ids scanned, each probing O(log gap) entries per other flow.
+pub fn each_match<L: IdList>(
+    src: &Sources<'_, L>,
+    q: &Query,
+    read_records: bool,
+    mut f: impl FnMut(i64) -> bool,
+) -> Result<()> {
+    let (mut lo, mut hi) = (q.after, q.before);
+    if q.has_time_bounds() {
+        let w = window(src.base, q)?;
+        let newest = w.clone().find_map(|i| src.base.id(i));
+        let oldest = w.rev().find_map(|i| src.base.id(i));
+        let (Some(newest), Some(oldest)) = (newest, oldest) else {
+            return Ok(());
+        };
+        hi = Some(hi.map_or(newest + 1, |h| h.min(newest + 1)));
+        lo = Some(lo.map_or(oldest - 1, |l| l.max(oldest - 1)));
+    }
+    let in_bounds = |id: i64| lo.is_none_or(|l| id > l) && hi.is_none_or(|h| id < h);
+    let view = |l| View { list: l, asc: q.asc };
+
+    let mut positive: Vec<&L> = src.and.iter().collect();
+    if !src.base_is_all {
+        positive.push(src.base);
+    }
+    let driver_at = positive.iter().enumerate().min_by_key(|(_, l)| l.len()).map(|(i, _)| i);
+    let driver: Option<&L> = driver_at.map(|i| positive.remove(i));
+    let union_driver = driver.is_none() && !src.or.is_empty();
+    let mut must: Vec<Member<'_, L>> = positive.into_iter().map(|l| Member { view: view(l), pos: 0 }).collect();
+    let mut any: Vec<Member<'_, L>> = if union_driver {
+        Vec::new()
+    } else {
+        src.or.iter().map(|l| Member { view: view(l), pos: 0 }).collect()
+    };
+    let mut none: Vec<Member<'_, L>> = src.not.iter().map(|l| Member { view: view(l), pos: 0 }).collect();
+
+    // The first bound in reply order, to seek the drivers to.
+    let start = if q.asc { lo.map(|l| l + 1) } else { hi.map(|h| h - 1) };
+    let past_end = |id: i64| if q.asc { hi.is_some_and(|h| id >= h) } else { lo.is_some_and(|l| id <= l) };
+
+    let mut accept = |id: i64| -> Result<bool> {
+        if !in_bounds(id)
+            || !must.iter_mut().all(|m| m.has(id))
+            || (!any.is_empty() && !any.iter_mut().any(|m| m.has(id)))
+            || none.iter_mut().any(|m| m.has(id))
+        {
+            return Ok(true);
+        }
+        if read_records {
+            match src.base.record_ts(id)? {
+                Some(ts) if q.admits(id, ts) => {}
+                _ => return Ok(true),
+            }
+        }
+        Ok(f(id))
+    };
+
+    if union_driver {
+        // k-way merge of the OR flows, each id once.
+        let mut heads: Vec<(View<'_, L>, usize)> = src
+            .or
+            .iter()
+            .map(|l| {
+                let v = view(l);
+                let k = start.map_or(0, |s| v.seek(0, s));
+                (v, k)
+            })
+            .collect();
+        loop {
+            let mut next: Option<i64> = None;
+            for (v, k) in heads.iter_mut() {
+                while *k < v.len() && v.id(*k).is_none() {
+                    *k += 1;
+                }
+                if let Some(id) = v.id(*k) {
+                    if next.is_none_or(|n| v.before(id, n)) {
+                        next = Some(id);
+                    }
+                }
+            }
+            let Some(id) = next else { break };
+            if past_end(id) {
+                break;
+            }
+            for (v, k) in heads.iter_mut() {
+                if v.id(*k) == Some(id) {
+                    *k += 1;
+                }
+            }
+            if !accept(id)? {
+                break;
+            }
+        }
+    } else {
+        let v = view(driver.unwrap_or(src.base));
+        let mut k = start.map_or(0, |s| v.seek(0, s));
+        while k < v.len() {
+            if let Some(id) = v.id(k) {
+                if past_end(id) {
+                    break;
+                }
+                if !accept(id)? {
+                    break;
+                }
+            }
+            k += 1;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +574,81 @@ mod tests {
         assert_eq!(select(&f, &q(&["LIMIT", "0"])).unwrap(), Vec::<i64>::new());
     }
 
+    /// Flows of a prefix built from records (id, ts, tags), for tag-filter checks.
+    fn flows_of(recs: &[(i64, &[&str])], tag: &str) -> Flow {
+        Flow(recs.iter().rev().filter(|r| tag == "__all__" || r.1.contains(&tag)).map(|r| (Some(r.0), Some(r.0 * 10))).collect())
+    }
+
+    #[test]
+    fn tag_filters_match_set_algebra() {
+        let mut recs: Vec<(i64, Vec<&str>)> = Vec::new();
+        let names = ["a", "b", "c", "d"];
+        let mut x: u64 = 7;
+        for id in 1..=300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let tags: Vec<&str> = names.iter().enumerate().filter(|(i, _)| x >> (i * 3) & 3 == 0).map(|(_, t)| *t).collect();
+            recs.push((id, tags));
+        }
+        let view: Vec<(i64, &[&str])> = recs.iter().map(|(id, t)| (*id, t.as_slice())).collect();
+        let cases: &[(&str, &[&str], &[&str], &[&str], &[&str])] = &[
+            ("a", &["b"], &[], &[], &[]),
+            ("__all__", &["a", "b"], &[], &[], &["ASC"]),
+            ("__all__", &[], &["c", "d"], &[], &[]),
+            ("__all__", &[], &["a", "b", "c"], &["d"], &["ASC", "LIMIT", "9"]),
+            ("a", &[], &[], &["b"], &["BEFORE", "200", "LIMIT", "5"]),
+            ("__all__", &[], &[], &["a"], &["AFTER", "100", "ASC"]),
+            ("b", &["c"], &["a", "d"], &["x"], &["SINCE", "0.001000", "UNTIL", "0.002500"]),
+            ("__all__", &["a"], &["b"], &[], &["ASC", "BEFORE", "250", "AFTER", "30"]),
+            ("d", &["d"], &[], &[], &[]),
+        ];
+        for (base, and, or, not, opts) in cases {
+            let mut query = q(opts);
+            query.and = and.iter().map(|t| t.as_bytes().to_vec()).collect();
+            query.or = or.iter().map(|t| t.as_bytes().to_vec()).collect();
+            query.not = not.iter().map(|t| t.as_bytes().to_vec()).collect();
+            let fl = |t: &&str| flows_of(&view, t);
+            let (b, a, o, n): (Flow, Vec<Flow>, Vec<Flow>, Vec<Flow>) = (fl(base), and.iter().map(fl).collect(), or.iter().map(fl).collect(), not.iter().map(fl).collect());
+            let src = Sources { base: &b, base_is_all: *base == "__all__", and: &a, or: &o, not: &n };
+            let mut got = Vec::new();
+            let limit = query.limit.unwrap_or(usize::MAX);
+            each_match(&src, &query, true, |id| {
+                got.push(id);
+                got.len() < limit
+            })
+            .unwrap();
+            let has = |r: &(i64, Vec<&str>), t: &str| t == "__all__" || r.1.contains(&t);
+            let mut want: Vec<i64> = recs
+                .iter()
+                .filter(|r| has(r, base) && and.iter().all(|t| has(r, t)) && (or.is_empty() || or.iter().any(|t| has(r, t))) && !not.iter().any(|t| has(r, t)))
+                .filter(|r| query.admits(r.0, Some(r.0 * 10)))
+                .map(|r| r.0)
+                .collect();
+            if !query.asc {
+                want.reverse();
+            }
+            want.truncate(limit);
+            assert_eq!(got, want, "{base} AND {and:?} OR {or:?} NOT {not:?} {opts:?}");
+        }
+    }
+
+    #[test]
+    fn tag_lists_parse_with_their_counts() {
+        let query = q(&["AND", "2", "LIMIT", "x", "NOT", "1", "AND", "LIMIT", "3"]);
+        assert_eq!(query.and, vec![b"LIMIT".to_vec(), b"x".to_vec()]);
+        assert_eq!(query.not, vec![b"AND".to_vec()]);
+        assert_eq!(query.limit, Some(3));
+        let w = |words: &[&str]| {
+            let v: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            parse_options(&v, ALL)
+        };
+        assert_eq!(w(&["AND", "0"]), Err(Error::BadNumber("AND", "a number of tags above 0")));
+        assert_eq!(w(&["OR", "3", "a", "b"]), Err(Error::Syntax));
+        assert_eq!(w(&["NOT", "1", ""]), Err(Error::EmptyTag));
+        assert_eq!(w(&["OR", "1", "a", "OR", "1", "b"]), Err(Error::RepeatedOption("OR")));
+    }
+
     #[test]
     fn times_parse_as_seconds_or_rfc3339() {
         assert_eq!(parse_time(b"1700000000").unwrap(), 1_700_000_000_000_000);
@@ -383,8 +675,8 @@ mod tests {
         assert_eq!(w(&["LIMIT", "1", "LIMIT", "2"]), Err(Error::RepeatedOption("LIMIT")));
         assert_eq!(w(&["BEFORE", "0"]), Err(Error::BadNumber("BEFORE", "a record id")));
         assert_eq!(w(&["BEFORE", "x"]), Err(Error::BadNumber("BEFORE", "a record id")));
-        assert_eq!(w(&["AFTER", "5", "BEFORE", "5"]), Err(Error::InvertedRange("AFTER", "BEFORE")));
-        assert_eq!(w(&["SINCE", "10", "UNTIL", "9"]), Err(Error::InvertedRange("SINCE", "UNTIL")));
+        assert_eq!(w(&["AFTER", "5", "BEFORE", "5"]), Err(Error::InvertedRange("AFTER must be below BEFORE")));
+        assert_eq!(w(&["SINCE", "10", "UNTIL", "9"]), Err(Error::InvertedRange("SINCE must not be after UNTIL")));
         assert_eq!(w(&["ASC", "DESC"]), Err(Error::ConflictingOptions("ASC", "DESC")));
         assert_eq!(w(&["ASC", "ASC"]), Err(Error::RepeatedOption("ASC")));
         assert_eq!(w(&["BOGUS"]), Err(Error::Syntax));

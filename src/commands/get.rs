@@ -4,8 +4,7 @@
 use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
-use crate::query::{self, Allowed};
-use crate::store::Flow;
+use crate::query::Allowed;
 
 pub static SPEC: Spec = Spec {
     name: "tlog.get",
@@ -13,7 +12,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the records of a tag's flow (by default every record), newest first, optionally bounded by count, id and time.",
-    complexity: "O(log N + M) where N is the number of records in the flow and M the number of records scanned for the reply (at most the flow).",
+    complexity: "O(log N + M) where N is the number of records in the flow and M the number of ids scanned for the reply; with AND, OR or NOT, the ids scanned are those of the smallest flow a record must be in, each probing every other flow in O(log N).",
     since: "0.1.0",
     args: super::GET_ARGS,
     handler: run,
@@ -23,10 +22,9 @@ const OPTIONS: Allowed = Allowed { limit: true, order: true, raw: true };
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let req = parse_read(args, OPTIONS)?;
-    let flow = Flow::open(ctx, req.prefix, req.tag)?;
     // Every record key is ACL-checked while selecting, before the first byte of the reply:
     // an error cannot follow a partial reply.
-    let ids = query::select(&flow, &req.query)?;
+    let (flow, ids) = super::select(ctx, &req)?;
     let reply = Reply::new(ctx);
     reply.array_postponed();
     let mut n = 0;

@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use crate::ffi::Reply;
 use crate::keys::ALL_FLOW;
-use crate::query::{self, Allowed, Query};
+use crate::query::{self, Allowed, Query, Sources};
+use crate::store::Flow;
 use crate::record;
 
 pub mod add;
@@ -115,6 +116,21 @@ fn render(a: &Arg) -> String {
     }
 }
 
+const TAG_FILTERS: [Arg; 3] = [
+    Arg::new("and", ArgKind::Block).token("AND").optional().subargs(&[
+        Arg::new("numtags", ArgKind::Integer),
+        Arg::new("tag", ArgKind::String).multiple(),
+    ]),
+    Arg::new("or", ArgKind::Block).token("OR").optional().subargs(&[
+        Arg::new("numtags", ArgKind::Integer),
+        Arg::new("tag", ArgKind::String).multiple(),
+    ]),
+    Arg::new("not", ArgKind::Block).token("NOT").optional().subargs(&[
+        Arg::new("numtags", ArgKind::Integer),
+        Arg::new("tag", ArgKind::String).multiple(),
+    ]),
+];
+
 const TIME_BOUNDS: [Arg; 4] = [
     Arg::new("before-id", ArgKind::Integer).token("BEFORE").optional(),
     Arg::new("after-id", ArgKind::Integer).token("AFTER").optional(),
@@ -127,6 +143,9 @@ pub const GET_ARGS: &[Arg] = &[
     Arg::new("prefix", ArgKind::Key),
     Arg::new("flow", ArgKind::Block).optional().subargs(&[
         Arg::new("tag", ArgKind::String),
+        TAG_FILTERS[0],
+        TAG_FILTERS[1],
+        TAG_FILTERS[2],
         Arg::new("count", ArgKind::Integer).token("LIMIT").optional(),
         Arg::new("order", ArgKind::OneOf).optional().subargs(&[
             Arg::new("asc", ArgKind::Token).token("ASC"),
@@ -145,6 +164,9 @@ pub const LATEST_ARGS: &[Arg] = &[
     Arg::new("prefix", ArgKind::Key),
     Arg::new("flow", ArgKind::Block).optional().subargs(&[
         Arg::new("tag", ArgKind::String),
+        TAG_FILTERS[0],
+        TAG_FILTERS[1],
+        TAG_FILTERS[2],
         TIME_BOUNDS[0],
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
@@ -158,6 +180,9 @@ pub const COUNT_ARGS: &[Arg] = &[
     Arg::new("prefix", ArgKind::Key),
     Arg::new("flow", ArgKind::Block).optional().subargs(&[
         Arg::new("tag", ArgKind::String),
+        TAG_FILTERS[0],
+        TAG_FILTERS[1],
+        TAG_FILTERS[2],
         TIME_BOUNDS[0],
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
@@ -221,6 +246,49 @@ pub fn parse_read<'a>(args: &[&'a [u8]], allowed: Allowed) -> Result<ReadRequest
         return Err(Error::EmptyTag);
     }
     Ok(ReadRequest { prefix, tag, query: query::parse_options(options, allowed)? })
+}
+
+/// The ids a read returns, in reply order, and the base flow to read their records through.
+/// Every record key is ACL-checked while selecting, before the reply starts.
+pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'a>, Vec<i64>)> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    if !q.has_tag_filter() {
+        let ids = query::select(&flow, q)?;
+        return Ok((flow, ids));
+    }
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut ids = Vec::new();
+    if limit > 0 {
+        let (and, or, not) = (open_all(ctx, req.prefix, &q.and)?, open_all(ctx, req.prefix, &q.or)?, open_all(ctx, req.prefix, &q.not)?);
+        let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
+        query::each_match(&src, q, true, |id| {
+            ids.push(id);
+            ids.len() < limit
+        })?;
+    }
+    Ok((flow, ids))
+}
+
+/// How many ids of the flow a query's bounds and tag filter admit, without reading records.
+pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<usize> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    if !q.has_tag_filter() {
+        return Ok(query::window(&flow, q)?.len());
+    }
+    let (and, or, not) = (open_all(ctx, req.prefix, &q.and)?, open_all(ctx, req.prefix, &q.or)?, open_all(ctx, req.prefix, &q.not)?);
+    let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
+    let mut n = 0;
+    query::each_match(&src, q, false, |_| {
+        n += 1;
+        true
+    })?;
+    Ok(n)
+}
+
+fn open_all<'a>(ctx: crate::ffi::Ctx, prefix: &'a [u8], tags: &[Vec<u8>]) -> Result<Vec<Flow<'a>>> {
+    tags.iter().map(|t| Flow::open(ctx, prefix, t)).collect()
 }
 
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
@@ -312,13 +380,13 @@ mod tests {
         assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] MESSAGE message [tag [tag ...]]");
         assert_eq!(
             get::SPEC.syntax(),
-            "TLOG.GET prefix [tag [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+            "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
         );
         assert_eq!(
             latest::SPEC.syntax(),
-            "TLOG.LATEST prefix [tag [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+            "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
         );
-        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
+        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
     }
 
     /// The README reference and `COMMAND DOCS` come from these specs: the README must carry
