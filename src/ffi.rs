@@ -79,6 +79,57 @@ impl Ctx {
         }
     }
 
+    /// One SCAN step over the database: `(next cursor, keys)`. Runs the server's own SCAN, so
+    /// the work per call is bounded by `count` as for any client.
+    pub fn scan(self, cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+        let call = api!(RedisModule_Call);
+        let free = api!(RedisModule_FreeCallReply);
+        let kind = api!(RedisModule_CallReplyType);
+        let len = api!(RedisModule_CallReplyLength);
+        let elem = api!(RedisModule_CallReplyArrayElement);
+        let text = api!(RedisModule_CallReplyStringPtr);
+        let malformed = Error::Internal("unexpected SCAN reply");
+        // SAFETY: "bcbcb" takes (ptr, len) pairs and C strings, all alive during the call; the
+        // reply is freed below, and the slices read from it are copied before that.
+        unsafe {
+            let reply = call(
+                self.as_ptr(),
+                c"SCAN".as_ptr(),
+                c"bcbcb".as_ptr(),
+                cursor.as_ptr().cast::<c_char>(),
+                cursor.len(),
+                c"MATCH".as_ptr(),
+                pattern.as_ptr().cast::<c_char>(),
+                pattern.len(),
+                c"COUNT".as_ptr(),
+                count.as_ptr().cast::<c_char>(),
+                count.len(),
+            );
+            if reply.is_null() {
+                return Err(malformed);
+            }
+            let bytes = |r: *mut raw::RedisModuleCallReply| -> Option<Vec<u8>> {
+                let mut n = 0usize;
+                let p = text(r, &mut n);
+                (!p.is_null()).then(|| std::slice::from_raw_parts(p.cast::<u8>(), n).to_vec())
+            };
+            let result = (|| {
+                if kind(reply) as isize != raw::REDISMODULE_REPLY_ARRAY || len(reply) != 2 {
+                    return None;
+                }
+                let next = bytes(elem(reply, 0))?;
+                let keys_reply = elem(reply, 1);
+                if kind(keys_reply) as isize != raw::REDISMODULE_REPLY_ARRAY {
+                    return None;
+                }
+                let keys: Option<Vec<Vec<u8>>> = (0..len(keys_reply)).map(|i| bytes(elem(keys_reply, i))).collect();
+                Some((next, keys?))
+            })();
+            free(reply);
+            result.ok_or(malformed)
+        }
+    }
+
     /// Tells WATCH and client-side caching that `key` changed. The module opts out of the
     /// implicit signal on closing a key opened for writing (see `registry::init_options`).
     pub fn signal_modified(self, key: &RString) {

@@ -16,17 +16,18 @@ pub mod record;
 pub mod registry;
 pub mod store;
 
-use commands::{add, count, get, latest, log, Spec};
+use commands::{add, count, get, latest, log, tags, Spec};
 use registry::EntryPoint;
 
 /// The commands and their entry points; docs, flags and arity are in each command's `SPEC`.
-fn command_table() -> [(&'static Spec, EntryPoint); 5] {
+fn command_table() -> [(&'static Spec, EntryPoint); 6] {
     [
         (&log::SPEC, entry_point!(log::run)),
         (&add::SPEC, entry_point!(add::run)),
         (&get::SPEC, entry_point!(get::run)),
         (&latest::SPEC, entry_point!(latest::run)),
         (&count::SPEC, entry_point!(count::run)),
+        (&tags::SPEC, entry_point!(tags::run)),
     ]
 }
 

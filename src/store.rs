@@ -225,11 +225,69 @@ mod floor_cache {
     }
 }
 
+/// A tag of a prefix, as the catalog lists it.
+#[derive(Debug)]
+pub struct TagInfo {
+    pub tag: Vec<u8>,
+    /// Ids in its flow.
+    pub count: usize,
+    pub newest_id: Option<i64>,
+    pub newest_ts: Option<i64>,
+}
+
+/// One page of a prefix's tags: SCAN over `<prefix>:flow:<pattern>` (the prefix escaped, so
+/// only its own flows match), then each flow's length and newest record. `__all__` is not a
+/// tag and is left out. Returns the next cursor ("0" when done) and the page.
+pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<TagInfo>)> {
+    let (keys, acl) = open_prefix(ctx, prefix)?;
+    // Listing a prefix's tags takes the right to read the prefix's flow of every record,
+    // checked first, so a caller without it learns nothing, not even from an empty page.
+    acl.check(&ctx.string(&keys.all_flow())?, Access::Read)?;
+    let base = keys.flow(b"");
+    let mut glob = Vec::with_capacity(base.len() * 2 + pattern.len());
+    for &c in base.iter() {
+        if matches!(c, b'*' | b'?' | b'[' | b']' | b'\\') {
+            glob.push(b'\\');
+        }
+        glob.push(c);
+    }
+    glob.extend_from_slice(pattern);
+    let (next, found) = ctx.scan(cursor, &glob, count)?;
+    let mut page = Vec::with_capacity(found.len());
+    for key in found {
+        let Some(tag) = key.strip_prefix(&*base) else { continue };
+        if tag == keys::ALL_FLOW {
+            continue;
+        }
+        let name = ctx.string(&key)?;
+        acl.check(&name, Access::Read)?;
+        let flow = Key::open(ctx, &name, Mode::Read)?;
+        if flow.kind() != KeyKind::List {
+            continue;
+        }
+        let newest_id = flow.list_get(ctx, 0).and_then(|s| keys::parse_id(s.as_bytes()));
+        let newest_ts = match newest_id {
+            Some(id) => {
+                let name = ctx.string(&keys.msg(id))?;
+                acl.check(&name, Access::Read)?;
+                let k = Key::open(ctx, &name, Mode::Read)?;
+                match k.kind() {
+                    KeyKind::String => record::decode_ts(k.string_value()?),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        page.push(TagInfo { tag: tag.to_vec(), count: flow.len(), newest_id, newest_ts });
+    }
+    Ok((next, page))
+}
+
 /// A flow opened for reading, with the caller's ACL checked for it.
 pub struct Flow<'a> {
     ctx: Ctx,
     keys: Keys<'a>,
-    acl: Acl,
+    acl: std::rc::Rc<Acl>,
     key: Key,
 }
 
@@ -253,6 +311,15 @@ impl<'a> Flow<'a> {
     /// another type is WRONGTYPE.
     pub fn open(ctx: Ctx, prefix: &'a [u8], tag: &[u8]) -> Result<Self> {
         let (keys, acl) = open_prefix(ctx, prefix)?;
+        Self::open_with(ctx, keys, std::rc::Rc::new(acl), tag)
+    }
+
+    /// Another flow of the same prefix, for the same caller.
+    pub fn sibling(&self, tag: &[u8]) -> Result<Self> {
+        Self::open_with(self.ctx, self.keys, self.acl.clone(), tag)
+    }
+
+    fn open_with(ctx: Ctx, keys: Keys<'a>, acl: std::rc::Rc<Acl>, tag: &[u8]) -> Result<Self> {
         let name = ctx.string(&keys.flow(tag))?;
         acl.check(&name, Access::Read)?;
         let key = Key::open(ctx, &name, Mode::Read)?;

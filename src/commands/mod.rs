@@ -14,6 +14,7 @@ pub mod count;
 pub mod get;
 pub mod latest;
 pub mod log;
+pub mod tags;
 
 /// A command handler: `args` are the arguments after the command name.
 pub type Handler = fn(crate::ffi::Ctx, &[&[u8]]) -> Result<()>;
@@ -191,7 +192,7 @@ pub const COUNT_ARGS: &[Arg] = &[
 ];
 
 /// Every command of the module, in the order of the README reference.
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC];
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tags::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -260,7 +261,7 @@ pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'
     let limit = q.limit.unwrap_or(usize::MAX);
     let mut ids = Vec::new();
     if limit > 0 {
-        let (and, or, not) = (open_all(ctx, req.prefix, &q.and)?, open_all(ctx, req.prefix, &q.or)?, open_all(ctx, req.prefix, &q.not)?);
+        let (and, or, not) = (open_all(&flow, &q.and)?, open_all(&flow, &q.or)?, open_all(&flow, &q.not)?);
         let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
         query::each_match(&src, q, true, |id| {
             ids.push(id);
@@ -277,7 +278,7 @@ pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<usize> {
     if !q.has_tag_filter() {
         return Ok(query::window(&flow, q)?.len());
     }
-    let (and, or, not) = (open_all(ctx, req.prefix, &q.and)?, open_all(ctx, req.prefix, &q.or)?, open_all(ctx, req.prefix, &q.not)?);
+    let (and, or, not) = (open_all(&flow, &q.and)?, open_all(&flow, &q.or)?, open_all(&flow, &q.not)?);
     let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
     let mut n = 0;
     query::each_match(&src, q, false, |_| {
@@ -287,8 +288,8 @@ pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<usize> {
     Ok(n)
 }
 
-fn open_all<'a>(ctx: crate::ffi::Ctx, prefix: &'a [u8], tags: &[Vec<u8>]) -> Result<Vec<Flow<'a>>> {
-    tags.iter().map(|t| Flow::open(ctx, prefix, t)).collect()
+fn open_all<'a>(base: &Flow<'a>, tags: &[Vec<u8>]) -> Result<Vec<Flow<'a>>> {
+    tags.iter().map(|t| base.sibling(t)).collect()
 }
 
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
@@ -386,6 +387,7 @@ mod tests {
             latest::SPEC.syntax(),
             "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
         );
+        assert_eq!(tags::SPEC.syntax(), "TLOG.TAGS prefix cursor [MATCH pattern] [COUNT count]");
         assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
     }
 
