@@ -261,9 +261,7 @@ pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'
     let limit = q.limit.unwrap_or(usize::MAX);
     let mut ids = Vec::new();
     if limit > 0 {
-        let (and, or, not) = (open_all(&flow, &q.and)?, open_all(&flow, &q.or)?, open_all(&flow, &q.not)?);
-        let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
-        query::each_match(&src, q, true, |id| {
+        each_tag_match(&flow, req, true, |id| {
             ids.push(id);
             ids.len() < limit
         })?;
@@ -274,22 +272,24 @@ pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'
 /// How many ids of the flow a query's bounds and tag filter admit, without reading records.
 pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<usize> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    let q = &req.query;
-    if !q.has_tag_filter() {
-        return Ok(query::window(&flow, q)?.len());
+    if !req.query.has_tag_filter() {
+        return Ok(query::window(&flow, &req.query)?.len());
     }
-    let (and, or, not) = (open_all(&flow, &q.and)?, open_all(&flow, &q.or)?, open_all(&flow, &q.not)?);
-    let src = Sources { base: &flow, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
     let mut n = 0;
-    query::each_match(&src, q, false, |_| {
+    each_tag_match(&flow, req, false, |_| {
         n += 1;
         true
     })?;
     Ok(n)
 }
 
-fn open_all<'a>(base: &Flow<'a>, tags: &[Vec<u8>]) -> Result<Vec<Flow<'a>>> {
-    tags.iter().map(|t| base.sibling(t)).collect()
+/// Opens the flows of the query's AND, OR and NOT tags and runs the streaming merge.
+fn each_tag_match(base: &Flow<'_>, req: &ReadRequest<'_>, read_records: bool, f: impl FnMut(i64) -> bool) -> Result<()> {
+    let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'_>>> { tags.iter().map(|t| base.sibling(t)).collect() };
+    let q = &req.query;
+    let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
+    let src = Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
+    query::each_match(&src, q, read_records, f)
 }
 
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
