@@ -3,8 +3,12 @@
 # script (bench/log.lua). Reports; does not gate: exits 0 even when a target is missed, and
 # non-zero only when the setup or a benchmark command fails.
 #
+# Part 2 fills one flow with 1,000,000 records and measures read queries on it: a page of 100
+# records against its Lua peer (bench/get_limit.lua), a deep page by id cursor and a page
+# bounded by time against the head page, and TLOG.COUNT.
+#
 # Usage: bash bench/run.sh path/to/libtlog.so
-# Env:   BENCH_ROUNDS (default 3), BENCH_REQUESTS per workload run (default 500000)
+# Env:   BENCH_ROUNDS (default 3), BENCH_REQUESTS per workload run of part 1 (default 500000)
 set -euo pipefail
 shopt -s inherit_errexit # command substitutions fail the script too
 
@@ -149,3 +153,160 @@ print(f"\nMemory per record (used_memory growth over {n:,} records, 100-byte mes
 print(f"  TLOG.LOG  {mem_tlog:>6} bytes/record")
 print(f"  Lua       {mem_lua:>6} bytes/record")
 EOF
+
+# === Part 2: queries on a 1,000,000-record flow =============================================
+BIG_RECORDS=1000000
+DEEP_ID=300000 # the deep page starts below this id; the time bound is this record's ts
+PAGE=100
+
+now() { date +%s.%N; }
+
+# --- Fill: 1M records under prefix big, one tag, through redis-benchmark (-P 64 overrides) ---
+cli FLUSHALL >/dev/null
+mem_before=$(used_memory)
+fill_start=$(now)
+FILL_RPS=$(run_benchmark "$BIG_RECORDS" -P 64 TLOG.LOG big "$MSG" t)
+FILL_SECS=$(awk -v a="$fill_start" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}')
+mem_after=$(used_memory)
+for check in "LLEN big:flow:t" "LLEN big:flow:__all__" "TLOG.COUNT big t"; do
+    # shellcheck disable=SC2086 # word splitting of the check is intended
+    got=$(cli $check)
+    if [[ $got != "$BIG_RECORDS" ]]; then
+        echo "after the fill, $check = $got, expected $BIG_RECORDS" >&2
+        exit 1
+    fi
+done
+MEM_BIG=$(((mem_after - mem_before) / BIG_RECORDS))
+
+# The stored ts of record DEEP_ID, as written (parse_float=str keeps every digit).
+DEEP_TS=$(cli GET "big:msg:$DEEP_ID" | python3 -c 'import json, sys; print(json.load(sys.stdin, parse_float=str)["ts"])')
+[[ $DEEP_TS =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "cannot read the ts of big:msg:$DEEP_ID: $DEEP_TS" >&2; exit 1; }
+
+# --- Sanity checks of every reply before measuring -------------------------------------------
+GET_SHA=$(cli -x SCRIPT LOAD <"$BENCH_DIR/get_limit.lua")
+# check_page LABEL FIRST_ID LAST_ID TS_MAX CLI-ARGS... : a RAW reply of PAGE JSON records,
+# newest first, ids consecutive from FIRST_ID (empty: any) down to LAST_ID (empty: any), every
+# ts <= TS_MAX (empty: no bound). Prints the reply.
+check_page() {
+    local label=$1 first=$2 last=$3 tsmax=$4 out
+    shift 4
+    out=$(cli "$@")
+    if ! python3 -c '
+import json, sys
+page, first, last, tsmax = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+recs = [json.loads(line, parse_float=str) for line in sys.stdin.read().splitlines()]
+ids = [r["id"] for r in recs]
+assert len(recs) == page, f"{len(recs)} records, expected {page}"
+assert ids == list(range(ids[0], ids[0] - page, -1)), "ids not consecutive newest first"
+assert not first or ids[0] == int(first), f"first id {ids[0]}, expected {first}"
+assert not last or ids[-1] == int(last), f"last id {ids[-1]}, expected {last}"
+from decimal import Decimal
+assert not tsmax or all(Decimal(r["ts"]) <= Decimal(tsmax) for r in recs), "a ts past the bound"
+' "$PAGE" "$first" "$last" "$tsmax" <<<"$out"; then
+        echo "$label: unexpected reply to: $*" >&2
+        exit 1
+    fi
+    printf '%s\n' "$out"
+}
+head_raw=$(check_page "TLOG.GET RAW" "$BIG_RECORDS" $((BIG_RECORDS - PAGE + 1)) "" TLOG.GET big t LIMIT "$PAGE" RAW)
+lua_page=$(check_page "bench/get_limit.lua" "$BIG_RECORDS" "" "" EVALSHA "$GET_SHA" 1 big t "$PAGE")
+[[ $lua_page == "$head_raw" ]] || { echo "bench/get_limit.lua and TLOG.GET ... RAW differ" >&2; exit 1; }
+check_page "TLOG.GET BEFORE" $((DEEP_ID - 1)) $((DEEP_ID - PAGE)) "" \
+    TLOG.GET big t BEFORE "$DEEP_ID" LIMIT "$PAGE" RAW >/dev/null
+until_page=$(check_page "TLOG.GET UNTIL" "" "" "$DEEP_TS" TLOG.GET big t UNTIL "$DEEP_TS" LIMIT "$PAGE" RAW)
+# The newest record at or before DEEP_TS: DEEP_ID itself, or a later one with the same ts.
+python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline(), parse_float=str)
+assert r["id"] >= int(sys.argv[1]) and r["ts"] == sys.argv[2], r
+' "$DEEP_ID" "$DEEP_TS" <<<"$until_page" || { echo "TLOG.GET UNTIL starts at the wrong record" >&2; exit 1; }
+# The map reply: PAGE records, the first one BIG_RECORDS (field "id" is followed by its value).
+head_map=$(cli TLOG.GET big t LIMIT "$PAGE")
+[[ $(grep -cx id <<<"$head_map") == "$PAGE" && $(sed -n 2p <<<"$head_map") == "$BIG_RECORDS" ]] \
+    || { echo "TLOG.GET big t LIMIT $PAGE (field maps) is broken" >&2; exit 1; }
+# Records DEEP_ID.. have ts >= DEEP_TS; a few before it may share that microsecond.
+since_count=$(cli TLOG.COUNT big t SINCE "$DEEP_TS")
+until_count=$(cli TLOG.COUNT big t UNTIL "$DEEP_TS")
+before_count=$(cli TLOG.COUNT big t BEFORE "$DEEP_ID")
+[[ $before_count == $((DEEP_ID - 1)) ]] || { echo "TLOG.COUNT BEFORE $DEEP_ID = $before_count" >&2; exit 1; }
+if ((since_count < BIG_RECORDS - DEEP_ID + 1 || since_count > BIG_RECORDS - DEEP_ID + 1 + 1000 \
+    || since_count + until_count < BIG_RECORDS)); then
+    echo "TLOG.COUNT SINCE/UNTIL $DEEP_TS = $since_count/$until_count: inconsistent" >&2
+    exit 1
+fi
+
+# --- Throughput: interleaved rounds; each workload's request count sized to run ~2 s ---------
+# COUNT BEFORE is the id seek of the deep page alone (no record is read): it tells the cost of
+# the seek from the cost of the page.
+QUERIES=("Lua LIMIT 100" "GET LIMIT 100 RAW" "GET LIMIT 100" "GET BEFORE" "GET UNTIL" "COUNT SINCE"
+    "COUNT BEFORE" "COUNT")
+set_query() { # sets the array cmd to the redis-benchmark arguments of query workload $1
+    case $1 in
+        "Lua LIMIT 100") cmd=(EVALSHA "$GET_SHA" 1 big t "$PAGE") ;;
+        "GET LIMIT 100 RAW") cmd=(TLOG.GET big t LIMIT "$PAGE" RAW) ;;
+        "GET LIMIT 100") cmd=(TLOG.GET big t LIMIT "$PAGE") ;;
+        "GET BEFORE") cmd=(TLOG.GET big t BEFORE "$DEEP_ID" LIMIT "$PAGE") ;;
+        "GET UNTIL") cmd=(TLOG.GET big t UNTIL "$DEEP_TS" LIMIT "$PAGE") ;;
+        "COUNT SINCE") cmd=(TLOG.COUNT big t SINCE "$DEEP_TS") ;;
+        "COUNT BEFORE") cmd=(TLOG.COUNT big t BEFORE "$DEEP_ID") ;;
+        "COUNT") cmd=(TLOG.COUNT big t) ;;
+    esac
+}
+# requests_for SECONDS RPS : a request count that takes about SECONDS at RPS (at least 400).
+requests_for() { awk -v s="$1" -v r="$2" 'BEGIN {n = int(s * r / 100) * 100; print (n < 400 ? 400 : n)}'; }
+declare -A QN
+for w in "${QUERIES[@]}"; do
+    set_query "$w"
+    rps=$(run_benchmark 400 "${cmd[@]}") # a first guess...
+    n=$(requests_for 0.3 "$rps")
+    if ((n > 400)); then # ...refined over ~0.3 s unless the guess took that long already
+        rps=$(run_benchmark "$n" "${cmd[@]}")
+    fi
+    QN[$w]=$(requests_for 2 "$rps")
+done
+
+QRESULTS=$WORKDIR/queries.csv
+echo
+echo "Queries on a 1,000,000-record flow: prefix big, one tag, 100-byte message;" \
+    "$ROUNDS rounds, -P 16 -c 50"
+printf '  fill: %d x TLOG.LOG (redis-benchmark -P 64 -c 50) in %s s, %.0f ops/sec\n' \
+    "$BIG_RECORDS" "$FILL_SECS" "$FILL_RPS"
+echo "  deep cursor: BEFORE $DEEP_ID; time bound: UNTIL/SINCE $DEEP_TS (the ts of record $DEEP_ID)"
+for round in $(seq "$ROUNDS"); do
+    for w in "${QUERIES[@]}"; do
+        set_query "$w"
+        rps=$(run_benchmark "${QN[$w]}" "${cmd[@]}")
+        printf '  round %d  %-18s %12.0f ops/sec  (%d requests)\n' "$round" "$w" "$rps" "${QN[$w]}"
+        echo "$w,$rps" >>"$QRESULTS"
+    done
+done
+
+python3 - "$QRESULTS" "$MEM_BIG" "$BIG_RECORDS" <<'PYEOF'
+import csv, statistics, sys
+
+runs = {}
+for name, rps in csv.reader(open(sys.argv[1])):
+    runs.setdefault(name, []).append(float(rps))
+med = {name: statistics.median(v) for name, v in runs.items()}
+
+print("\nMedian throughput (ops/sec) over rounds:")
+print(f"  {'query':<18} {'median':>12}   rounds")
+for name, v in runs.items():
+    print(f"  {name:<18} {med[name]:>12.0f}   " + " ".join(f"{x:.0f}" for x in v))
+
+print("\nRatios of medians:")
+W = 38
+print(f"{'GET LIMIT 100 / Lua':<{W}}{med['GET LIMIT 100 RAW'] / med['Lua LIMIT 100']:.2f}   (target >= 3.00)")
+print(f"{'GET LIMIT 100 (field maps) / Lua':<{W}}{med['GET LIMIT 100'] / med['Lua LIMIT 100']:.2f}")
+# Cost of a page relative to the head page: the inverse ratio of their throughputs.
+print(f"{'deep cursor page / head page cost':<{W}}{med['GET LIMIT 100'] / med['GET BEFORE']:.2f}   (target <= 2.00)")
+print(f"{'time-bounded page / head page cost':<{W}}{med['GET LIMIT 100'] / med['GET UNTIL']:.2f}   (target <= 2.00)")
+
+print("\nTLOG.COUNT (ops/sec, median):")
+print(f"  COUNT big t SINCE <ts>   {med['COUNT SINCE']:>12.0f}")
+print(f"  COUNT big t BEFORE <id>  {med['COUNT BEFORE']:>12.0f}   (the deep page's id seek alone)")
+print(f"  COUNT big t              {med['COUNT']:>12.0f}")
+
+print(f"\nMemory: {int(sys.argv[2])} bytes/record (1M records, one tag)"
+      f" (used_memory growth over the fill / {int(sys.argv[3]):,})")
+PYEOF
