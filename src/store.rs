@@ -283,12 +283,24 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
     Ok((next, page))
 }
 
+/// How many records selection keeps open for the reply: a page's worth, so a huge unbounded
+/// read does not hold a key handle per record (the rest are reopened for the reply).
+const HELD_RECORDS: usize = 1024;
+
+/// How far a flow read may step its list iterator before a fresh seek is cheaper.
+const SEEK_STEPS: usize = 64;
+
 /// A flow opened for reading, with the caller's ACL checked for it.
 pub struct Flow<'a> {
     ctx: Ctx,
     keys: Keys<'a>,
     acl: std::rc::Rc<Acl>,
-    key: Key,
+    name: RString,
+    key: std::cell::RefCell<Key>,
+    /// Records found while selecting, still open, in the order found.
+    held: std::cell::RefCell<std::collections::VecDeque<(i64, Key)>>,
+    /// The index the key's list iterator stands at, if any (see `id_at`).
+    at: std::cell::Cell<Option<usize>>,
 }
 
 impl crate::query::IdList for Flow<'_> {
@@ -300,9 +312,24 @@ impl crate::query::IdList for Flow<'_> {
         self.id_at(index)
     }
 
-    fn record_ts(&self, id: i64) -> Result<Option<Option<i64>>> {
-        let key = self.record_key(id)?;
-        self.with_record(&key, record::decode_ts)
+    fn probe_ts(&self, id: i64) -> Result<Option<i64>> {
+        let name = self.record_key(id)?;
+        Ok(self.with_record(&name, record::decode_ts)?.flatten())
+    }
+
+    fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+        let name = self.record_key(id)?;
+        let k = Key::open(self.ctx, &name, Mode::Read)?;
+        if k.kind() != KeyKind::String {
+            return Ok(None);
+        }
+        let ts = if need_ts { record::decode_ts(k.string_value()?) } else { None };
+        // Keep the record open for the reply that usually follows (see `with_record_id`).
+        let mut held = self.held.borrow_mut();
+        if held.len() < HELD_RECORDS {
+            held.push_back((id, k));
+        }
+        Ok(Some(ts))
     }
 }
 
@@ -326,17 +353,34 @@ impl<'a> Flow<'a> {
         if !matches!(key.kind(), KeyKind::Empty | KeyKind::List) {
             return Err(Error::WrongType);
         }
-        Ok(Flow { ctx, keys, acl, key })
+        Ok(Flow {
+            ctx,
+            keys,
+            acl,
+            name,
+            key: std::cell::RefCell::new(key),
+            held: std::cell::RefCell::new(std::collections::VecDeque::new()),
+            at: std::cell::Cell::new(None),
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.key.len()
+        self.key.borrow().len()
     }
 
     /// The id at `index` (0 is the newest); `None` past the end or for an entry that is not
     /// an id (written by another client).
     pub fn id_at(&self, index: usize) -> Option<i64> {
-        self.key.list_get(self.ctx, index).and_then(|s| keys::parse_id(s.as_bytes()))
+        // The server keeps one list iterator per open key and reaches a new index by stepping
+        // from the last one, element by element: fine for a scan, O(N) for the jumps of a
+        // search. A far jump reopens the key, so the server seeks afresh from the nearer end.
+        if self.at.get().is_some_and(|at| at.abs_diff(index) > SEEK_STEPS) {
+            if let Ok(fresh) = Key::open(self.ctx, &self.name, Mode::Read) {
+                *self.key.borrow_mut() = fresh;
+            }
+        }
+        self.at.set(Some(index));
+        self.key.borrow().list_get(self.ctx, index).and_then(|s| keys::parse_id(s.as_bytes()))
     }
 
     /// The name of record `id`'s key, checked against the caller's read permission. Check
@@ -345,6 +389,28 @@ impl<'a> Flow<'a> {
         let name = self.ctx.string(&self.keys.msg(id))?;
         self.acl.check(&name, Access::Read)?;
         Ok(name)
+    }
+
+    /// Calls `f` with the stored bytes of record `id`, if it exists: from the key selection left
+    /// open, or opened now (ACL-checked).
+    pub fn with_record_id<T>(&self, id: i64, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        let held = {
+            let mut held = self.held.borrow_mut();
+            // Records are replied in the order they were looked at, so the one wanted is at
+            // or near the front; those before it were looked at and not selected.
+            match held.iter().position(|(h, _)| *h == id) {
+                Some(i) => {
+                    held.drain(..i);
+                    held.pop_front().map(|(_, k)| k)
+                }
+                None => None,
+            }
+        };
+        if let Some(k) = held {
+            return Ok(Some(f(k.string_value()?)));
+        }
+        let name = self.record_key(id)?;
+        self.with_record(&name, f)
     }
 
     /// Calls `f` with the stored bytes of record key `name`, if it holds a string. A missing

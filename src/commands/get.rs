@@ -29,8 +29,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     reply.array_postponed();
     let mut n = 0;
     for id in ids {
-        let key = flow.record_key(id)?;
-        if flow.with_record(&key, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
+        if flow.with_record_id(id, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
             n += 1;
         }
     }

@@ -26,8 +26,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let reply = Reply::new(ctx);
     // Selecting checks the record's ACL before anything is replied.
     if let Some(&id) = ids.first() {
-        let key = flow.record_key(id)?;
-        if flow.with_record(&key, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
+        if flow.with_record_id(id, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
             return Ok(());
         }
     }
