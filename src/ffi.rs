@@ -79,6 +79,75 @@ impl Ctx {
         }
     }
 
+    /// True where the command may not block the client: inside MULTI, a script, or wherever
+    /// the server says so.
+    pub fn may_block(self) -> bool {
+        self.flags().is_ok_and(|f| {
+            f & (raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING | raw::REDISMODULE_CTX_FLAGS_MULTI | raw::REDISMODULE_CTX_FLAGS_LUA) == 0
+        })
+    }
+
+    /// Blocks the client until one of `keys` is signalled ready (then `on_ready` runs; it
+    /// replies and returns OK, or returns ERR to keep waiting) or `timeout_ms` passes (0: never;
+    /// then `on_timeout` replies). `state` is handed back to the callbacks and freed by
+    /// `free_state`, also on disconnect.
+    pub fn block_on_keys(
+        self,
+        keys: &[RString],
+        timeout_ms: i64,
+        on_ready: BlockedFn,
+        on_timeout: BlockedFn,
+        free_state: FreeFn,
+        state: *mut std::ffi::c_void,
+    ) -> Result<()> {
+        let block = api!(RedisModule_BlockClientOnKeys);
+        let mut argv: Vec<*mut raw::RedisModuleString> = keys.iter().map(|k| k.ptr).collect();
+        // SAFETY: live context; the key strings are retained by the server for as long as the
+        // client is blocked; `state` belongs to the server until `free_state` gets it back.
+        let bc = unsafe {
+            block(
+                self.as_ptr(),
+                Some(on_ready),
+                Some(on_timeout),
+                Some(free_state),
+                timeout_ms,
+                argv.as_mut_ptr(),
+                argv.len() as c_int,
+                state,
+            )
+        };
+        if bc.is_null() {
+            return Err(Error::Internal("the server could not block the client"));
+        }
+        Ok(())
+    }
+
+    /// The private data given to `block_on_keys`, inside its callbacks.
+    pub fn blocked_state(self) -> *mut std::ffi::c_void {
+        // SAFETY: live context of a blocked-client callback.
+        unsafe { raw::RedisModule_GetBlockedClientPrivateData.map_or(ptr::null_mut(), |f| f(self.as_ptr())) }
+    }
+
+    /// Wakes clients blocked on `key` (list pushes through the module API do not).
+    pub fn signal_ready(self, key: &RString) {
+        // SAFETY: live context and key string.
+        unsafe {
+            if let Some(f) = raw::RedisModule_SignalKeyAsReady {
+                f(self.as_ptr(), key.ptr);
+            }
+        }
+    }
+
+    /// PUBLISH `message` on `channel`.
+    pub fn publish(self, channel: &RString, message: &RString) {
+        // SAFETY: live context and strings.
+        unsafe {
+            if let Some(f) = raw::RedisModule_PublishMessage {
+                f(self.as_ptr(), channel.ptr, message.ptr);
+            }
+        }
+    }
+
     /// One SCAN step over the database: `(next cursor, keys)`. Runs the server's own SCAN, so
     /// the work per call is bounded by `count` as for any client.
     pub fn scan(self, cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
@@ -151,6 +220,11 @@ impl Ctx {
         }
     }
 }
+
+/// A blocked-client callback (reply or timeout).
+pub type BlockedFn = unsafe extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
+/// Frees the private data of a blocked client.
+pub type FreeFn = unsafe extern "C" fn(*mut raw::RedisModuleCtx, *mut std::ffi::c_void);
 
 /// An owned RedisModuleString, freed on drop. Binary-safe (NUL bytes included).
 pub struct RString {

@@ -51,6 +51,15 @@ impl<'a> Keys<'a> {
     pub fn all_flow(&self) -> KeyName {
         self.flow(ALL_FLOW)
     }
+
+    /// The pub/sub channel of new records: `<prefix>:log-records`, or per tag
+    /// `<prefix>:log-records:<tag>`.
+    pub fn channel(&self, tag: Option<&[u8]>) -> KeyName {
+        match tag {
+            Some(t) => self.with(&[b"log-records:", t]),
+            None => self.with(&[b"log-records"]),
+        }
+    }
 }
 
 const INLINE: usize = 112;
@@ -165,6 +174,9 @@ mod tests {
         assert_eq!(&*k.msg(42), b"app:msg:42");
         assert_eq!(&*k.flow(b"user:1"), b"app:flow:user:1");
         assert_eq!(&*k.all_flow(), b"app:flow:__all__");
+        assert_eq!(&*k.channel(None), b"app:log-records");
+        assert_eq!(&*k.channel(Some(b"user:1")), b"app:log-records:user:1");
+        assert_eq!(&*Keys::new(b"").channel(None), b"log-records");
     }
 
     #[test]

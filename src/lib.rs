@@ -16,17 +16,18 @@ pub mod record;
 pub mod registry;
 pub mod store;
 
-use commands::{add, count, get, latest, log, tags, Spec};
+use commands::{add, count, get, latest, log, tags, tail, Spec};
 use registry::EntryPoint;
 
 /// The commands and their entry points; docs, flags and arity are in each command's `SPEC`.
-fn command_table() -> [(&'static Spec, EntryPoint); 6] {
+fn command_table() -> [(&'static Spec, EntryPoint); 7] {
     [
         (&log::SPEC, entry_point!(log::run)),
         (&add::SPEC, entry_point!(add::run)),
         (&get::SPEC, entry_point!(get::run)),
         (&latest::SPEC, entry_point!(latest::run)),
         (&count::SPEC, entry_point!(count::run)),
+        (&tail::SPEC, entry_point!(tail::run)),
         (&tags::SPEC, entry_point!(tags::run)),
     ]
 }
@@ -94,6 +95,7 @@ fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
     for (spec, entry) in command_table() {
         registry::register(ctx, spec, entry).map_err(|why| format!("tlog: {why}."))?;
     }
+    registry::config::register(ctx).map_err(|why| format!("tlog: {why}."))?;
     Ok(())
 }
 

@@ -28,6 +28,8 @@ pub struct Query {
     /// Only records at or before this time.
     pub until: Option<i64>,
     pub raw: bool,
+    /// TLOG.TAIL: wait this many milliseconds for a record (0: without a timeout).
+    pub block: Option<i64>,
     /// Tags a record must all have too (besides the flow's own).
     pub and: Vec<Vec<u8>>,
     /// Tags of which a record must have at least one.
@@ -60,6 +62,17 @@ pub struct Allowed {
     pub limit: bool,
     pub order: bool,
     pub raw: bool,
+    /// BEFORE, AFTER, SINCE, UNTIL.
+    pub bounds: bool,
+    /// COUNT and BLOCK (TLOG.TAIL).
+    pub tail: bool,
+}
+
+impl Allowed {
+    pub const GET: Allowed = Allowed { limit: true, order: true, raw: true, bounds: true, tail: false };
+    pub const LATEST: Allowed = Allowed { limit: false, order: false, raw: true, bounds: true, tail: false };
+    pub const COUNT: Allowed = Allowed { limit: false, order: false, raw: false, bounds: true, tail: false };
+    pub const TAIL: Allowed = Allowed { limit: false, order: false, raw: true, bounds: false, tail: true };
 }
 
 /// Parses the options after the tag. Each may appear once; values are checked.
@@ -76,18 +89,26 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             let v = value.ok_or(Error::Syntax)?;
             let n = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("LIMIT", "a non-negative integer"))?;
             set(&mut q.limit, usize::try_from(n).unwrap_or(usize::MAX), "LIMIT")?;
-        } else if is("BEFORE") {
+        } else if is("BEFORE") && allowed.bounds {
             let v = value.ok_or(Error::Syntax)?;
             set(&mut q.before, keys::parse_id(v).ok_or(Error::BadNumber("BEFORE", "a record id"))?, "BEFORE")?;
-        } else if is("AFTER") {
+        } else if is("AFTER") && allowed.bounds {
             let v = value.ok_or(Error::Syntax)?;
             // AFTER 0 means from the very first record.
             let id = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("AFTER", "a record id"))?;
             set(&mut q.after, id, "AFTER")?;
-        } else if is("SINCE") {
+        } else if is("SINCE") && allowed.bounds {
             set(&mut q.since, parse_time(value.ok_or(Error::Syntax)?)?, "SINCE")?;
-        } else if is("UNTIL") {
+        } else if is("UNTIL") && allowed.bounds {
             set(&mut q.until, parse_time(value.ok_or(Error::Syntax)?)?, "UNTIL")?;
+        } else if is("COUNT") && allowed.tail {
+            let v = value.ok_or(Error::Syntax)?;
+            let n = keys::parse_i64(v).filter(|&n| n > 0).ok_or(Error::BadNumber("COUNT", "a positive integer"))?;
+            set(&mut q.limit, usize::try_from(n).unwrap_or(usize::MAX), "COUNT")?;
+        } else if is("BLOCK") && allowed.tail {
+            let v = value.ok_or(Error::Syntax)?;
+            let ms = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)"))?;
+            set(&mut q.block, ms, "BLOCK")?;
         } else if (is("ASC") || is("DESC")) && allowed.order {
             let this = if is("ASC") { "ASC" } else { "DESC" };
             if let Some(prev) = order_given {
@@ -541,7 +562,7 @@ mod tests {
         Flow(ids.iter().map(|&id| (Some(id), Some(id * 10))).collect())
     }
 
-    const ALL: Allowed = Allowed { limit: true, order: true, raw: true };
+    const ALL: Allowed = Allowed::GET;
 
     fn q(words: &[&str]) -> Query {
         let w: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
@@ -754,7 +775,7 @@ mod tests {
         assert_eq!(w(&["ASC", "DESC"]), Err(Error::ConflictingOptions("ASC", "DESC")));
         assert_eq!(w(&["ASC", "ASC"]), Err(Error::RepeatedOption("ASC")));
         assert_eq!(w(&["BOGUS"]), Err(Error::Syntax));
-        let count_only = Allowed { limit: false, order: false, raw: false };
+        let count_only = Allowed::COUNT;
         assert_eq!(parse_options(&[b"LIMIT", b"1"], count_only), Err(Error::Syntax));
         assert_eq!(parse_options(&[b"RAW"], count_only), Err(Error::Syntax));
     }

@@ -33,7 +33,71 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_ReplyWithArray, RedisModule_ReplySetArrayLength, RedisModule_ReplyWithLongLong,
         RedisModule_ReplyWithStringBuffer, RedisModule_ReplyWithNull, RedisModule_ReplyWithError,
         RedisModule_SetModuleOptions, RedisModule_SignalModifiedKey,
+        RedisModule_BlockClientOnKeys, RedisModule_GetBlockedClientPrivateData,
+        RedisModule_SignalKeyAsReady, RedisModule_PublishMessage, RedisModule_RegisterBoolConfig,
+        RedisModule_LoadConfigs, RedisModule_Call, RedisModule_CallReplyType,
+        RedisModule_CallReplyLength, RedisModule_CallReplyArrayElement,
+        RedisModule_CallReplyStringPtr, RedisModule_FreeCallReply,
     )
+}
+
+/// Module configuration: `tlog.<name>` in redis.conf (after the loadmodule line), `CONFIG SET`
+/// and `CONFIG GET`. Booleans, read on every write, so they live in atomics.
+pub mod config {
+    use std::ffi::{c_char, c_int, c_void, CStr};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use redis_module::raw;
+
+    use crate::ffi::Ctx;
+
+    /// Publish each new record as JSON on `<prefix>:log-records`.
+    pub static PUBLISH: AtomicBool = AtomicBool::new(false);
+    /// Also on `<prefix>:log-records:<tag>` for each of its tags.
+    pub static PUBLISH_TAGS: AtomicBool = AtomicBool::new(false);
+
+    fn flag(name: *const c_char) -> Option<&'static AtomicBool> {
+        // SAFETY: the server passes the NUL-terminated name it was registered with.
+        match unsafe { CStr::from_ptr(name) }.to_bytes() {
+            b"publish" => Some(&PUBLISH),
+            b"publish-tags" => Some(&PUBLISH_TAGS),
+            _ => None,
+        }
+    }
+
+    unsafe extern "C" fn get(name: *const c_char, _: *mut c_void) -> c_int {
+        flag(name).is_some_and(|f| f.load(Ordering::Relaxed)) as c_int
+    }
+
+    unsafe extern "C" fn set(name: *const c_char, val: c_int, _: *mut c_void, _: *mut *mut raw::RedisModuleString) -> c_int {
+        match flag(name) {
+            Some(f) => {
+                f.store(val != 0, Ordering::Relaxed);
+                raw::REDISMODULE_OK as c_int
+            }
+            None => raw::REDISMODULE_ERR as c_int,
+        }
+    }
+
+    /// Registers the configs and applies what the configuration file says of them.
+    pub fn register(ctx: Ctx) -> Result<(), String> {
+        // SAFETY: live load context; the names are static C strings.
+        unsafe {
+            let reg = raw::RedisModule_RegisterBoolConfig.ok_or("no RegisterBoolConfig")?;
+            for name in [c"publish", c"publish-tags"] {
+                if reg(ctx.as_ptr(), name.as_ptr(), 0, raw::REDISMODULE_CONFIG_DEFAULT as _, Some(get), Some(set), None, std::ptr::null_mut())
+                    != raw::REDISMODULE_OK as c_int
+                {
+                    return Err(format!("could not register config {}", name.to_string_lossy()));
+                }
+            }
+            let load = raw::RedisModule_LoadConfigs.ok_or("no LoadConfigs")?;
+            if load(ctx.as_ptr()) != raw::REDISMODULE_OK as c_int {
+                return Err("invalid tlog.* configuration".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Keys are opened for writing before every check has passed (one lookup per key instead of

@@ -133,8 +133,26 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
     for k in &flow_keys {
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
+        // Wakes TLOG.TAIL readers blocked on the flow.
+        ctx.signal_ready(k);
     }
+    publish(ctx, &keys, rec.tags, &body)?;
     Ok(id)
+}
+
+/// Publishes a new record's JSON where the module configuration asks for it (off by default).
+fn publish(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], body: &RString) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    use crate::registry::config::{PUBLISH, PUBLISH_TAGS};
+    if PUBLISH.load(Ordering::Relaxed) {
+        ctx.publish(&ctx.string(&keys.channel(None))?, body);
+    }
+    if PUBLISH_TAGS.load(Ordering::Relaxed) {
+        for tag in tags {
+            ctx.publish(&ctx.string(&keys.channel(Some(tag.as_bytes())))?, body);
+        }
+    }
+    Ok(())
 }
 
 /// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the

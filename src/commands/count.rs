@@ -7,7 +7,7 @@ use crate::query::Allowed;
 
 pub static SPEC: Spec = Spec {
     name: "tlog.count",
-    flags: "readonly fast",
+    flags: "readonly",
     arity: -2,
     writes: false,
     summary: "Returns the number of ids in a tag's flow (by default of every record), optionally within id and time bounds.",
@@ -17,7 +17,7 @@ pub static SPEC: Spec = Spec {
     handler: run,
 };
 
-const OPTIONS: Allowed = Allowed { limit: false, order: false, raw: false };
+const OPTIONS: Allowed = Allowed::COUNT;
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let req = parse_read(args, OPTIONS)?;

@@ -1,7 +1,7 @@
 //! `TLOG.GET prefix [tag [options]]`: the records of a flow, newest first (or oldest first),
 //! bounded by count, id cursors and time.
 
-use super::{parse_read, reply_record, Spec};
+use super::{parse_read, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
 use crate::query::Allowed;
@@ -18,21 +18,13 @@ pub static SPEC: Spec = Spec {
     handler: run,
 };
 
-const OPTIONS: Allowed = Allowed { limit: true, order: true, raw: true };
+const OPTIONS: Allowed = Allowed::GET;
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let req = parse_read(args, OPTIONS)?;
     // Every record key is ACL-checked while selecting, before the first byte of the reply:
     // an error cannot follow a partial reply.
     let (flow, ids) = super::select(ctx, &req)?;
-    let reply = Reply::new(ctx);
-    reply.array_postponed();
-    let mut n = 0;
-    for id in ids {
-        if flow.with_record_id(id, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
-            n += 1;
-        }
-    }
-    reply.set_array_len(n);
+    super::reply_records(&Reply::new(ctx), &flow, &ids, req.query.raw)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::query::Allowed;
 
 pub static SPEC: Spec = Spec {
     name: "tlog.latest",
-    flags: "readonly fast",
+    flags: "readonly",
     arity: -2,
     writes: false,
     summary: "Returns the newest record of a tag's flow (by default of every record), optionally bounded by id and time, or nil.",
@@ -17,7 +17,7 @@ pub static SPEC: Spec = Spec {
     handler: run,
 };
 
-const OPTIONS: Allowed = Allowed { limit: false, order: false, raw: true };
+const OPTIONS: Allowed = Allowed::LATEST;
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let mut req = parse_read(args, OPTIONS)?;

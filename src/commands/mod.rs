@@ -15,6 +15,7 @@ pub mod get;
 pub mod latest;
 pub mod log;
 pub mod tags;
+pub mod tail;
 
 /// A command handler: `args` are the arguments after the command name.
 pub type Handler = fn(crate::ffi::Ctx, &[&[u8]]) -> Result<()>;
@@ -117,7 +118,7 @@ fn render(a: &Arg) -> String {
     }
 }
 
-const TAG_FILTERS: [Arg; 3] = [
+pub const TAG_FILTERS: [Arg; 3] = [
     Arg::new("and", ArgKind::Block).token("AND").optional().subargs(&[
         Arg::new("numtags", ArgKind::Integer),
         Arg::new("tag", ArgKind::String).multiple(),
@@ -192,7 +193,7 @@ pub const COUNT_ARGS: &[Arg] = &[
 ];
 
 /// Every command of the module, in the order of the README reference.
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tags::SPEC];
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -292,6 +293,19 @@ fn each_tag_match(base: &Flow<'_>, req: &ReadRequest<'_>, read_records: bool, f:
     query::each_match(&src, q, read_records, f)
 }
 
+/// Replies with the records `ids` of `flow` (those that still exist), as an array.
+pub fn reply_records(reply: &Reply, flow: &Flow<'_>, ids: &[i64], raw: bool) -> Result<()> {
+    reply.array_postponed();
+    let mut n = 0;
+    for &id in ids {
+        if flow.with_record_id(id, |stored| reply_record(reply, id, stored, raw))?.is_some() {
+            n += 1;
+        }
+    }
+    reply.set_array_len(n);
+    Ok(())
+}
+
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
 /// field/value array in RESP2) of `id`, `ts` (RFC 3339, or null if the record has none),
 /// `message` (text, or compact JSON of a non-string message; null if absent) and `tags`.
@@ -352,7 +366,7 @@ mod tests {
         assert_eq!(new_record_tags(&[b"a\0b"]).unwrap(), vec!["a\0b"]);
     }
 
-    const ANY: Allowed = Allowed { limit: true, order: true, raw: true };
+    const ANY: Allowed = Allowed::GET;
 
     #[test]
     fn the_argument_after_the_prefix_is_always_a_tag() {
@@ -386,6 +400,10 @@ mod tests {
         assert_eq!(
             latest::SPEC.syntax(),
             "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+        );
+        assert_eq!(
+            tail::SPEC.syntax(),
+            "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [COUNT count] [BLOCK milliseconds] [RAW]"
         );
         assert_eq!(tags::SPEC.syntax(), "TLOG.TAGS prefix cursor [MATCH pattern] [COUNT count]");
         assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");

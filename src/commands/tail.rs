@@ -1,0 +1,187 @@
+//! `TLOG.TAIL prefix tag id [filters] [COUNT count] [BLOCK milliseconds] [RAW]`: the records of
+//! a flow newer than an id, oldest first; with BLOCK, waits for them as XREAD BLOCK does.
+
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use redis_module::raw;
+
+use super::{reply_records, select, Arg, ArgKind, ReadRequest, Spec, TAG_FILTERS};
+use crate::error::{Error, Result};
+use crate::ffi::{Ctx, Reply};
+use crate::keys::{self, Keys, ALL_FLOW};
+use crate::query::{self, Allowed, Query};
+use crate::store::Flow;
+
+pub static SPEC: Spec = Spec {
+    name: "tlog.tail",
+    flags: "readonly",
+    arity: -4,
+    writes: false,
+    summary: "Returns the records of a tag's flow newer than an id, oldest first, waiting for them with BLOCK like XREAD.",
+    complexity: "O(log N + M) where N is the number of records in the flow and M the number of ids scanned; a blocked client costs nothing until a record is logged to the flow it waits on.",
+    since: "0.1.0",
+    args: &[
+        Arg::new("prefix", ArgKind::Key),
+        Arg::new("tag", ArgKind::String),
+        Arg::new("id", ArgKind::String),
+        TAG_FILTERS[0],
+        TAG_FILTERS[1],
+        TAG_FILTERS[2],
+        Arg::new("count", ArgKind::Integer).token("COUNT").optional(),
+        Arg::new("milliseconds", ArgKind::Integer).token("BLOCK").optional(),
+        Arg::new("raw", ArgKind::Token).token("RAW").optional(),
+    ],
+    handler: run,
+};
+
+/// Where the reader stands: after an id, or after whatever is newest now (`$`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From {
+    Id(i64),
+    Newest,
+}
+
+pub fn parse<'a>(args: &[&'a [u8]]) -> Result<(&'a [u8], &'a [u8], From, Query)> {
+    let [prefix, tag, id, opts @ ..] = args else {
+        return Err(Error::Syntax);
+    };
+    if tag.is_empty() {
+        return Err(Error::EmptyTag);
+    }
+    let from = if *id == b"$" {
+        From::Newest
+    } else {
+        From::Id(keys::parse_i64(id).filter(|&n| n >= 0).ok_or(Error::BadNumber("the id", "a record id, 0 or $"))?)
+    };
+    Ok((prefix, tag, from, query::parse_options(opts, Allowed::TAIL)?))
+}
+
+/// What a blocked reader waits for, kept by the server while it waits.
+struct Waiting {
+    prefix: Vec<u8>,
+    tag: Vec<u8>,
+    query: Query,
+}
+
+impl Waiting {
+    fn request(&self) -> ReadRequest<'_> {
+        ReadRequest { prefix: &self.prefix, tag: &self.tag, query: self.query.clone() }
+    }
+}
+
+pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
+    let (prefix, tag, from, mut query) = parse(args)?;
+    let after = match from {
+        From::Id(id) => id,
+        From::Newest => Flow::open(ctx, prefix, ALL_FLOW)?.id_at(0).unwrap_or(0),
+    };
+    query.after = Some(after);
+    query.asc = true;
+    let req = ReadRequest { prefix, tag, query };
+    if serve(ctx, &req)? {
+        return Ok(());
+    }
+    let Some(timeout) = req.query.block else {
+        Reply::new(ctx).null();
+        return Ok(());
+    };
+    if !ctx.may_block() {
+        // Inside MULTI or a script: answer at once, as XREAD does.
+        Reply::new(ctx).null();
+        return Ok(());
+    }
+    let keys = wait_keys(ctx, &req)?;
+    let state = Box::into_raw(Box::new(Waiting { prefix: prefix.to_vec(), tag: tag.to_vec(), query: req.query.clone() }));
+    if let Err(e) = ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) {
+        // SAFETY: the server did not take the state; it is still ours.
+        drop(unsafe { Box::from_raw(state) });
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Replies with the matching records if there are any: true if it replied.
+fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
+    let (flow, ids) = select(ctx, req)?;
+    if ids.is_empty() {
+        return Ok(false);
+    }
+    reply_records(&Reply::new(ctx), &flow, &ids, req.query.raw)?;
+    Ok(true)
+}
+
+/// The flows whose new records can match: the tag's flow, unless it is `__all__` and the
+/// filter names a smaller set (an AND flow holds every match; else the OR flows together do).
+fn wait_keys(ctx: Ctx, req: &ReadRequest<'_>) -> Result<Vec<crate::ffi::RString>> {
+    let keys = Keys::new(req.prefix);
+    let q = &req.query;
+    let tags: Vec<&[u8]> = if req.tag != ALL_FLOW {
+        vec![req.tag]
+    } else if let Some(t) = q.and.first() {
+        vec![t.as_slice()]
+    } else if !q.or.is_empty() {
+        q.or.iter().map(Vec::as_slice).collect()
+    } else {
+        vec![ALL_FLOW]
+    };
+    tags.into_iter().map(|t| ctx.string(&keys.flow(t))).collect()
+}
+
+/// A flow the reader waits on got a record: reply if one matches, else keep waiting.
+unsafe extern "C" fn on_ready(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::RedisModuleString, _: c_int) -> c_int {
+    let Some(ctx) = Ctx::new(ctx) else {
+        return raw::REDISMODULE_ERR as c_int;
+    };
+    let state = ctx.blocked_state().cast::<Waiting>();
+    if state.is_null() {
+        return raw::REDISMODULE_ERR as c_int;
+    }
+    // SAFETY: the state is ours (made in `run`), alive until `free_waiting`.
+    let waiting = unsafe { &*state };
+    match catch_unwind(AssertUnwindSafe(|| serve(ctx, &waiting.request()))) {
+        Ok(Ok(true)) => raw::REDISMODULE_OK as c_int,
+        Ok(Ok(false)) => raw::REDISMODULE_ERR as c_int,
+        Ok(Err(e)) => {
+            Reply::new(ctx).error(&e);
+            raw::REDISMODULE_OK as c_int
+        }
+        Err(_) => {
+            Reply::new(ctx).error(&Error::Internal("unexpected failure, nothing more was done"));
+            raw::REDISMODULE_OK as c_int
+        }
+    }
+}
+
+unsafe extern "C" fn on_timeout(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::RedisModuleString, _: c_int) -> c_int {
+    if let Some(ctx) = Ctx::new(ctx) {
+        Reply::new(ctx).null();
+    }
+    raw::REDISMODULE_OK as c_int
+}
+
+unsafe extern "C" fn free_waiting(_: *mut raw::RedisModuleCtx, state: *mut c_void) {
+    if !state.is_null() {
+        // SAFETY: made by Box::into_raw in `run`; the server frees it exactly once.
+        drop(unsafe { Box::from_raw(state.cast::<Waiting>()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_id_and_the_tail_options() {
+        let (p, t, from, q) = parse(&[b"app", b"COUNT", b"$", b"COUNT", b"5", b"BLOCK", b"0"]).unwrap();
+        assert_eq!((p, t, from, q.limit, q.block), (&b"app"[..], &b"COUNT"[..], From::Newest, Some(5), Some(0)));
+        let (_, _, from, q) = parse(&[b"app", b"t", b"17", b"AND", b"1", b"BLOCK", b"RAW"]).unwrap();
+        assert_eq!((from, q.and, q.raw, q.block), (From::Id(17), vec![b"BLOCK".to_vec()], true, None));
+        assert_eq!(parse(&[b"a", b"t", b"x"]).unwrap_err(), Error::BadNumber("the id", "a record id, 0 or $"));
+        assert_eq!(parse(&[b"a", b"t", b"0", b"BLOCK", b"-1"]).unwrap_err(), Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)"));
+        assert_eq!(parse(&[b"a", b"t", b"0", b"COUNT", b"0"]).unwrap_err(), Error::BadNumber("COUNT", "a positive integer"));
+        assert_eq!(parse(&[b"a", b"t", b"0", b"LIMIT", b"1"]).unwrap_err(), Error::Syntax);
+        assert_eq!(parse(&[b"a", b"t", b"0", b"BEFORE", b"1"]).unwrap_err(), Error::Syntax);
+        assert_eq!(parse(&[b"a", b"", b"0"]).unwrap_err(), Error::EmptyTag);
+    }
+}
