@@ -23,6 +23,7 @@ test: build ## Unit tests, then integration tests against real redis-servers on 
 	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --test '*'
 
 bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
+	cargo build --release --example tail_latency
 	bash bench/run.sh $(SO)
 
 clean: ## Remove build output and the data directory of `make run`

@@ -368,3 +368,42 @@ print(f"  a AND b (100,000 each)            {med['and']:>9.0f} ops/sec   cost {m
 print(f"  OR of five 40,000-record flows    {med['or']:>9.0f} ops/sec   cost {med['head'] / med['or']:.2f}x the head page")
 print(f"  COUNT a AND b (whole flows)       {med['count_and']:>9.0f} ops/sec")
 PYEOF
+
+# --- Part 4: TLOG.TAIL: wake-up latency, and TLOG.LOG throughput with 100 idle blocked readers ---
+TAIL_BIN=$(dirname "$MODULE")/examples/tail_latency
+[[ -x $TAIL_BIN ]] || { echo "missing $TAIL_BIN: cargo build --release --example tail_latency" >&2; exit 1; }
+cli FLUSHALL >/dev/null
+echo
+echo "TLOG.TAIL (100 readers blocked on 100 tags):"
+read -r ROUNDS_T P50 P99 MAXL < <("$TAIL_BIN" "$PORT" latency 2000)
+printf '  TLOG.LOG -> matching reader'"'"'s reply: p50 %s us, p99 %s us, max %s us over %s records (target p99 < 1000 us)\n' \
+    "$P50" "$P99" "$MAXL" "$ROUNDS_T"
+cli FLUSHALL >/dev/null
+TRESULTS=$WORKDIR/tail.csv
+# Each measurement starts from an empty database (a growing one slows later runs), and the
+# order alternates between rounds.
+measure_idle() { cli FLUSHALL >/dev/null; echo "none,$(run_benchmark 300000 TLOG.LOG tl "$MSG" other)" >>"$TRESULTS"; }
+measure_held() {
+    "$TAIL_BIN" "$PORT" hold 100 &
+    HOLD_PID=$!
+    for _ in $(seq 200); do
+        [[ $(cli INFO clients | tr -d '\r' | awk -F: '$1 == "blocked_clients" {print $2}') == 100 ]] && break
+        sleep 0.05
+    done
+    cli FLUSHALL >/dev/null
+    echo "blocked,$(run_benchmark 300000 TLOG.LOG tl "$MSG" other)" >>"$TRESULTS"
+    kill "$HOLD_PID" 2>/dev/null || true
+    wait "$HOLD_PID" 2>/dev/null || true
+}
+for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then measure_idle; measure_held; else measure_held; measure_idle; fi
+done
+python3 - "$TRESULTS" <<'PYEOF'
+import csv, statistics, sys
+runs = {}
+for name, rps in csv.reader(open(sys.argv[1])):
+    runs.setdefault(name, []).append(float(rps))
+med = {k: statistics.median(v) for k, v in runs.items()}
+print(f"  TLOG.LOG, no reader blocked           {med['none']:>9.0f} ops/sec")
+print(f"  TLOG.LOG, 100 readers of other tags   {med['blocked']:>9.0f} ops/sec   ratio {med['blocked'] / med['none']:.2f} (target >= 0.90)")
+PYEOF
