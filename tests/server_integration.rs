@@ -200,3 +200,77 @@ fn in_cluster_mode_a_prefix_without_a_hash_tag_is_refused() {
         .collect();
     assert!(slots.iter().all(|&s| s == slots[0]), "{slots:?}");
 }
+
+#[test]
+fn at_maxmemory_a_write_gets_oom_and_writes_nothing_while_reads_work() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "app", "before the limit", "t"]).unwrap();
+    let used: i64 = {
+        let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
+        info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
+    };
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(used - 1024).query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("noeviction").query(&mut con).unwrap();
+    let before = s.digest();
+    let e = err_of(cmd(&mut con, &["TLOG.LOG", "app", "over the limit", "t"]));
+    assert!(e.starts_with("OOM"), "{e}");
+    let e = err_of(cmd(&mut con, &["TLOG.ADD", "app", "JSON", "MESSAGE", "{}", "t"]));
+    assert!(e.starts_with("OOM"), "{e}");
+    assert_eq!(s.digest(), before);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "app", "t"]).unwrap()), vec![1]);
+    assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "app"]).unwrap(), "id")), 1);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "app"]).unwrap()), 1);
+}
+
+#[test]
+fn a_three_master_cluster_routes_every_command_by_its_prefix() {
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| Server::start_with(true, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]))
+        .collect();
+    let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+    let mut create = std::process::Command::new("redis-cli");
+    create.args(["--cluster", "create"]).args(&addrs).args(["--cluster-yes"]);
+    let out = create.output().expect("redis-cli --cluster create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for n in &nodes {
+        while !redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut n.conn()).unwrap().contains("cluster_state:ok") {
+            assert!(Instant::now() < deadline, "the cluster never became ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // redis-cli -c follows MOVED: every prefix lands on the node owning its hash tag's slot.
+    let cli = |args: &[&str]| -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-c", "-p", &nodes[0].port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli -c");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let prefixes = ["{app}", "{user:1}", "{user:2}", "{orders}", "{x}", "{y}"];
+    for (i, p) in prefixes.iter().enumerate() {
+        assert_eq!(cli(&["TLOG.LOG", p, &format!("m{i}"), "t"]), "1", "{p}");
+        assert_eq!(cli(&["TLOG.COUNT", p, "t"]), "1", "{p}");
+    }
+    // Each node holds exactly the keys of the slots it owns.
+    let mut total = 0;
+    for n in &nodes {
+        let mut c = n.conn();
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+        for k in &keys {
+            let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(k).query(&mut c).unwrap();
+            let owner: i64 = redis::cmd("CLUSTER").arg("COUNTKEYSINSLOT").arg(slot).query(&mut c).unwrap();
+            assert!(owner > 0, "{k} on a node that does not own slot {slot}");
+        }
+        total += keys.len();
+    }
+    assert_eq!(total, prefixes.len() * 4);
+    // The node that does not own a prefix's slot answers MOVED.
+    let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg("{app}").query(&mut nodes[0].conn()).unwrap();
+    let moved = nodes.iter().filter_map(|n| cmd(&mut n.conn(), &["TLOG.GET", "{app}"]).err()).map(|e| e.to_string()).collect::<Vec<_>>();
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    assert!(moved.iter().all(|m| m.contains(&format!("{slot}"))), "{moved:?}");
+    assert!(cli(&["TLOG.LOG", "app", "m"]).contains("needs a hash tag"));
+}
