@@ -42,7 +42,11 @@ impl Server {
 
     /// `module`: load tlog or not; `extra`: more server arguments.
     pub fn start_with(module: bool, extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Server::start_in(tempfile::tempdir().expect("temp dir"), module, extra)
+    }
+
+    /// A server on a fresh port in `dir`, e.g. the directory of a killed one (its AOF/RDB).
+    pub fn start_in(dir: tempfile::TempDir, module: bool, extra: &[&str]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(redis_server());
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
@@ -57,6 +61,14 @@ impl Server {
         let mut server = Server { port, child, dir };
         server.wait_ready();
         server
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no final fsync) and hands back its
+    /// directory.
+    pub fn kill_hard(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
     }
 
     fn log(&self) -> String {
