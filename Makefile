@@ -2,7 +2,7 @@
 
 SO := target/release/libtlog.so
 
-.PHONY: help deps build run test unit integration bench clean
+.PHONY: help deps build run test unit integration bench fuzz test-matrix clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: build ## Unit tests, then integration tests against real redis-servers on 
 bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
 	cargo build --release --example tail_latency
 	bash bench/run.sh $(SO)
+
+fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)
+	FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture
 
 clean: ## Remove build output and the data directory of `make run`
 	cargo clean

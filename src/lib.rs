@@ -10,6 +10,8 @@ use redis_module::raw;
 pub mod commands;
 pub mod error;
 pub mod ffi;
+#[cfg(test)]
+mod fuzz;
 pub mod keys;
 pub mod query;
 pub mod record;

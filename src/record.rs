@@ -16,7 +16,7 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 
 /// The deepest nesting of arrays and objects a JSON message may have. Common JSON parsers
 /// recurse (Python's stops near 1000 levels); a record must stay readable by all of them.
-pub const MAX_DEPTH: usize = 128;
+pub const MAX_DEPTH: usize = 100;
 
 /// A message ready to be embedded in a record as valid JSON: text (escaped as it is written
 /// into the record, with no copy before) or a JSON value already validated and compacted.
@@ -42,6 +42,9 @@ impl<'a> JsonMessage<'a> {
         if depth(raw.get()) > MAX_DEPTH {
             return Err(Error::InvalidJson(format!("nested deeper than {MAX_DEPTH} levels")));
         }
+        // The raw scan above accepts what a full parse refuses (a lone UTF-16 surrogate, a
+        // number beyond f64): every reader of the record must be able to parse it.
+        serde_json::from_str::<serde_json::Value>(raw.get()).map_err(|e| Error::InvalidJson(e.to_string()))?;
         Ok(JsonMessage(Repr::Json(minify(raw.get()))))
     }
 
@@ -308,6 +311,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// [`canonical`], for the fuzz checks.
+#[cfg(test)]
+pub fn canonical_for_tests(text: &str) -> Option<Decoded<'_>> {
+    canonical(text)
+}
+
 /// Decodes a record in exactly the form tlog writes with a text message and tags free of
 /// escapes (the common case) without a JSON parser. `None` sends any other text to serde.
 fn canonical(text: &str) -> Option<Decoded<'_>> {
@@ -528,7 +537,7 @@ mod tests {
 
     #[test]
     fn invalid_json_is_refused_with_the_reason() {
-        for bad in ["", "{", "nope", "{\"a\":1} x", "[1,]", "'x'"] {
+        for bad in ["", "{", "nope", "{\"a\":1} x", "[1,]", "'x'", "\"\\ud800\"", "1e400", "[-1e999]"] {
             let e = JsonMessage::json(bad).unwrap_err();
             assert!(e.to_string().starts_with("ERR message is not valid JSON"), "{bad}: {e}");
         }
@@ -546,7 +555,7 @@ mod tests {
     fn deeply_nested_json_is_refused_not_overflowing_the_stack() {
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
         let e = JsonMessage::json(&deep).unwrap_err();
-        assert_eq!(e.to_string(), "ERR message is not valid JSON: nested deeper than 128 levels");
+        assert_eq!(e.to_string(), "ERR message is not valid JSON: nested deeper than 100 levels");
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(JsonMessage::json(&ok).is_ok());
         let over = format!("[{ok}]");

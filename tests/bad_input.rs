@@ -46,8 +46,8 @@ fn invalid_json_is_refused() {
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{\"a\":"]), "ERR message is not valid JSON: EOF while parsing a value at line 1 column 5");
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "hello"]), "ERR message is not valid JSON: expected value at line 1 column 1");
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{} {}"]), "ERR message is not valid JSON: trailing characters at line 1 column 4");
-    let deep = "[".repeat(129) + &"]".repeat(129);
-    refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()], "ERR message is not valid JSON: nested deeper than 128 levels");
+    let deep = "[".repeat(101) + &"]".repeat(101);
+    refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()], "ERR message is not valid JSON: nested deeper than 100 levels");
 }
 
 #[test]
