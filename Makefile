@@ -2,7 +2,7 @@
 
 SO := target/release/libtlog.so
 
-.PHONY: help deps build run test unit integration bench fuzz test-matrix clean
+.PHONY: help deps build run test unit integration bench fuzz soak test-matrix clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +28,10 @@ bench: build ## Throughput ratios against SET, GET and the equivalent Lua script
 
 fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)
 	FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture
+
+soak: build ## Sustained load: 50 clients for 60 s on a master with a replica; errors, losses, digests
+	cargo build --release --example soak
+	bash scripts/soak.sh
 
 clean: ## Remove build output and the data directory of `make run`
 	cargo clean
