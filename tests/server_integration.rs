@@ -273,4 +273,15 @@ fn a_three_master_cluster_routes_every_command_by_its_prefix() {
     assert_eq!(moved.len(), 2, "{moved:?}");
     assert!(moved.iter().all(|m| m.contains(&format!("{slot}"))), "{moved:?}");
     assert!(cli(&["TLOG.LOG", "app", "m"]).contains("needs a hash tag"));
+
+    // A cluster-mode client library sending raw commands routes them by the prefix too (it
+    // reads the key position from COMMAND INFO).
+    let client = redis::cluster::ClusterClient::new(addrs.iter().map(|a| format!("redis://{a}")).collect::<Vec<_>>()).unwrap();
+    let mut cc = client.get_connection().unwrap();
+    for (i, p) in prefixes.iter().enumerate() {
+        let id: i64 = redis::cmd("TLOG.LOG").arg(*p).arg(format!("via the library {i}")).arg("t").query(&mut cc).unwrap();
+        assert_eq!(id, 2, "{p}");
+        let latest: redis::Value = redis::cmd("TLOG.LATEST").arg(*p).arg("t").query(&mut cc).unwrap();
+        assert_eq!(text(&field(&latest, "message")), format!("via the library {i}"));
+    }
 }
