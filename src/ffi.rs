@@ -148,6 +148,29 @@ impl Ctx {
         }
     }
 
+    /// Runs a write command as the server would for a client and replicates it as is ("!"):
+    /// for writes the key API lacks (LREM, DEL), after every check has passed.
+    pub fn call_replicated(self, cmd: &CStr, args: &[&RString]) -> Result<()> {
+        let call = api!(RedisModule_Call);
+        let free = api!(RedisModule_FreeCallReply);
+        let kind = api!(RedisModule_CallReplyType);
+        let mut argv: Vec<*mut raw::RedisModuleString> = args.iter().map(|a| a.ptr).collect();
+        // SAFETY: "!v" takes a RedisModuleString** and its length; the strings outlive the
+        // call; the reply is freed once.
+        unsafe {
+            let reply = call(self.as_ptr(), cmd.as_ptr(), c"!v".as_ptr(), argv.as_mut_ptr(), argv.len());
+            if reply.is_null() {
+                return Err(Error::Internal("a write the checks allowed was refused"));
+            }
+            let failed = kind(reply) as isize == raw::REDISMODULE_REPLY_ERROR;
+            free(reply);
+            if failed {
+                return Err(Error::Internal("a write the checks allowed failed"));
+            }
+        }
+        Ok(())
+    }
+
     /// One SCAN step over the database: `(next cursor, keys)`. Runs the server's own SCAN, so
     /// the work per call is bounded by `count` as for any client.
     pub fn scan(self, cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {

@@ -18,11 +18,11 @@ pub mod record;
 pub mod registry;
 pub mod store;
 
-use commands::{add, count, get, latest, log, tags, tail, Spec};
+use commands::{add, count, del, get, latest, log, tags, tail, Spec};
 use registry::EntryPoint;
 
 /// The commands and their entry points; docs, flags and arity are in each command's `SPEC`.
-fn command_table() -> [(&'static Spec, EntryPoint); 7] {
+fn command_table() -> [(&'static Spec, EntryPoint); 8] {
     [
         (&log::SPEC, entry_point!(log::run)),
         (&add::SPEC, entry_point!(add::run)),
@@ -31,6 +31,7 @@ fn command_table() -> [(&'static Spec, EntryPoint); 7] {
         (&count::SPEC, entry_point!(count::run)),
         (&tail::SPEC, entry_point!(tail::run)),
         (&tags::SPEC, entry_point!(tags::run)),
+        (&del::SPEC, entry_point!(del::run)),
     ]
 }
 

@@ -243,6 +243,50 @@ mod floor_cache {
     }
 }
 
+/// Deletes records `ids` (distinct): each record's key and its id in `__all__` and in the
+/// flow of each tag its JSON lists. Records that do not exist are not counted. Everything is
+/// checked (ACL, key types) before the first write; the writes run as LREM and DEL, replicated
+/// as such. Returns how many records were deleted.
+pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
+    let (keys, acl) = open_prefix(ctx, prefix)?;
+    let all = ctx.string(&keys.all_flow())?;
+    acl.check(&all, Access::ReadWrite)?;
+    let mut plan: Vec<(RString, RString, Vec<RString>)> = Vec::new();
+    for &id in ids {
+        let msg = ctx.string(&keys.msg(id))?;
+        acl.check(&msg, Access::ReadWrite)?;
+        let k = Key::open(ctx, &msg, Mode::Read)?;
+        if k.kind() != KeyKind::String {
+            continue;
+        }
+        let mut flows = vec![ctx.string(all.as_bytes())?];
+        for tag in record::decode(k.string_value()?).tags.iter() {
+            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
+                continue;
+            }
+            let name = ctx.string(&keys.flow(tag.as_bytes()))?;
+            acl.check(&name, Access::ReadWrite)?;
+            flows.push(name);
+        }
+        for f in &flows {
+            if !matches!(Key::open(ctx, f, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::List) {
+                return Err(Error::WrongType);
+            }
+        }
+        let mut buf = keys::itoa_buf();
+        plan.push((msg, ctx.string(keys::fmt_id(id, &mut buf))?, flows));
+    }
+    // Every check passed: write.
+    let zero = ctx.string(b"0")?;
+    for (msg, id, flows) in &plan {
+        for f in flows {
+            ctx.call_replicated(c"LREM", &[f, &zero, id])?;
+        }
+        ctx.call_replicated(c"DEL", &[msg])?;
+    }
+    Ok(plan.len())
+}
+
 /// A tag of a prefix, as the catalog lists it.
 #[derive(Debug)]
 pub struct TagInfo {

@@ -11,6 +11,7 @@ use crate::record;
 
 pub mod add;
 pub mod count;
+pub mod del;
 pub mod get;
 pub mod latest;
 pub mod log;
@@ -193,7 +194,7 @@ pub const COUNT_ARGS: &[Arg] = &[
 ];
 
 /// Every command of the module, in the order of the README reference.
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC];
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC, &del::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -405,6 +406,7 @@ mod tests {
             tail::SPEC.syntax(),
             "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [COUNT count] [BLOCK milliseconds] [RAW]"
         );
+        assert_eq!(del::SPEC.syntax(), "TLOG.DEL prefix id [id ...]");
         assert_eq!(tags::SPEC.syntax(), "TLOG.TAGS prefix cursor [MATCH pattern] [COUNT count]");
         assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
     }
