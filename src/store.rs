@@ -27,6 +27,8 @@ pub struct NewRecord<'a> {
     pub message: &'a JsonMessage<'a>,
     /// UTF-8, non-empty, not `__all__`, no duplicates, in the order given.
     pub tags: &'a [&'a str],
+    /// The record's key expires this long after the record's time.
+    pub ttl_secs: Option<i64>,
 }
 
 /// The key names of a prefix and the caller's ACL. In cluster mode the prefix must hold a hash
@@ -127,6 +129,13 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     ctx.replicate(c"MSET", &[&counter_key, &id_str, &msg_key, &body])?;
     for k in &flow_keys {
         ctx.replicate(c"LPUSH", &[k, &id_str])?;
+    }
+    if let Some(secs) = rec.ttl_secs {
+        // An absolute time, from the record's own timestamp: the master, its replicas and an
+        // AOF replay agree on it to the millisecond.
+        let at = ts.div_euclid(1000).saturating_add(secs.saturating_mul(1000));
+        let mut buf = keys::itoa_buf();
+        ctx.call_replicated(c"PEXPIREAT", &[&msg_key, &ctx.string(keys::fmt_id(at, &mut buf))?])?;
     }
 
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);

@@ -64,3 +64,32 @@ fn a_replica_follows_deletions() {
     let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
     assert_eq!(master.digest(), replica.digest());
 }
+
+#[test]
+fn a_record_with_ttl_expires_at_the_same_millisecond_everywhere() {
+    let master = Server::start_with(true, &["--appendonly", "yes"]);
+    let replica = Server::start_with(false, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !redis::cmd("INFO").arg("replication").query::<String>(&mut replica.conn()).unwrap().contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never linked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut con = master.conn();
+    let id = int(&cmd(&mut con, &["TLOG.ADD", "p", "TTL", "1", "MESSAGE", "short-lived", "t"]).unwrap());
+    cmd(&mut con, &["TLOG.ADD", "p", "TTL", "3600", "MESSAGE", "long-lived", "t"]).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "p", "forever", "t"]).unwrap();
+    let raw: String = con.get(format!("p:msg:{id}")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let ts_ms = (v["ts"].as_f64().unwrap() * 1000.0).floor() as i64;
+    let at: i64 = redis::cmd("PEXPIRETIME").arg(format!("p:msg:{id}")).query(&mut con).unwrap();
+    assert_eq!(at, ts_ms + 1000);
+    let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert_eq!(master.digest(), replica.digest());
+    let before = master.digest();
+    let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).unwrap();
+    assert_eq!(master.digest(), before);
+    std::thread::sleep(Duration::from_millis(1100));
+    let msgs: Vec<String> = array(&cmd(&mut con, &["TLOG.GET", "p", "t"]).unwrap()).iter().map(|r| text(&field(r, "message"))).collect();
+    assert_eq!(msgs, ["forever", "long-lived"]);
+    assert_eq!(err_of(cmd(&mut con, &["TLOG.ADD", "p", "TTL", "0", "MESSAGE", "m"])), "ERR TTL needs seconds from 1 to 3153600000 (100 years)");
+}

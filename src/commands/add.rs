@@ -6,6 +6,7 @@ use super::{message_text, new_record_tags, Arg, ArgKind, Spec};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
 use crate::record::JsonMessage;
+use crate::keys;
 use crate::store::{self, NewRecord};
 
 pub static SPEC: Spec = Spec {
@@ -19,16 +20,22 @@ pub static SPEC: Spec = Spec {
     args: &[
         Arg::new("prefix", ArgKind::Key),
         Arg::new("json", ArgKind::Token).token("JSON").optional(),
+        Arg::new("seconds", ArgKind::Integer).token("TTL").optional(),
         Arg::new("message", ArgKind::String).token("MESSAGE"),
         Arg::new("tag", ArgKind::String).optional().multiple(),
     ],
     handler: run,
 };
 
+/// The longest TTL: 100 years, far from any overflow of milliseconds.
+pub const MAX_TTL: i64 = 100 * 365 * 24 * 3600;
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     pub prefix: &'a [u8],
     pub json: bool,
+    /// The record's key expires this many seconds after the record's time.
+    pub ttl: Option<i64>,
     pub message: &'a [u8],
     pub tags: &'a [&'a [u8]],
 }
@@ -36,6 +43,7 @@ pub struct Request<'a> {
 pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
     let (prefix, mut rest) = args.split_first().ok_or(Error::Syntax)?;
     let mut json = false;
+    let mut ttl = None;
     loop {
         let (opt, tail) = rest.split_first().ok_or(Error::Syntax)?;
         rest = tail;
@@ -46,12 +54,19 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
                 return Err(Error::RepeatedOption("JSON"));
             }
             json = true;
+        } else if opt.eq_ignore_ascii_case(b"TTL") {
+            if ttl.is_some() {
+                return Err(Error::RepeatedOption("TTL"));
+            }
+            let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
+            rest = tail;
+            ttl = Some(keys::parse_i64(v).filter(|&s| (1..=MAX_TTL).contains(&s)).ok_or(Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"))?);
         } else {
             return Err(Error::Syntax);
         }
     }
     let (message, tags) = rest.split_first().ok_or(Error::Syntax)?;
-    Ok(Request { prefix, json, message, tags })
+    Ok(Request { prefix, json, ttl, message, tags })
 }
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
@@ -59,7 +74,8 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let text = message_text(req.message)?;
     let message = if req.json { JsonMessage::json(text)? } else { JsonMessage::text(text) };
     let tags = new_record_tags(req.tags)?;
-    let id = store::append(ctx, &NewRecord { prefix: req.prefix, message: &message, tags: &tags })?;
+    let rec = NewRecord { prefix: req.prefix, message: &message, tags: &tags, ttl_secs: req.ttl };
+    let id = store::append(ctx, &rec)?;
     Reply::new(ctx).int(id);
     Ok(())
 }
@@ -75,6 +91,9 @@ mod tests {
         assert!(r.json);
         assert_eq!(r.message, b"JSON");
         assert_eq!(r.tags, &[&b"MESSAGE"[..], b"TTL"]);
+        let args: &[&[u8]] = &[b"p", b"TTL", b"60", b"JSON", b"MESSAGE", b"1", b"TTL"];
+        let r = parse(args).unwrap();
+        assert_eq!((r.ttl, r.json, r.message, r.tags), (Some(60), true, &b"1"[..], &[&b"TTL"[..]][..]));
         let args: &[&[u8]] = &[b"p", b"MESSAGE", b"x"];
         let r = parse(args).unwrap();
         assert!(!r.json && r.tags.is_empty());
@@ -88,6 +107,10 @@ mod tests {
             (&[b"p", b"JSON", b"1"], Error::Syntax),
             (&[b"p", b"MESSAGE"], Error::Syntax),
             (&[b"p"], Error::Syntax),
+            (&[b"p", b"TTL", b"0", b"MESSAGE", b"m"], Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)")),
+            (&[b"p", b"TTL", b"3153600001", b"MESSAGE", b"m"], Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)")),
+            (&[b"p", b"TTL", b"1", b"TTL", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TTL")),
+            (&[b"p", b"TTL"], Error::Syntax),
         ];
         for (args, err) in cases {
             assert_eq!(parse(args).unwrap_err(), *err);
