@@ -117,6 +117,8 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     for flow in &flows {
         flow.push_head(&id_str)?;
     }
+    // Close the keys before anything else touches them (the TTL below runs a command).
+    drop((counter_handle, msg_handle, flows));
     floor_cache::put(db, rec.prefix, id, ts);
     ctx.signal_modified(&counter_key);
     ctx.signal_modified(&msg_key);
