@@ -171,6 +171,44 @@ impl Ctx {
         Ok(())
     }
 
+    /// The commands of `names` the server does not know (renamed away, or missing).
+    pub fn missing_commands(self, names: &[&CStr]) -> Result<Vec<String>> {
+        let call = api!(RedisModule_Call);
+        let free = api!(RedisModule_FreeCallReply);
+        let kind = api!(RedisModule_CallReplyType);
+        let len = api!(RedisModule_CallReplyLength);
+        let elem = api!(RedisModule_CallReplyArrayElement);
+        let mut missing = Vec::new();
+        for name in names {
+            // SAFETY: "cc" takes two C strings; the reply is freed once.
+            unsafe {
+                let reply = call(self.as_ptr(), c"COMMAND".as_ptr(), c"cc".as_ptr(), c"INFO".as_ptr(), name.as_ptr());
+                if reply.is_null() {
+                    return Err(Error::Internal("COMMAND INFO failed"));
+                }
+                let known = kind(reply) as isize == raw::REDISMODULE_REPLY_ARRAY
+                    && len(reply) == 1
+                    && kind(elem(reply, 0)) as isize == raw::REDISMODULE_REPLY_ARRAY;
+                free(reply);
+                if !known {
+                    missing.push(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Writes a warning to the server log.
+    pub fn log_warning(self, msg: &str) {
+        let text = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: live context; "%s" with one NUL-terminated string.
+        unsafe {
+            if let Some(log) = raw::RedisModule_Log {
+                log(self.as_ptr(), c"warning".as_ptr(), c"%s".as_ptr(), text.as_ptr());
+            }
+        }
+    }
+
     /// One SCAN step over the database: `(next cursor, keys)`. Runs the server's own SCAN, so
     /// the work per call is bounded by `count` as for any client.
     pub fn scan(self, cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
@@ -357,10 +395,12 @@ impl Key {
     }
 
     /// The value of a string key, borrowed while the key is open and unmodified.
+    /// Note: on a value shared with other keys or integer-encoded, the server replaces it with a
+    /// plain copy on this call; another handle open on the same key must not be used after.
     pub fn string_value(&self) -> Result<&[u8]> {
         let f = api!(RedisModule_StringDMA);
         let mut len = 0usize;
-        // SAFETY: an open string key; READ access leaves the value untouched.
+        // SAFETY: an open string key.
         let p = unsafe { f(self.ptr, &mut len, raw::REDISMODULE_READ as c_int) };
         if p.is_null() {
             return Err(Error::Internal("string value unavailable"));
@@ -448,6 +488,19 @@ impl Acl {
         // crash the server).
         if flags & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
             return Ok(Acl { user: ptr::null_mut() });
+        }
+        // A command another module runs through RedisModule_Call (without the "C" flag) has a
+        // client without a user: asking its name would crash the server. Such a client is not
+        // in the client table (a script's client is not either, but it has the caller's user
+        // and the LUA flag). Redis does not check ACL for such calls; neither do we.
+        if flags & raw::REDISMODULE_CTX_FLAGS_LUA == 0 {
+            let id_of = api!(RedisModule_GetClientId);
+            let info = api!(RedisModule_GetClientInfoById);
+            // SAFETY: live context; a null info pointer only asks whether the client exists.
+            let known = unsafe { info(ptr::null_mut(), id_of(ctx.as_ptr())) } == raw::REDISMODULE_OK as c_int;
+            if !known {
+                return Ok(Acl { user: ptr::null_mut() });
+            }
         }
         let name_of = api!(RedisModule_GetCurrentUserName);
         let user_of = api!(RedisModule_GetModuleUserFromUserName);

@@ -94,6 +94,13 @@ fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
         ));
     }
     let ctx = ffi::Ctx::new(ctx).ok_or("no load context.")?;
+    // The writes replicate as these commands: a server that renamed one away would keep
+    // tlog's writes from its replicas and AOF.
+    let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN"];
+    let gone = ctx.missing_commands(&needed).map_err(|e| e.to_string())?;
+    if !gone.is_empty() {
+        return Err(format!("tlog replicates its writes as {}; this server lacks {} (rename-command?).", "MSET, LPUSH, PEXPIREAT, LREM and DEL", gone.join(", ")));
+    }
     registry::init_options(ctx);
     for (spec, entry) in command_table() {
         registry::register(ctx, spec, entry).map_err(|why| format!("tlog: {why}."))?;
@@ -103,11 +110,7 @@ fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
 }
 
 fn log_warning(ctx: *mut raw::RedisModuleCtx, msg: &str) {
-    let text = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: live context; "%s" with one NUL-terminated string; Log exists since Redis 4.
-    unsafe {
-        if let Some(log) = raw::RedisModule_Log {
-            log(ctx, c"warning".as_ptr(), c"%s".as_ptr(), text.as_ptr());
-        }
+    if let Some(ctx) = ffi::Ctx::new(ctx) {
+        ctx.log_warning(msg);
     }
 }

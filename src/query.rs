@@ -443,8 +443,9 @@ pub fn each_match<L: IdList>(
         let (Some(newest), Some(oldest)) = (newest, oldest) else {
             return Ok(());
         };
-        hi = Some(hi.map_or(newest + 1, |h| h.min(newest + 1)));
-        lo = Some(lo.map_or(oldest - 1, |l| l.max(oldest - 1)));
+        let (newest, oldest) = (newest.saturating_add(1), oldest.saturating_sub(1));
+        hi = Some(hi.map_or(newest, |h| h.min(newest)));
+        lo = Some(lo.map_or(oldest, |l| l.max(oldest)));
     }
     let in_bounds = |id: i64| lo.is_none_or(|l| id > l) && hi.is_none_or(|h| id < h);
     let view = |l| View { list: l, asc: q.asc };
@@ -465,6 +466,9 @@ pub fn each_match<L: IdList>(
     let mut none: Vec<Member<'_, L>> = src.not.iter().map(|l| Member { view: view(l), pos: 0 }).collect();
 
     // The first bound in reply order, to seek the drivers to.
+    if lo.is_some_and(|l| l == i64::MAX) || hi.is_some_and(|h| h <= 1) {
+        return Ok(()); // no id can be above the largest or below 1
+    }
     let start = if q.asc { lo.map(|l| l + 1) } else { hi.map(|h| h - 1) };
     let past_end = |id: i64| if q.asc { hi.is_some_and(|h| id >= h) } else { lo.is_some_and(|l| id <= l) };
 

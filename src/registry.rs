@@ -37,7 +37,8 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_SignalKeyAsReady, RedisModule_PublishMessage, RedisModule_RegisterBoolConfig,
         RedisModule_LoadConfigs, RedisModule_Call, RedisModule_CallReplyType,
         RedisModule_CallReplyLength, RedisModule_CallReplyArrayElement,
-        RedisModule_CallReplyStringPtr, RedisModule_FreeCallReply,
+        RedisModule_CallReplyStringPtr, RedisModule_FreeCallReply, RedisModule_GetClientId,
+        RedisModule_GetClientInfoById, RedisModule_SubscribeToServerEvent,
     )
 }
 

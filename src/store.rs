@@ -87,13 +87,15 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     let mut id = counter.max(newest.unwrap_or(0)).max(0).checked_add(1).ok_or(Error::CounterOverflow)?;
     let (msg_key, msg_handle) = loop {
         let k = ctx.string(&keys.msg(id))?;
+        // Checked before the key is looked at: a caller without write access to records
+        // learns nothing of which ids exist.
+        acl.check(&k, Access::Write)?;
         let handle = Key::open(ctx, &k, Mode::Write)?;
         if handle.kind() == KeyKind::Empty {
             break (k, handle);
         }
         id = id.checked_add(1).ok_or(Error::CounterOverflow)?;
     };
-    acl.check(&msg_key, Access::Write)?;
 
     // Timestamps never decrease as ids grow: a clock that stepped back reuses the newest time.
     let now = record::now_micros();
@@ -127,17 +129,25 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     }
 
     // Effects with concrete values, so a replica (even one without this module) and an AOF
-    // replay end identical to this server, timestamps included.
-    ctx.replicate(c"MSET", &[&counter_key, &id_str, &msg_key, &body])?;
+    // replay end identical to this server, timestamps included. The data is written: from
+    // here on nothing may turn the command into an error (a client would retry and log the
+    // record twice), so a failure is logged (at load, the commands were checked to exist).
+    let mut effects = ctx.replicate(c"MSET", &[&counter_key, &id_str, &msg_key, &body]);
     for k in &flow_keys {
-        ctx.replicate(c"LPUSH", &[k, &id_str])?;
+        effects = effects.and_then(|()| ctx.replicate(c"LPUSH", &[k, &id_str]));
     }
     if let Some(secs) = rec.ttl_secs {
         // An absolute time, from the record's own timestamp: the master, its replicas and an
         // AOF replay agree on it to the millisecond.
         let at = ts.div_euclid(1000).saturating_add(secs.saturating_mul(1000));
         let mut buf = keys::itoa_buf();
-        ctx.call_replicated(c"PEXPIREAT", &[&msg_key, &ctx.string(keys::fmt_id(at, &mut buf))?])?;
+        effects = effects.and_then(|()| {
+            let at = ctx.string(keys::fmt_id(at, &mut buf))?;
+            ctx.call_replicated(c"PEXPIREAT", &[&msg_key, &at])
+        });
+    }
+    if let Err(e) = effects {
+        ctx.log_warning(&format!("tlog: record {id} was written but not fully replicated: {e}"));
     }
 
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
@@ -147,7 +157,9 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         // Wakes TLOG.TAIL readers blocked on the flow.
         ctx.signal_ready(k);
     }
-    publish(ctx, &keys, rec.tags, &body)?;
+    if let Err(e) = publish(ctx, &keys, rec.tags, &body) {
+        ctx.log_warning(&format!("tlog: record {id} was not published: {e}"));
+    }
     Ok(id)
 }
 
@@ -396,10 +408,15 @@ impl crate::query::IdList for Flow<'_> {
         if k.kind() != KeyKind::String {
             return Ok(None);
         }
-        let ts = if need_ts { record::decode_ts(k.string_value()?) } else { None };
-        // Keep the record open for the reply that usually follows (see `with_record_id`).
+        // Read the value now, while this is the only handle on the key: the server may replace
+        // a shared or integer-encoded value on first access, which would leave any other open
+        // handle on the key dangling.
+        let value = k.string_value()?;
+        let ts = if need_ts { record::decode_ts(value) } else { None };
+        // Keep the record open for the reply that usually follows (see `with_record_id`); one
+        // handle per id (a flow may hold an id twice).
         let mut held = self.held.borrow_mut();
-        if held.len() < HELD_RECORDS {
+        if held.len() < HELD_RECORDS && !held.iter().any(|(h, _)| *h == id) {
             held.push_back((id, k));
         }
         Ok(Some(ts))

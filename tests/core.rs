@@ -363,3 +363,20 @@ fn module_registers_as_tlog_with_docs_and_key_specs() {
         }
     }
 }
+
+#[test]
+fn a_flow_holding_an_id_twice_with_a_short_foreign_record_is_read_safely() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // A short string and an integer are stored shared or int-encoded by the server.
+    let _: () = con.set("q:msg:5", "hi").unwrap();
+    let _: () = con.set("q:msg:6", 12345).unwrap();
+    for id in [5, 5, 6, 6, 5] {
+        let _: () = con.rpush("q:flow:__all__", id).unwrap();
+        let _: () = con.rpush("q:flow:t", id).unwrap();
+    }
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "q"]).unwrap()), vec![5, 5, 6, 6, 5]);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "q", "__all__", "AND", "1", "t", "LIMIT", "3"]).unwrap()).len(), 3);
+    assert_eq!(text(&field(&cmd(&mut con, &["TLOG.LATEST", "q", "t"]).unwrap(), "message")), "hi");
+    assert_eq!(cmd(&mut con, &["PING"]).unwrap(), Value::SimpleString("PONG".into()));
+}

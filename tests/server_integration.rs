@@ -285,3 +285,21 @@ fn a_three_master_cluster_routes_every_command_by_its_prefix() {
         assert_eq!(text(&field(&latest, "message")), format!("via the library {i}"));
     }
 }
+
+#[test]
+fn the_module_refuses_to_load_where_its_replication_commands_are_renamed_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let status = std::process::Command::new(std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()))
+        .args(["--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--save", "", "--rename-command", "MSET", ""])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--logfile", "server.log", "--loadmodule"])
+        .arg(module_path())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("this server lacks MSET (rename-command?). Not loading."), "{log}");
+}
