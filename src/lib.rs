@@ -106,6 +106,7 @@ fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
         registry::register(ctx, spec, entry).map_err(|why| format!("tlog: {why}."))?;
     }
     registry::config::register(ctx).map_err(|why| format!("tlog: {why}."))?;
+    registry::subscribe_events(ctx).map_err(|why| format!("tlog: {why}."))?;
     Ok(())
 }
 

@@ -42,6 +42,28 @@ pub fn missing_apis() -> Vec<&'static str> {
     )
 }
 
+/// Server events after which the keyspace may no longer be what the floor cache remembers.
+pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
+    unsafe extern "C" fn forget(_: *mut raw::RedisModuleCtx, _: raw::RedisModuleEvent, _: u64, _: *mut std::ffi::c_void) {
+        crate::store::floor_cache::clear();
+    }
+    let subscribe = unsafe { raw::RedisModule_SubscribeToServerEvent }.ok_or("no SubscribeToServerEvent")?;
+    for id in [
+        raw::REDISMODULE_EVENT_FLUSHDB,
+        raw::REDISMODULE_EVENT_SWAPDB,
+        raw::REDISMODULE_EVENT_LOADING,
+        raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED,
+    ] {
+        // Version 1 of every one of these events exists on Redis 7.0.
+        let event = raw::RedisModuleEvent { id, dataver: 1 };
+        // SAFETY: live load context; the callback only clears module memory.
+        if unsafe { subscribe(ctx.as_ptr(), event, Some(forget)) } != raw::REDISMODULE_OK as c_int {
+            return Err(format!("could not subscribe to server event {id}"));
+        }
+    }
+    Ok(())
+}
+
 /// Module configuration: `tlog.<name>` in redis.conf (after the loadmodule line), `CONFIG SET`
 /// and `CONFIG GET`. Booleans, read on every write, so they live in atomics.
 pub mod config {

@@ -193,7 +193,7 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
 /// of the prefix finds its timestamp floor without reading the newest record back. An entry
 /// counts only while its id is still the newest of `__all__`; anything else reads the record.
 /// A fixed number of slots: memory stays bounded whatever the number of prefixes.
-mod floor_cache {
+pub mod floor_cache {
     use std::cell::RefCell;
 
     const SLOTS: usize = 256;
@@ -230,6 +230,12 @@ mod floor_cache {
         })
     }
 
+    /// Forgets everything: the keyspace changed under the cache (FLUSHDB, SWAPDB, a load, a
+    /// change of replication role).
+    pub fn clear() {
+        CACHE.with(|c| c.borrow_mut().iter_mut().for_each(|slot| *slot = None));
+    }
+
     pub fn put(db: i32, prefix: &[u8], id: i64, ts: i64) {
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
@@ -262,6 +268,8 @@ mod floor_cache {
             put(0, b"app", 8, 90);
             assert_eq!(get(0, b"app", 8), Some(90));
             assert_eq!(get(0, b"app", 7), None);
+            clear();
+            assert_eq!(get(0, b"app", 8), None);
         }
     }
 }

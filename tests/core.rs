@@ -380,3 +380,21 @@ fn a_flow_holding_an_id_twice_with_a_short_foreign_record_is_read_safely() {
     assert_eq!(text(&field(&cmd(&mut con, &["TLOG.LATEST", "q", "t"]).unwrap(), "message")), "hi");
     assert_eq!(cmd(&mut con, &["PING"]).unwrap(), Value::SimpleString("PONG".into()));
 }
+
+#[test]
+fn timestamps_stay_ordered_across_swapdb_and_flushes() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // Database 1 holds a record dated 30 minutes ahead (another server's clock).
+    let ahead = chrono::Utc::now().timestamp_micros() + 1_800_000_000;
+    let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
+    let rec = format!(r#"{{"id":1,"ts":{}.{:06},"message":"m","tags":[]}}"#, ahead / 1_000_000, ahead % 1_000_000);
+    let _: () = con.set("s:msg:1", rec).unwrap();
+    let _: () = con.lpush("s:flow:__all__", 1).unwrap();
+    let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "s", "a"]).unwrap()), 1);
+    let _: () = redis::cmd("SWAPDB").arg(0).arg(1).query(&mut con).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "s", "b"]).unwrap()), 2);
+    let v: serde_json::Value = serde_json::from_str(&con.get::<_, String>("s:msg:2").unwrap()).unwrap();
+    assert!((v["ts"].as_f64().unwrap() * 1e6).round() as i64 >= ahead, "timestamp went back after SWAPDB");
+}

@@ -372,7 +372,7 @@ fn the_tag_catalog_pages_through_a_prefixs_tags_only() {
     assert!(ts.ends_with("+00:00") && ts.len() == 32, "{ts}");
 
     assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app", "abc"])), "ERR the cursor needs an unsigned integer (0 to start)");
-    assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app", "0", "COUNT", "0"])), "ERR COUNT needs a positive integer");
+    assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app", "0", "COUNT", "0"])), "ERR COUNT needs an integer from 1 to 10000");
     assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app"])), "ERR wrong number of arguments for 'tlog.tags' command");
 }
 

@@ -25,6 +25,9 @@ pub static SPEC: Spec = Spec {
     handler: run,
 };
 
+/// The most work one call may ask of SCAN: a page must never block the server.
+pub const MAX_COUNT: i64 = 10_000;
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     pub prefix: &'a [u8],
@@ -57,7 +60,7 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Request<'a>> {
                 return Err(Error::RepeatedOption("COUNT"));
             }
             seen_count = true;
-            keys::parse_i64(value).filter(|&n| n > 0).ok_or(Error::BadNumber("COUNT", "a positive integer"))?;
+            keys::parse_i64(value).filter(|&n| (1..=MAX_COUNT).contains(&n)).ok_or(Error::BadNumber("COUNT", "an integer from 1 to 10000"))?;
             req.count = value;
         } else {
             return Err(Error::Syntax);
@@ -108,7 +111,8 @@ mod tests {
         assert_eq!(parse(&[b"p", b"x"]), Err(Error::BadNumber("the cursor", "an unsigned integer (0 to start)")));
         assert_eq!(parse(&[b"p", b"-1"]).unwrap_err(), Error::BadNumber("the cursor", "an unsigned integer (0 to start)"));
         assert_eq!(parse(&[b"p", b"18446744073709551616"]).unwrap_err(), Error::BadNumber("the cursor", "an unsigned integer (0 to start)"));
-        assert_eq!(parse(&[b"p", b"0", b"COUNT", b"0"]), Err(Error::BadNumber("COUNT", "a positive integer")));
+        assert_eq!(parse(&[b"p", b"0", b"COUNT", b"0"]), Err(Error::BadNumber("COUNT", "an integer from 1 to 10000")));
+        assert_eq!(parse(&[b"p", b"0", b"COUNT", b"10001"]), Err(Error::BadNumber("COUNT", "an integer from 1 to 10000")));
         assert_eq!(parse(&[b"p", b"0", b"MATCH"]), Err(Error::Syntax));
         assert_eq!(parse(&[b"p", b"0", b"MATCH", b"a", b"MATCH", b"b"]), Err(Error::RepeatedOption("MATCH")));
         assert_eq!(parse(&[b"p", b"0", b"LIMIT", b"1"]), Err(Error::Syntax));

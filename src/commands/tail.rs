@@ -74,7 +74,12 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let (prefix, tag, from, mut query) = parse(args)?;
     let after = match from {
         From::Id(id) => id,
-        From::Newest => Flow::open(ctx, prefix, ALL_FLOW)?.id_at(0).unwrap_or(0),
+        // The newest id of the flow itself (already ACL-checked for reading): later records of
+        // the flow have higher ids. Entries that are not ids (another client's) are passed over.
+        From::Newest => {
+            let flow = Flow::open(ctx, prefix, tag)?;
+            (0..flow.len().min(1000)).find_map(|i| flow.id_at(i)).unwrap_or(0)
+        }
     };
     query.after = Some(after);
     query.asc = true;
@@ -111,19 +116,18 @@ fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
     Ok(true)
 }
 
-/// The flows whose new records can match: the tag's flow, unless it is `__all__` and the
-/// filter names a smaller set (an AND flow holds every match; else the OR flows together do).
+/// The flows whose new records can match.
 fn wait_keys(ctx: Ctx, req: &ReadRequest<'_>) -> Result<Vec<crate::ffi::RString>> {
     let keys = Keys::new(req.prefix);
     let q = &req.query;
-    let tags: Vec<&[u8]> = if req.tag != ALL_FLOW {
-        vec![req.tag]
+    // Every match is in each of these sets; the narrowest is waited on, so a record that
+    // cannot match wakes nobody: the OR flows together, else an AND flow, else the tag's flow.
+    let tags: Vec<&[u8]> = if !q.or.is_empty() {
+        q.or.iter().map(Vec::as_slice).collect()
     } else if let Some(t) = q.and.first() {
         vec![t.as_slice()]
-    } else if !q.or.is_empty() {
-        q.or.iter().map(Vec::as_slice).collect()
     } else {
-        vec![ALL_FLOW]
+        vec![req.tag]
     };
     tags.into_iter().map(|t| ctx.string(&keys.flow(t))).collect()
 }
