@@ -9,7 +9,7 @@ use redis_module::raw;
 use super::{reply_records, select, Arg, ArgKind, ReadRequest, Spec, TAG_FILTERS};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
-use crate::keys::{self, Keys, ALL_FLOW};
+use crate::keys::{self, Keys};
 use crate::query::{self, Allowed, Query};
 use crate::store::Flow;
 
