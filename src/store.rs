@@ -421,10 +421,11 @@ impl crate::query::IdList for Flow<'_> {
         // handle on the key dangling.
         let value = k.string_value()?;
         let ts = if need_ts { record::decode_ts(value) } else { None };
-        // Keep the record open for the reply that usually follows (see `with_record_id`); one
-        // handle per id (a flow may hold an id twice).
+        // Keep the record open for the reply that usually follows (see `with_record_id`). A
+        // second handle on the same key (a flow may hold an id twice) is safe: the value was
+        // made plain above, before it existed.
         let mut held = self.held.borrow_mut();
-        if held.len() < HELD_RECORDS && !held.iter().any(|(h, _)| *h == id) {
+        if held.len() < HELD_RECORDS {
             held.push_back((id, k));
         }
         Ok(Some(ts))

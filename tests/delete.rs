@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use redis::Commands;
@@ -50,12 +50,7 @@ fn del_checks_everything_before_deleting_anything() {
 #[test]
 fn a_replica_follows_deletions() {
     let master = Server::start();
-    let replica = Server::start_with(false, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !redis::cmd("INFO").arg("replication").query::<String>(&mut replica.conn()).unwrap().contains("master_link_status:up") {
-        assert!(Instant::now() < deadline, "replica never linked");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let replica = Server::replica_of(&master, false);
     let mut con = master.conn();
     for i in 0..20 {
         cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}"), &format!("t{}", i % 3), "all"]).unwrap();
@@ -68,12 +63,7 @@ fn a_replica_follows_deletions() {
 #[test]
 fn a_record_with_ttl_expires_at_the_same_millisecond_everywhere() {
     let master = Server::start_with(true, &["--appendonly", "yes"]);
-    let replica = Server::start_with(false, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !redis::cmd("INFO").arg("replication").query::<String>(&mut replica.conn()).unwrap().contains("master_link_status:up") {
-        assert!(Instant::now() < deadline, "replica never linked");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let replica = Server::replica_of(&master, false);
     let mut con = master.conn();
     let id = int(&cmd(&mut con, &["TLOG.ADD", "p", "TTL", "1", "MESSAGE", "short-lived", "t"]).unwrap());
     cmd(&mut con, &["TLOG.ADD", "p", "TTL", "3600", "MESSAGE", "long-lived", "t"]).unwrap();

@@ -184,12 +184,7 @@ fn inside_multi_and_lua_tail_answers_at_once() {
 #[test]
 fn a_reader_on_a_replica_wakes_when_the_master_logs() {
     let master = Server::start();
-    let replica = Server::start_with(true, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !redis::cmd("INFO").arg("replication").query::<String>(&mut replica.conn()).unwrap().contains("master_link_status:up") {
-        assert!(Instant::now() < deadline, "replica never linked");
-        thread::sleep(Duration::from_millis(50));
-    }
+    let replica = Server::replica_of(&master, true);
     let port = replica.port;
     let reader = thread::spawn(move || {
         let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();

@@ -63,6 +63,21 @@ impl Server {
         server
     }
 
+    /// A replica of `master` (with the module or without), once its link to the master is up,
+    /// so that the replication stream rather than a full sync carries what follows.
+    pub fn replica_of(master: &Server, module: bool) -> Server {
+        let replica = Server::start_with(module, &["--replicaof", "127.0.0.1", &master.port.to_string()]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let info: String = redis::cmd("INFO").arg("replication").query(&mut replica.conn()).expect("INFO");
+            if info.contains("master_link_status:up") {
+                return replica;
+            }
+            assert!(Instant::now() < deadline, "the replica never linked: {info}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Kills the server with SIGKILL (no shutdown, no final fsync) and hands back its
     /// directory.
     pub fn kill_hard(mut self) -> tempfile::TempDir {
