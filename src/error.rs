@@ -36,6 +36,10 @@ pub enum Error {
     NeedsHashTag,
     /// The module was asked for an API the server does not have.
     Unsupported(&'static str),
+    /// A write refused while TLOG.PURGE empties the prefix.
+    Purging,
+    /// A message made elsewhere, starting with its code.
+    Message(String),
     /// A bug: reached only if an invariant is broken. Never aborts the server.
     Internal(&'static str),
 }
@@ -78,6 +82,8 @@ impl fmt::Display for Error {
             ),
             Error::Unsupported(what) => write!(f, "ERR this server lacks {what}"),
             Error::Internal(what) => write!(f, "ERR internal error: {what}"),
+            Error::Purging => f.write_str("ERR TLOG.PURGE of this prefix is running; write again once it has returned"),
+            Error::Message(m) => f.write_str(m),
         }
     }
 }

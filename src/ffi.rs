@@ -151,9 +151,15 @@ impl Ctx {
     /// Runs a write command as the server would for a client and replicates it as is ("!"):
     /// for writes the key API lacks (LREM, DEL), after every check has passed.
     pub fn call_replicated(self, cmd: &CStr, args: &[&RString]) -> Result<()> {
+        self.call_replicated_int(cmd, args).map(|_| ())
+    }
+
+    /// As [`Ctx::call_replicated`], returning the command's integer reply (0 for any other).
+    pub fn call_replicated_int(self, cmd: &CStr, args: &[&RString]) -> Result<i64> {
         let call = api!(RedisModule_Call);
         let free = api!(RedisModule_FreeCallReply);
         let kind = api!(RedisModule_CallReplyType);
+        let int = api!(RedisModule_CallReplyInteger);
         let mut argv: Vec<*mut raw::RedisModuleString> = args.iter().map(|a| a.ptr).collect();
         // SAFETY: "!v" takes a RedisModuleString** and its length; the strings outlive the
         // call; the reply is freed once.
@@ -162,13 +168,54 @@ impl Ctx {
             if reply.is_null() {
                 return Err(Error::Internal("a write the checks allowed was refused"));
             }
-            let failed = kind(reply) as isize == raw::REDISMODULE_REPLY_ERROR;
+            let t = kind(reply) as isize;
+            let n = if t == raw::REDISMODULE_REPLY_INTEGER { int(reply) } else { 0 };
             free(reply);
-            if failed {
+            if t == raw::REDISMODULE_REPLY_ERROR {
                 return Err(Error::Internal("a write the checks allowed failed"));
             }
+            Ok(n)
         }
-        Ok(())
+    }
+
+    /// `CONFIG SET name value`; the server's error text if it refuses.
+    pub fn config_set(self, name: &[u8], value: &[u8]) -> Result<()> {
+        let call = api!(RedisModule_Call);
+        let free = api!(RedisModule_FreeCallReply);
+        let kind = api!(RedisModule_CallReplyType);
+        let text = api!(RedisModule_CallReplyStringPtr);
+        // SAFETY: "cbb" takes a C string and two (ptr, len) pairs, alive during the call; the
+        // reply is freed once, after its text is copied.
+        unsafe {
+            let reply = call(
+                self.as_ptr(),
+                c"CONFIG".as_ptr(),
+                c"cbb".as_ptr(),
+                c"SET".as_ptr(),
+                name.as_ptr().cast::<c_char>(),
+                name.len(),
+                value.as_ptr().cast::<c_char>(),
+                value.len(),
+            );
+            if reply.is_null() {
+                return Err(Error::Internal("CONFIG SET failed"));
+            }
+            let result = if kind(reply) as isize == raw::REDISMODULE_REPLY_ERROR {
+                let mut n = 0usize;
+                let p = text(reply, &mut n);
+                Err(Error::Message(if p.is_null() { "ERR refused".into() } else { String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), n)).into_owned() }))
+            } else {
+                Ok(())
+            };
+            free(reply);
+            result
+        }
+    }
+
+    /// Makes `db` the context's database; false if there is no such database.
+    pub fn select_db(self, db: i32) -> bool {
+        // SAFETY: live context.
+        unsafe { raw::RedisModule_SelectDb.is_some_and(|f| f(self.as_ptr(), db) == raw::REDISMODULE_OK as c_int) }
     }
 
     /// The commands of `names` the server does not know (renamed away, or missing).
@@ -348,6 +395,7 @@ pub enum KeyKind {
     Empty,
     String,
     List,
+    Stream,
     Other,
 }
 
@@ -390,6 +438,7 @@ impl Key {
             raw::REDISMODULE_KEYTYPE_EMPTY => KeyKind::Empty,
             raw::REDISMODULE_KEYTYPE_STRING => KeyKind::String,
             raw::REDISMODULE_KEYTYPE_LIST => KeyKind::List,
+            raw::REDISMODULE_KEYTYPE_STREAM => KeyKind::Stream,
             _ => KeyKind::Other,
         }
     }
@@ -434,6 +483,36 @@ impl Key {
         let index = c_long::try_from(index).ok()?;
         // SAFETY: an open list key; the returned string is ours to free.
         RString::adopt(ctx, unsafe { f(self.ptr, index) })
+    }
+
+    /// The last (oldest) element of a list, if any.
+    pub fn list_tail(&self, ctx: Ctx) -> Option<RString> {
+        if self.kind() != KeyKind::List {
+            return None;
+        }
+        let f = (unsafe { raw::RedisModule_ListGet })?;
+        // SAFETY: an open list key; the returned string is ours to free.
+        RString::adopt(ctx, unsafe { f(self.ptr, -1) })
+    }
+
+    /// Removes the last (oldest) element of a list open for writing.
+    pub fn pop_tail(&self) -> bool {
+        if self.kind() != KeyKind::List {
+            return false;
+        }
+        let Some(f) = (unsafe { raw::RedisModule_ListPop }) else { return false };
+        // SAFETY: a list key open for writing; the popped string is ours to free.
+        let popped = unsafe { f(self.ptr, raw::REDISMODULE_LIST_TAIL as c_int) };
+        if popped.is_null() {
+            return false;
+        }
+        // SAFETY: freed once; a null context is allowed for strings not bound to one.
+        unsafe {
+            if let Some(free) = raw::RedisModule_FreeString {
+                free(ptr::null_mut(), popped);
+            }
+        }
+        true
     }
 
     pub fn push_head(&self, value: &RString) -> Result<()> {
@@ -481,6 +560,11 @@ pub struct Acl {
 }
 
 impl Acl {
+    /// No user: the server's own work (the background cleaner) answers to no ACL.
+    pub fn unrestricted() -> Self {
+        Acl { user: ptr::null_mut() }
+    }
+
     /// `flags`: the context flags of the command (`Ctx::flags`).
     pub fn of_caller(ctx: Ctx, flags: u32) -> Result<Self> {
         // Applying the master's stream or loading the AOF: the writes were authorised where

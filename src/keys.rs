@@ -35,6 +35,15 @@ impl<'a> Keys<'a> {
         name
     }
 
+    pub fn prefix(&self) -> &'a [u8] {
+        self.prefix
+    }
+
+    /// `<prefix>:<tail>`, for names outside the layout's own (ACL checks of patterns).
+    pub fn with_tail(&self, tail: &[u8]) -> KeyName {
+        self.with(&[tail])
+    }
+
     pub fn counter(&self) -> KeyName {
         self.with(&[b"counter"])
     }
@@ -50,6 +59,11 @@ impl<'a> Keys<'a> {
 
     pub fn all_flow(&self) -> KeyName {
         self.flow(ALL_FLOW)
+    }
+
+    /// The stream that keeps records removed by retention (when archiving is on).
+    pub fn archive(&self) -> KeyName {
+        self.with(&[b"archive"])
     }
 
     /// The pub/sub channel of new records: `<prefix>:log-records`, or per tag
@@ -90,6 +104,38 @@ impl std::ops::Deref for KeyName {
             KeyName::Heap(v) => v,
         }
     }
+}
+
+/// The ways a key name reads as `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix):
+/// `a:flow:b:flow:c` is tag `b:flow:c` of prefix `a`, or tag `c` of prefix `a:flow:b`.
+pub fn flow_owners(key: &[u8]) -> Vec<(&[u8], &[u8])> {
+    let mut owners = Vec::new();
+    let mut i = 0;
+    while i + 5 <= key.len() {
+        if &key[i..i + 5] == b"flow:" && (i == 0 || key[i - 1] == b':') {
+            let prefix = if i == 0 { &key[..0] } else { &key[..i - 1] };
+            owners.push((prefix, &key[i + 5..]));
+        }
+        i += 1;
+    }
+    owners
+}
+
+/// True if `key` is a key of the layout under `prefix`: its counter, a record (`msg:<id>`), a
+/// flow, or its archive. Other keys that merely start with the prefix are not.
+pub fn belongs_to(prefix: &[u8], key: &[u8]) -> bool {
+    let rest = if prefix.is_empty() {
+        key
+    } else {
+        match key.strip_prefix(prefix).and_then(|r| r.strip_prefix(b":")) {
+            Some(r) => r,
+            None => return false,
+        }
+    };
+    rest == b"counter"
+        || rest == b"archive"
+        || rest.starts_with(b"flow:")
+        || rest.strip_prefix(b"msg:").is_some_and(|id| parse_id(id).is_some())
 }
 
 /// True if every key derived from `prefix` hashes to the same cluster slot: the prefix holds a
@@ -166,6 +212,27 @@ pub fn parse_id(s: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flow_key_names_its_possible_prefixes() {
+        assert_eq!(flow_owners(b"app:flow:user:1"), vec![(&b"app"[..], &b"user:1"[..])]);
+        assert_eq!(flow_owners(b"flow:__all__"), vec![(&b""[..], &b"__all__"[..])]);
+        assert_eq!(flow_owners(b"a:flow:b:flow:c"), vec![(&b"a"[..], &b"b:flow:c"[..]), (&b"a:flow:b"[..], &b"c"[..])]);
+        assert!(flow_owners(b"workflow:x").is_empty());
+        assert!(flow_owners(b"app:msg:1").is_empty());
+    }
+
+    #[test]
+    fn only_layout_keys_belong_to_a_prefix() {
+        for k in [&b"app:counter"[..], b"app:archive", b"app:flow:x", b"app:flow:__all__", b"app:msg:12"] {
+            assert!(belongs_to(b"app", k), "{}", String::from_utf8_lossy(k));
+        }
+        for k in [&b"app:sub:msg:1"[..], b"app:msg:x", b"app:msg:0", b"app2:counter", b"app:other", b"app"] {
+            assert!(!belongs_to(b"app", k), "{}", String::from_utf8_lossy(k));
+        }
+        assert!(belongs_to(b"", b"msg:3"));
+        assert!(!belongs_to(b"", b"app:msg:3"));
+    }
 
     #[test]
     fn keys_with_a_prefix_are_colon_separated() {

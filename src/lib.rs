@@ -7,6 +7,7 @@ use std::ffi::c_int;
 
 use redis_module::raw;
 
+pub mod cleaner;
 pub mod commands;
 pub mod error;
 pub mod ffi;
@@ -16,13 +17,14 @@ pub mod keys;
 pub mod query;
 pub mod record;
 pub mod registry;
+pub mod retention;
 pub mod store;
 
-use commands::{add, count, del, get, latest, log, tags, tail, Spec};
+use commands::{add, count, del, get, latest, log, purge, tags, tail, Spec};
 use registry::EntryPoint;
 
 /// The commands and their entry points; docs, flags and arity are in each command's `SPEC`.
-fn command_table() -> [(&'static Spec, EntryPoint); 8] {
+fn command_table() -> [(&'static Spec, EntryPoint); 9] {
     [
         (&log::SPEC, entry_point!(log::run)),
         (&add::SPEC, entry_point!(add::run)),
@@ -32,6 +34,7 @@ fn command_table() -> [(&'static Spec, EntryPoint); 8] {
         (&tail::SPEC, entry_point!(tail::run)),
         (&tags::SPEC, entry_point!(tags::run)),
         (&del::SPEC, entry_point!(del::run)),
+        (&purge::SPEC, entry_point!(purge::run)),
     ]
 }
 
@@ -67,8 +70,8 @@ static ALLOCATOR: redis_module::alloc::RedisAlloc = redis_module::alloc::RedisAl
 #[no_mangle]
 pub unsafe extern "C" fn RedisModule_OnLoad(
     ctx: *mut raw::RedisModuleCtx,
-    _argv: *mut *mut raw::RedisModuleString,
-    _argc: c_int,
+    argv: *mut *mut raw::RedisModuleString,
+    argc: c_int,
 ) -> c_int {
     // Init fills the API table, the allocator's included: nothing may allocate before it.
     if raw::Export_RedisModule_Init(ctx, c"tlog".as_ptr(), VERSION, raw::REDISMODULE_APIVER_1 as c_int)
@@ -76,7 +79,13 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     {
         return raw::REDISMODULE_ERR as c_int;
     }
-    match load(ctx) {
+    let args: Vec<Vec<u8>> = if argv.is_null() || argc <= 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the server passes `argc` live strings for the duration of the call.
+        std::slice::from_raw_parts(argv, argc as usize).iter().map(|&s| ffi::str_bytes(s).to_vec()).collect()
+    };
+    match load(ctx, &args) {
         Ok(()) => raw::REDISMODULE_OK as c_int,
         Err(why) => {
             log_warning(ctx, &format!("{why} Not loading."));
@@ -85,7 +94,7 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     }
 }
 
-fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
+fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
     let missing = registry::missing_apis();
     if !missing.is_empty() {
         return Err(format!(
@@ -96,17 +105,20 @@ fn load(ctx: *mut raw::RedisModuleCtx) -> Result<(), String> {
     let ctx = ffi::Ctx::new(ctx).ok_or("no load context.")?;
     // The writes replicate as these commands: a server that renamed one away would keep
     // tlog's writes from its replicas and AOF.
-    let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN"];
+    let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN", c"RPOP", c"UNLINK", c"XADD"];
     let gone = ctx.missing_commands(&needed).map_err(|e| e.to_string())?;
     if !gone.is_empty() {
-        return Err(format!("tlog replicates its writes as {}; this server lacks {} (rename-command?).", "MSET, LPUSH, PEXPIREAT, LREM and DEL", gone.join(", ")));
+        return Err(format!("tlog replicates its writes as {}; this server lacks {} (rename-command?).", "MSET, LPUSH, PEXPIREAT, LREM, DEL, RPOP, UNLINK and XADD", gone.join(", ")));
     }
     registry::init_options(ctx);
     for (spec, entry) in command_table() {
         registry::register(ctx, spec, entry).map_err(|why| format!("tlog: {why}."))?;
     }
     registry::config::register(ctx).map_err(|why| format!("tlog: {why}."))?;
+    registry::config::apply_args(ctx, args).map_err(|why| format!("tlog: {why}."))?;
     registry::subscribe_events(ctx).map_err(|why| format!("tlog: {why}."))?;
+    cleaner::register_info(ctx).map_err(|why| format!("tlog: {why}."))?;
+    cleaner::start(ctx).map_err(|why| format!("tlog: {why}."))?;
     Ok(())
 }
 

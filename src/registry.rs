@@ -39,6 +39,10 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_CallReplyLength, RedisModule_CallReplyArrayElement,
         RedisModule_CallReplyStringPtr, RedisModule_FreeCallReply, RedisModule_GetClientId,
         RedisModule_GetClientInfoById, RedisModule_SubscribeToServerEvent,
+        RedisModule_CallReplyInteger, RedisModule_RegisterNumericConfig, RedisModule_CreateTimer,
+        RedisModule_BlockClient, RedisModule_UnblockClient, RedisModule_RegisterInfoFunc,
+        RedisModule_InfoAddSection, RedisModule_InfoAddFieldULongLong, RedisModule_SelectDb,
+        RedisModule_ListPop, RedisModule_FreeString, RedisModule_GetSelectedDb,
     )
 }
 
@@ -46,6 +50,7 @@ pub fn missing_apis() -> Vec<&'static str> {
 pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
     unsafe extern "C" fn forget(_: *mut raw::RedisModuleCtx, _: raw::RedisModuleEvent, _: u64, _: *mut std::ffi::c_void) {
         crate::store::floor_cache::clear();
+        crate::cleaner::forget_prefixes();
     }
     let subscribe = unsafe { raw::RedisModule_SubscribeToServerEvent }.ok_or("no SubscribeToServerEvent")?;
     for id in [
@@ -64,11 +69,13 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
     Ok(())
 }
 
-/// Module configuration: `tlog.<name>` in redis.conf (after the loadmodule line), `CONFIG SET`
-/// and `CONFIG GET`. Booleans, read on every write, so they live in atomics.
+/// Module configuration: `tlog.<name>` in redis.conf (after the loadmodule line), as
+/// `loadmodule` arguments, and by `CONFIG SET`/`CONFIG GET`. Read on every write and cleaner
+/// tick, so the values live in atomics. The server refuses out-of-range numbers itself, with
+/// an `ERR` naming the range.
 pub mod config {
     use std::ffi::{c_char, c_int, c_void, CStr};
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
     use redis_module::raw;
 
@@ -78,14 +85,40 @@ pub mod config {
     pub static PUBLISH: AtomicBool = AtomicBool::new(false);
     /// Also on `<prefix>:log-records:<tag>` for each of its tags.
     pub static PUBLISH_TAGS: AtomicBool = AtomicBool::new(false);
+    /// Keep each removed-by-retention record in the stream `<prefix>:archive`.
+    pub static ARCHIVE: AtomicBool = AtomicBool::new(false);
+    /// Records kept per prefix by the cleaner; 0: no limit.
+    pub static MAX_RECORDS: AtomicI64 = AtomicI64::new(0);
+    /// Seconds a record is kept by the cleaner; 0: no limit.
+    pub static MAX_AGE: AtomicI64 = AtomicI64::new(0);
+    /// Entries the archive stream of a prefix keeps.
+    pub static ARCHIVE_MAXLEN: AtomicI64 = AtomicI64::new(10_000);
+    /// Microseconds of work per cleaner tick; 0 stops the cleaner.
+    pub static CLEANER_BUDGET_US: AtomicI64 = AtomicI64::new(500);
+
+    /// Numeric configs: (name, value, default, min, max). The upper bounds keep every
+    /// product of them far from overflow.
+    const NUMBERS: [(&CStr, &AtomicI64, i64, i64, i64); 4] = [
+        (c"max-records", &MAX_RECORDS, 0, 0, 1_000_000_000_000),
+        (c"max-age", &MAX_AGE, 0, 0, crate::commands::add::MAX_TTL),
+        (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
+        (c"cleaner-budget-us", &CLEANER_BUDGET_US, 500, 0, 1000),
+    ];
+    const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
+
+    fn name_of<'a>(name: *const c_char) -> &'a [u8] {
+        // SAFETY: the server passes the NUL-terminated name a config was registered with.
+        unsafe { CStr::from_ptr(name) }.to_bytes()
+    }
 
     fn flag(name: *const c_char) -> Option<&'static AtomicBool> {
-        // SAFETY: the server passes the NUL-terminated name it was registered with.
-        match unsafe { CStr::from_ptr(name) }.to_bytes() {
-            b"publish" => Some(&PUBLISH),
-            b"publish-tags" => Some(&PUBLISH_TAGS),
-            _ => None,
-        }
+        let name = name_of(name);
+        FLAGS.iter().find(|(n, _)| n.to_bytes() == name).map(|(_, f)| *f)
+    }
+
+    fn number(name: *const c_char) -> Option<&'static AtomicI64> {
+        let name = name_of(name);
+        NUMBERS.iter().find(|(n, ..)| n.to_bytes() == name).map(|(_, v, ..)| *v)
     }
 
     unsafe extern "C" fn get(name: *const c_char, _: *mut c_void) -> c_int {
@@ -102,13 +135,36 @@ pub mod config {
         }
     }
 
-    /// Registers the configs and applies what the configuration file says of them.
+    unsafe extern "C" fn get_number(name: *const c_char, _: *mut c_void) -> std::ffi::c_longlong {
+        number(name).map_or(0, |v| v.load(Ordering::Relaxed))
+    }
+
+    unsafe extern "C" fn set_number(name: *const c_char, val: std::ffi::c_longlong, _: *mut c_void, _: *mut *mut raw::RedisModuleString) -> c_int {
+        match number(name) {
+            Some(v) => {
+                v.store(val, Ordering::Relaxed);
+                raw::REDISMODULE_OK as c_int
+            }
+            None => raw::REDISMODULE_ERR as c_int,
+        }
+    }
+
+    /// Registers the configs and applies what the configuration file and the `loadmodule`
+    /// arguments say of them.
     pub fn register(ctx: Ctx) -> Result<(), String> {
         // SAFETY: live load context; the names are static C strings.
         unsafe {
             let reg = raw::RedisModule_RegisterBoolConfig.ok_or("no RegisterBoolConfig")?;
-            for name in [c"publish", c"publish-tags"] {
+            for (name, _) in FLAGS {
                 if reg(ctx.as_ptr(), name.as_ptr(), 0, raw::REDISMODULE_CONFIG_DEFAULT as _, Some(get), Some(set), None, std::ptr::null_mut())
+                    != raw::REDISMODULE_OK as c_int
+                {
+                    return Err(format!("could not register config {}", name.to_string_lossy()));
+                }
+            }
+            let reg = raw::RedisModule_RegisterNumericConfig.ok_or("no RegisterNumericConfig")?;
+            for (name, _, default, min, max) in NUMBERS {
+                if reg(ctx.as_ptr(), name.as_ptr(), default, raw::REDISMODULE_CONFIG_DEFAULT as _, min, max, Some(get_number), Some(set_number), None, std::ptr::null_mut())
                     != raw::REDISMODULE_OK as c_int
                 {
                     return Err(format!("could not register config {}", name.to_string_lossy()));
@@ -118,6 +174,22 @@ pub mod config {
             if load(ctx.as_ptr()) != raw::REDISMODULE_OK as c_int {
                 return Err("invalid tlog.* configuration".into());
             }
+        }
+        Ok(())
+    }
+
+    /// Applies `loadmodule` arguments, `name value` pairs (`max-age 3600` or
+    /// `tlog.max-age 3600`), through CONFIG SET: the same names, checks and errors as there.
+    /// They come after the configuration file's `tlog.*` lines, so they win.
+    pub fn apply_args(ctx: Ctx, args: &[Vec<u8>]) -> Result<(), String> {
+        if args.len() % 2 != 0 {
+            return Err("loadmodule arguments come in pairs: name value".into());
+        }
+        for pair in args.chunks(2) {
+            let name = if pair[0].starts_with(b"tlog.") { pair[0].clone() } else { [&b"tlog."[..], &pair[0]].concat() };
+            ctx.config_set(&name, &pair[1]).map_err(|e| {
+                format!("loadmodule argument {} {}: {e}", String::from_utf8_lossy(&pair[0]), String::from_utf8_lossy(&pair[1]))
+            })?;
         }
         Ok(())
     }

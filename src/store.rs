@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString};
 use crate::keys::{self, Keys};
 use crate::record::{self, JsonMessage};
+use crate::retention::{self, Limits};
+use crate::cleaner;
 
 /// How far ahead of this server's clock the newest record's timestamp may be and still hold
 /// back new timestamps. Beyond it, the newest record is taken to be from a client with a broken
@@ -29,6 +31,10 @@ pub struct NewRecord<'a> {
     pub tags: &'a [&'a str],
     /// The record's key expires this long after the record's time.
     pub ttl_secs: Option<i64>,
+    /// Limits this call enforces on the prefix (MAXLEN, MAXAGE), after adding the record.
+    pub limits: Limits,
+    /// At most this many records are removed by the limits in this call.
+    pub evict_cap: usize,
 }
 
 /// The key names of a prefix and the caller's ACL. In cluster mode the prefix must hold a hash
@@ -46,6 +52,10 @@ fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
 /// each tag's flow. Returns the id.
 pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     let (keys, acl) = open_prefix(ctx, rec.prefix)?;
+    let db = ctx.selected_db();
+    if cleaner::purging(db, rec.prefix) {
+        return Err(Error::Purging);
+    }
 
     let counter_key = ctx.string(&keys.counter())?;
     let mut flow_keys = Vec::with_capacity(rec.tags.len() + 1);
@@ -99,13 +109,25 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
 
     // Timestamps never decrease as ids grow: a clock that stepped back reuses the newest time.
     let now = record::now_micros();
-    let db = ctx.selected_db();
     let floor = match newest {
         Some(newest) => match floor_cache::get(db, rec.prefix, newest) {
             Some(ts) => Some(ts),
-            None => newest_ts(ctx, &keys, newest)?,
+            None => {
+                // First write of the prefix this server sees (or since the cache forgot).
+                cleaner::know(db, rec.prefix);
+                newest_ts(ctx, &keys, newest)?
+            }
         },
-        None => None,
+        None => {
+            cleaner::know(db, rec.prefix);
+            None
+        }
+    };
+    // The records this call's limits remove, checked now like everything else.
+    let evictions = if rec.limits.any() {
+        Some(retention::plan(ctx, &keys, &acl, rec.limits, now, 1, cleaner::archive(), rec.evict_cap)?)
+    } else {
+        None
     };
     let ts = floor.filter(|&f| f - now <= MAX_CLOCK_LEAD_MICROS).map_or(now, |f| f.max(now));
 
@@ -118,6 +140,13 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     msg_handle.set_string(&body)?;
     for flow in &flows {
         flow.push_head(&id_str)?;
+    }
+    // Dead ids at the oldest end of the flows written go now, a few per write (the cleaner
+    // does the rest). Not from `__all__` when limits remove from its end below.
+    let mut trimmed = vec![0usize; flows.len()];
+    let skip_all = evictions.as_ref().is_some_and(|p| !p.is_empty());
+    for (i, flow) in flows.iter().enumerate().skip(usize::from(skip_all)) {
+        trimmed[i] = trim_touched(ctx, &keys, &acl, flow, &flow_keys[i], i == 0);
     }
     // Close the keys before anything else touches them (the TTL below runs a command).
     drop((counter_handle, msg_handle, flows));
@@ -146,14 +175,32 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
             ctx.call_replicated(c"PEXPIREAT", &[&msg_key, &at])
         });
     }
+    for (k, &n) in flow_keys.iter().zip(&trimmed) {
+        if n > 0 {
+            let mut buf = keys::itoa_buf();
+            effects = effects.and_then(|()| ctx.replicate(c"RPOP", &[k, &ctx.string(keys::fmt_id(n as i64, &mut buf))?]));
+        }
+    }
     if let Err(e) = effects {
         ctx.log_warning(&format!("tlog: record {id} was written but not fully replicated: {e}"));
+    }
+    cleaner::stats::add(&cleaner::stats::LOGGED, 1);
+    cleaner::stats::add(&cleaner::stats::TRIMMED, trimmed[1..].iter().sum::<usize>() as u64);
+    cleaner::stats::add(&cleaner::stats::EXPIRED, trimmed[0] as u64);
+    if let Some(plan) = &evictions {
+        match retention::execute(ctx, plan) {
+            Ok(removed) => cleaner::stats::removed(&removed),
+            Err(e) => ctx.log_warning(&format!("tlog: record {id} was written but its limits were not fully applied: {e}")),
+        }
     }
 
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
-    for k in &flow_keys {
+    for (k, &n) in flow_keys.iter().zip(&trimmed) {
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
+        if n > 0 {
+            ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
+        }
         // Wakes TLOG.TAIL readers blocked on the flow.
         ctx.signal_ready(k);
     }
@@ -161,6 +208,30 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         ctx.log_warning(&format!("tlog: record {id} was not published: {e}"));
     }
     Ok(id)
+}
+
+/// How many dead ids a write removes from the oldest end of each flow it writes to.
+const TOUCH_TRIM: usize = 2;
+
+/// Pops up to `TOUCH_TRIM` dead ids from the end of a flow just written (open for writing),
+/// if the caller may read and write the flow. Returns how many.
+fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString, is_all: bool) -> usize {
+    let mut n = 0;
+    while n < TOUCH_TRIM && flow.len() > 1 {
+        let Some(tail) = flow.list_tail(ctx) else { break };
+        if !retention::is_dead(ctx, &[keys.prefix()], tail.as_bytes()).unwrap_or(false) {
+            break;
+        }
+        // `__all__` was checked for reading and writing already; a tag flow only for writing.
+        if n == 0 && !is_all && acl.check(name, Access::ReadWrite).is_err() {
+            break;
+        }
+        if !flow.pop_tail() {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// Publishes a new record's JSON where the module configuration asks for it (off by default).
@@ -315,7 +386,19 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         }
         ctx.call_replicated(c"DEL", &[msg])?;
     }
+    cleaner::stats::add(&cleaner::stats::DELETED, plan.len() as u64);
     Ok(plan.len())
+}
+
+/// Checks that the caller may remove every key of the prefix: write access to the keys its
+/// ACL patterns would have to cover, `<prefix>:msg:*` and `<prefix>:flow:*` taken literally
+/// (a pattern that matches the literal text matches every name it stands for).
+pub fn check_purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
+    let (keys, acl) = open_prefix(ctx, prefix)?;
+    for name in [keys.counter(), keys.archive(), keys.flow(b"*"), keys.with_tail(b"msg:*")] {
+        acl.check(&ctx.string(&name)?, Access::ReadWrite)?;
+    }
+    Ok(())
 }
 
 /// A tag of a prefix, as the catalog lists it.

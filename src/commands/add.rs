@@ -1,12 +1,13 @@
-//! `TLOG.ADD prefix [JSON] MESSAGE message [tag ...]`: logs a message with options. Options
-//! come first; `MESSAGE` ends them, and everything after it is data (the message, then tags),
-//! as `STREAMS` ends XREAD's options. Later options (TTL, an explicit time) join `JSON` there.
+//! `TLOG.ADD prefix [JSON] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE
+//! message [tag ...]`: logs a message with options. Options come first; `MESSAGE` ends them,
+//! and everything after it is data (the message, then tags), as `STREAMS` ends XREAD's options.
 
 use super::{message_text, new_record_tags, Arg, ArgKind, Spec};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
 use crate::record::JsonMessage;
 use crate::keys;
+use crate::retention::{Limits, APPROX_BATCH};
 use crate::store::{self, NewRecord};
 
 pub static SPEC: Spec = Spec {
@@ -15,12 +16,26 @@ pub static SPEC: Spec = Spec {
     arity: -4,
     writes: true,
     summary: "Logs a message, text or any JSON value, with options and tags; returns the new record's id.",
-    complexity: "O(T + M) where T is the number of tags and M the size of a JSON message.",
+    complexity: "O(T + M + E) where T is the number of tags, M the size of a JSON message and E the number of records MAXLEN or MAXAGE removes (at most 100 with ~).",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),
         Arg::new("json", ArgKind::Token).token("JSON").optional(),
         Arg::new("seconds", ArgKind::Integer).token("TTL").optional(),
+        Arg::new("maxlen", ArgKind::Block).token("MAXLEN").optional().subargs(&[
+            Arg::new("trim", ArgKind::OneOf).optional().subargs(&[
+                Arg::new("equal", ArgKind::Token).token("="),
+                Arg::new("approximately", ArgKind::Token).token("~"),
+            ]),
+            Arg::new("count", ArgKind::Integer),
+        ]),
+        Arg::new("maxage", ArgKind::Block).token("MAXAGE").optional().subargs(&[
+            Arg::new("trim", ArgKind::OneOf).optional().subargs(&[
+                Arg::new("equal", ArgKind::Token).token("="),
+                Arg::new("approximately", ArgKind::Token).token("~"),
+            ]),
+            Arg::new("seconds", ArgKind::Integer),
+        ]),
         Arg::new("message", ArgKind::String).token("MESSAGE"),
         Arg::new("tag", ArgKind::String).optional().multiple(),
     ],
@@ -29,6 +44,8 @@ pub static SPEC: Spec = Spec {
 
 /// The longest TTL: 100 years, far from any overflow of milliseconds.
 pub const MAX_TTL: i64 = 100 * 365 * 24 * 3600;
+/// The largest MAXLEN.
+pub const MAX_MAXLEN: i64 = 1_000_000_000_000;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
@@ -36,6 +53,12 @@ pub struct Request<'a> {
     pub json: bool,
     /// The record's key expires this many seconds after the record's time.
     pub ttl: Option<i64>,
+    /// Keep at most this many records in the prefix.
+    pub maxlen: Option<i64>,
+    /// Keep no record older than this many seconds.
+    pub maxage: Option<i64>,
+    /// `~` was given: the limits may remove at most `APPROX_BATCH` records in this call.
+    pub approx: bool,
     pub message: &'a [u8],
     pub tags: &'a [&'a [u8]],
 }
@@ -44,6 +67,9 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
     let (prefix, mut rest) = args.split_first().ok_or(Error::Syntax)?;
     let mut json = false;
     let mut ttl = None;
+    let mut maxlen = None;
+    let mut maxage = None;
+    let mut approx = false;
     loop {
         let (opt, tail) = rest.split_first().ok_or(Error::Syntax)?;
         rest = tail;
@@ -61,12 +87,29 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
             let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
             rest = tail;
             ttl = Some(keys::parse_i64(v).filter(|&s| (1..=MAX_TTL).contains(&s)).ok_or(Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"))?);
+        } else if opt.eq_ignore_ascii_case(b"MAXLEN") || opt.eq_ignore_ascii_case(b"MAXAGE") {
+            let is_len = opt.eq_ignore_ascii_case(b"MAXLEN");
+            let (name, slot, max, what) = if is_len {
+                ("MAXLEN", &mut maxlen, MAX_MAXLEN, "a count of records from 1 to 1000000000000")
+            } else {
+                ("MAXAGE", &mut maxage, MAX_TTL, "seconds from 1 to 3153600000 (100 years)")
+            };
+            if slot.is_some() {
+                return Err(Error::RepeatedOption(name));
+            }
+            let (mut v, mut tail) = rest.split_first().ok_or(Error::Syntax)?;
+            if *v == b"~" || *v == b"=" {
+                approx |= *v == b"~";
+                (v, tail) = tail.split_first().ok_or(Error::Syntax)?;
+            }
+            rest = tail;
+            *slot = Some(keys::parse_i64(v).filter(|&n| (1..=max).contains(&n)).ok_or(Error::BadNumber(name, what))?);
         } else {
             return Err(Error::Syntax);
         }
     }
     let (message, tags) = rest.split_first().ok_or(Error::Syntax)?;
-    Ok(Request { prefix, json, ttl, message, tags })
+    Ok(Request { prefix, json, ttl, maxlen, maxage, approx, message, tags })
 }
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
@@ -74,7 +117,12 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let text = message_text(req.message)?;
     let message = if req.json { JsonMessage::json(text)? } else { JsonMessage::text(text) };
     let tags = new_record_tags(req.tags)?;
-    let rec = NewRecord { prefix: req.prefix, message: &message, tags: &tags, ttl_secs: req.ttl };
+    let limits = Limits {
+        max_records: req.maxlen.map(|n| n as u64),
+        max_age_micros: req.maxage.map(|s| s * 1_000_000),
+    };
+    let evict_cap = if req.approx { APPROX_BATCH } else { usize::MAX };
+    let rec = NewRecord { prefix: req.prefix, message: &message, tags: &tags, ttl_secs: req.ttl, limits, evict_cap };
     let id = store::append(ctx, &rec)?;
     Reply::new(ctx).int(id);
     Ok(())
@@ -97,6 +145,12 @@ mod tests {
         let args: &[&[u8]] = &[b"p", b"MESSAGE", b"x"];
         let r = parse(args).unwrap();
         assert!(!r.json && r.tags.is_empty());
+        assert_eq!((r.maxlen, r.maxage, r.approx), (None, None, false));
+        let args: &[&[u8]] = &[b"p", b"maxlen", b"~", b"10", b"MAXAGE", b"=", b"60", b"MESSAGE", b"x"];
+        let r = parse(args).unwrap();
+        assert_eq!((r.maxlen, r.maxage, r.approx), (Some(10), Some(60), true));
+        let args: &[&[u8]] = &[b"p", b"MAXAGE", b"5", b"MESSAGE", b"x"];
+        assert_eq!(parse(args).unwrap().maxage, Some(5));
     }
 
     #[test]
@@ -111,6 +165,11 @@ mod tests {
             (&[b"p", b"TTL", b"3153600001", b"MESSAGE", b"m"], Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)")),
             (&[b"p", b"TTL", b"1", b"TTL", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TTL")),
             (&[b"p", b"TTL"], Error::Syntax),
+            (&[b"p", b"MAXLEN", b"0", b"MESSAGE", b"m"], Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000")),
+            (&[b"p", b"MAXLEN", b"~", b"MESSAGE", b"m"], Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000")),
+            (&[b"p", b"MAXLEN", b"~"], Error::Syntax),
+            (&[b"p", b"MAXLEN", b"1", b"MAXLEN", b"2", b"MESSAGE", b"m"], Error::RepeatedOption("MAXLEN")),
+            (&[b"p", b"MAXAGE", b"-1", b"MESSAGE", b"m"], Error::BadNumber("MAXAGE", "seconds from 1 to 3153600000 (100 years)")),
         ];
         for (args, err) in cases {
             assert_eq!(parse(args).unwrap_err(), *err);

@@ -29,7 +29,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     };
     let message = JsonMessage::text(message_text(message)?);
     let tags = new_record_tags(tags)?;
-    let id = store::append(ctx, &NewRecord { prefix, message: &message, tags: &tags, ttl_secs: None })?;
+    let id = store::append(ctx, &NewRecord { prefix, message: &message, tags: &tags, ttl_secs: None, limits: Default::default(), evict_cap: usize::MAX })?;
     Reply::new(ctx).int(id);
     Ok(())
 }

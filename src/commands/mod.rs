@@ -15,6 +15,7 @@ pub mod del;
 pub mod get;
 pub mod latest;
 pub mod log;
+pub mod purge;
 pub mod tags;
 pub mod tail;
 
@@ -194,7 +195,7 @@ pub const COUNT_ARGS: &[Arg] = &[
 ];
 
 /// Every command of the module, in the order of the README reference.
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC, &del::SPEC];
+pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC, &del::SPEC, &purge::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -393,7 +394,7 @@ mod tests {
     #[test]
     fn syntax_lines_render_like_redis_io() {
         assert_eq!(log::SPEC.syntax(), "TLOG.LOG prefix message [tag [tag ...]]");
-        assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TTL seconds] MESSAGE message [tag [tag ...]]");
+        assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE message [tag [tag ...]]");
         assert_eq!(
             get::SPEC.syntax(),
             "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"

@@ -1,0 +1,227 @@
+//! Retention: records leave a prefix from the oldest end of its `__all__` flow, because a limit
+//! says so (at most N records, none older than D) or because they are already gone (expired or
+//! deleted by another client, leaving a dead id behind). Also the trimming of dead ids from the
+//! oldest end of any flow.
+//!
+//! Removal follows the path of every write: a plan is made with read-only opens (ACL, key
+//! types, which records go), then carried out as plain commands run and replicated as such
+//! (`XADD` to the archive, `DEL`, `LREM`, `RPOP`), so replicas and an AOF replay need no module.
+
+use crate::error::{Error, Result};
+use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString};
+use crate::keys::{self, Keys};
+use crate::record;
+
+/// How many records one call may remove when its limit is approximate (`~`).
+pub const APPROX_BATCH: usize = 100;
+
+/// The limits a removal enforces. `None`: no such limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_records: Option<u64>,
+    pub max_age_micros: Option<i64>,
+}
+
+impl Limits {
+    pub fn any(&self) -> bool {
+        self.max_records.is_some() || self.max_age_micros.is_some()
+    }
+}
+
+/// Where removed records are archived: `<prefix>:archive`, a stream capped at `maxlen`.
+pub struct Archive {
+    pub maxlen: i64,
+}
+
+/// One entry leaving the tail of `__all__`: a record, or a dead id.
+struct Eviction {
+    /// The entry as stored in the flow.
+    entry: RString,
+    /// The record's key and stored JSON; `None` for a dead id (no record behind it).
+    record: Option<(RString, Vec<u8>, i64)>,
+    /// The flows of the record's tags (from its `"tags"`), each to lose the id.
+    flows: Vec<RString>,
+}
+
+/// What a removal will do, checked and not yet done.
+pub struct Plan {
+    all: RString,
+    archive: Option<(RString, i64)>,
+    evictions: Vec<Eviction>,
+}
+
+/// What a removal did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// Records removed because a limit said so.
+    pub evicted: u64,
+    /// Dead ids removed (their record had expired or was deleted).
+    pub dead: u64,
+    pub archived: u64,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.evictions.is_empty()
+    }
+
+    /// Entries the plan removes from `__all__`.
+    pub fn len(&self) -> usize {
+        self.evictions.len()
+    }
+}
+
+/// The entries to remove from the tail of `__all__` of `keys`: while the limits are exceeded
+/// (counting `adding` records about to be logged) or the entry is a dead id, at most `cap`.
+/// Every key to be written is checked against `acl` and for its type first.
+pub fn plan(
+    ctx: Ctx,
+    keys: &Keys<'_>,
+    acl: &Acl,
+    limits: Limits,
+    now_micros: i64,
+    adding: u64,
+    archive: Option<Archive>,
+    cap: usize,
+) -> Result<Plan> {
+    let all = ctx.string(&keys.all_flow())?;
+    acl.check(&all, Access::ReadWrite)?;
+    let flow = Key::open(ctx, &all, Mode::Read)?;
+    if !matches!(flow.kind(), KeyKind::Empty | KeyKind::List) {
+        return Err(Error::WrongType);
+    }
+    let len = flow.len();
+    let excess = limits.max_records.map_or(0, |max| (len as u64).saturating_add(adding).saturating_sub(max));
+    let cutoff = limits.max_age_micros.map(|age| now_micros.saturating_sub(age));
+    let mut evictions: Vec<Eviction> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut any_record = false;
+    for k in 0..len.min(cap) {
+        let Some(entry) = flow.list_get(ctx, len - 1 - k) else { break };
+        let by_count = (evictions.len() as u64) < excess;
+        let id = keys::parse_id(entry.as_bytes());
+        // A repeated id (written by another client) is dead the second time: its record goes
+        // with the first.
+        let Some(id) = id.filter(|id| !seen.contains(id)) else {
+            evictions.push(Eviction { entry, record: None, flows: Vec::new() });
+            continue;
+        };
+        let msg = ctx.string(&keys.msg(id))?;
+        let k = Key::open(ctx, &msg, Mode::Read)?;
+        if k.kind() != KeyKind::String {
+            // No record behind the id: not a record of this prefix, whatever the key holds.
+            evictions.push(Eviction { entry, record: None, flows: Vec::new() });
+            continue;
+        }
+        let body = k.string_value()?.to_vec();
+        drop(k);
+        let old = cutoff.is_some_and(|c| record::decode_ts(&body).is_some_and(|ts| ts < c));
+        if !(by_count || old) {
+            break;
+        }
+        acl.check(&msg, Access::ReadWrite)?;
+        let mut flows = Vec::new();
+        for tag in record::decode(&body).tags.iter() {
+            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
+                continue;
+            }
+            let name = ctx.string(&keys.flow(tag.as_bytes()))?;
+            acl.check(&name, Access::ReadWrite)?;
+            if !matches!(Key::open(ctx, &name, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::List) {
+                return Err(Error::WrongType);
+            }
+            flows.push(name);
+        }
+        any_record = true;
+        seen.insert(id);
+        evictions.push(Eviction { entry, record: Some((msg, body, id)), flows });
+    }
+    let archive = match archive {
+        Some(a) if any_record => {
+            let name = ctx.string(&keys.archive())?;
+            acl.check(&name, Access::Write)?;
+            if !matches!(Key::open(ctx, &name, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::Stream) {
+                return Err(Error::WrongType);
+            }
+            Some((name, a.maxlen))
+        }
+        _ => None,
+    };
+    Ok(Plan { all, archive, evictions })
+}
+
+/// Carries out a plan. Called once every check has passed; a failing command is reported, but
+/// what was done stays done (a module gets no rollback).
+pub fn execute(ctx: Ctx, plan: &Plan) -> Result<Removed> {
+    let mut done = Removed::default();
+    if plan.evictions.is_empty() {
+        return Ok(done);
+    }
+    let minus_one = ctx.string(b"-1")?;
+    let mut records: Vec<&RString> = Vec::new();
+    for e in &plan.evictions {
+        let Some((msg, body, _)) = &e.record else {
+            done.dead += 1;
+            continue;
+        };
+        if let Some((archive, maxlen)) = &plan.archive {
+            let mut buf = keys::itoa_buf();
+            let maxlen = ctx.string(keys::fmt_id(*maxlen, &mut buf))?;
+            let body = ctx.string(body)?;
+            let args = [archive, &ctx.string(b"MAXLEN")?, &maxlen, &ctx.string(b"*")?, &ctx.string(b"id")?, &e.entry, &ctx.string(b"record")?, &body];
+            ctx.call_replicated(c"XADD", &args)?;
+            done.archived += 1;
+        }
+        // The oldest occurrence, searched from the tail, where an evicted record's id is.
+        for f in &e.flows {
+            ctx.call_replicated(c"LREM", &[f, &minus_one, &e.entry])?;
+        }
+        records.push(msg);
+        done.evicted += 1;
+    }
+    if !records.is_empty() {
+        ctx.call_replicated(c"DEL", &records)?;
+    }
+    let mut buf = keys::itoa_buf();
+    let n = ctx.string(keys::fmt_id(plan.evictions.len() as i64, &mut buf))?;
+    ctx.call_replicated(c"RPOP", &[&plan.all, &n])?;
+    Ok(done)
+}
+
+/// Removes the dead ids at the oldest end of flow `name`, at most `max`: entries that are not
+/// ids, or whose record is missing under every one of `prefixes` (a flow's name can be read
+/// as belonging to more than one prefix: `a:flow:b:flow:c`). Runs as `RPOP name count`.
+pub fn trim_dead_tail(ctx: Ctx, name: &RString, prefixes: &[&[u8]], max: usize) -> Result<u64> {
+    let flow = Key::open(ctx, name, Mode::Read)?;
+    if flow.kind() != KeyKind::List {
+        return Ok(0);
+    }
+    let len = flow.len();
+    let mut dead = 0;
+    while dead < len.min(max) {
+        let Some(entry) = flow.list_get(ctx, len - 1 - dead) else { break };
+        if !is_dead(ctx, prefixes, entry.as_bytes())? {
+            break;
+        }
+        dead += 1;
+    }
+    drop(flow);
+    if dead > 0 {
+        let mut buf = keys::itoa_buf();
+        let n = ctx.string(keys::fmt_id(dead as i64, &mut buf))?;
+        ctx.call_replicated(c"RPOP", &[name, &n])?;
+    }
+    Ok(dead as u64)
+}
+
+/// True if a flow entry leads to no record under any of `prefixes`.
+pub fn is_dead(ctx: Ctx, prefixes: &[&[u8]], entry: &[u8]) -> Result<bool> {
+    let Some(id) = keys::parse_id(entry) else { return Ok(true) };
+    for p in prefixes {
+        let msg = ctx.string(&Keys::new(p).msg(id))?;
+        if Key::open(ctx, &msg, Mode::Read)?.kind() == KeyKind::String {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,384 @@
+//! Retention: TTLs, limits by count and age (server-wide and per call), the archive, the
+//! background cleaner, TLOG.PURGE, configuration and INFO.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::{Commands, Connection};
+
+/// Polls `f` until it returns true, for at most `secs` seconds.
+fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "not reached in {secs} s: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn info(con: &mut Connection) -> std::collections::HashMap<String, u64> {
+    let text: String = redis::cmd("INFO").arg("tlog").query(con).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(k, v)| Some((k.strip_prefix("tlog_")?.to_string(), v.trim().parse().ok()?)))
+        .collect()
+}
+
+fn flow(con: &mut Connection, key: &str) -> Vec<i64> {
+    con.lrange(key, 0, -1).unwrap()
+}
+
+fn keys(con: &mut Connection, pattern: &str) -> HashSet<String> {
+    con.keys(pattern).unwrap()
+}
+
+fn set_config(con: &mut Connection, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(con).unwrap();
+}
+
+#[test]
+fn expired_records_leave_every_flow_and_empty_flows_disappear() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 0..200 {
+        cmd(&mut con, &["TLOG.ADD", "p", "TTL", "1", "MESSAGE", &format!("short {i}"), &format!("t{}", i % 4), "both"]).unwrap();
+    }
+    let kept: Vec<i64> = (0..5).map(|i| int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("kept {i}"), "both"]).unwrap())).collect();
+    let newest_first: Vec<i64> = kept.iter().rev().copied().collect();
+    eventually(15, "only the records without a TTL are left in the flows", || {
+        flow(&mut con, "p:flow:__all__") == newest_first && flow(&mut con, "p:flow:both") == newest_first
+    });
+    eventually(15, "the flows of expired tags are gone", || {
+        (0..4).all(|t| !con.exists::<_, bool>(format!("p:flow:t{t}")).unwrap())
+    });
+    let stats = info(&mut con);
+    // Each dead id is counted once, where it was removed: `__all__` (expired) or a tag flow.
+    assert_eq!(stats["records_expired"], 200);
+    assert_eq!(stats["dead_ids_trimmed"], 400);
+    assert_eq!(stats["records_logged"], 205);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p"]).unwrap()), newest_first);
+}
+
+#[test]
+fn records_of_plain_clients_without_tags_are_cleaned_too() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // Records 1 and 2 written by hand, as another client following the layout would: no
+    // "tags" field, so only the flows themselves say where the ids are.
+    for id in [1, 2] {
+        let _: () = con.set_ex(format!("p:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"plain"}}"#), 1).unwrap();
+        let _: () = con.lpush("p:flow:__all__", id).unwrap();
+        let _: () = con.lpush("p:flow:x", id).unwrap();
+        let _: () = con.lpush("p:flow:plain", id).unwrap();
+    }
+    let _: () = con.set("p:counter", 2).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "by tlog", "x"]).unwrap()), 3);
+    eventually(15, "the plain records' ids are gone from every flow", || {
+        flow(&mut con, "p:flow:__all__") == vec![3]
+            && flow(&mut con, "p:flow:x") == vec![3]
+            && !con.exists::<_, bool>("p:flow:plain").unwrap()
+    });
+}
+
+#[test]
+fn count_and_age_limits_hold_under_continuous_logging() {
+    let s = Server::start_with(true, &["max-records", "50"]);
+    let mut con = s.conn();
+    for i in 1..=500 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}"), &format!("t{}", i % 3)]).unwrap();
+        // The cleaner runs between commands: the flow never grows far past the limit.
+        if i % 100 == 0 {
+            std::thread::sleep(Duration::from_millis(150));
+            assert!(con.llen::<_, usize>("p:flow:__all__").unwrap() <= 150);
+        }
+    }
+    let newest: Vec<i64> = (451..=500).rev().collect();
+    eventually(10, "the newest 50 records are kept", || flow(&mut con, "p:flow:__all__") == newest);
+    assert_eq!(keys(&mut con, "p:msg:*").len(), 50);
+    let kept: HashSet<i64> = newest.iter().copied().collect();
+    for t in 0..3 {
+        let ids = flow(&mut con, &format!("p:flow:t{t}"));
+        assert!(ids.iter().all(|id| kept.contains(id)), "flow t{t} holds evicted ids: {ids:?}");
+        assert_eq!(ids.len(), newest.iter().filter(|&&id| id % 3 == t).count());
+    }
+    assert_eq!(info(&mut con)["records_evicted"], 450);
+
+    // Age: a record older than max-age goes, a newer one stays.
+    set_config(&mut con, "tlog.max-records", "0");
+    let old = int(&cmd(&mut con, &["TLOG.LOG", "q", "old"]).unwrap());
+    std::thread::sleep(Duration::from_millis(2500));
+    let young = int(&cmd(&mut con, &["TLOG.LOG", "q", "young"]).unwrap());
+    set_config(&mut con, "tlog.max-age", "2");
+    eventually(5, "the old record is removed", || flow(&mut con, "q:flow:__all__") == vec![young]);
+    assert!(!con.exists::<_, bool>(format!("q:msg:{old}")).unwrap());
+    assert!(con.exists::<_, bool>(format!("q:msg:{young}")).unwrap());
+}
+
+#[test]
+fn maxlen_and_maxage_apply_at_the_call() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 1..=5 {
+        cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "3", "MESSAGE", &format!("m{i}"), "a"]).unwrap();
+        let expect: Vec<i64> = (i.max(3) - 2..=i).rev().collect();
+        let expect: Vec<i64> = expect.into_iter().filter(|&id| id >= 1).collect();
+        assert_eq!(flow(&mut con, "p:flow:__all__"), expect);
+        assert_eq!(flow(&mut con, "p:flow:a"), expect);
+    }
+    assert_eq!(keys(&mut con, "p:msg:*").len(), 3);
+
+    // `~` removes at most 100 records per call.
+    for i in 0..250 {
+        cmd(&mut con, &["TLOG.LOG", "q", &format!("m{i}")]).unwrap();
+    }
+    cmd(&mut con, &["TLOG.ADD", "q", "MAXLEN", "~", "10", "MESSAGE", "x"]).unwrap();
+    assert_eq!(con.llen::<_, usize>("q:flow:__all__").unwrap(), 151);
+    cmd(&mut con, &["TLOG.ADD", "q", "MAXLEN", "=", "10", "MESSAGE", "x"]).unwrap();
+    assert_eq!(con.llen::<_, usize>("q:flow:__all__").unwrap(), 10);
+
+    // MAXAGE: a record from another client, an hour old, goes at once.
+    let hour_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() - 3600.0;
+    let _: () = con.set("r:msg:1", format!(r#"{{"id":1,"ts":{hour_ago},"message":"old","tags":["t"]}}"#)).unwrap();
+    let _: () = con.lpush("r:flow:__all__", 1).unwrap();
+    let _: () = con.lpush("r:flow:t", 1).unwrap();
+    let id = int(&cmd(&mut con, &["TLOG.ADD", "r", "MAXAGE", "60", "MESSAGE", "new", "t"]).unwrap());
+    assert_eq!(flow(&mut con, "r:flow:__all__"), vec![id]);
+    assert_eq!(flow(&mut con, "r:flow:t"), vec![id]);
+    assert!(!con.exists::<_, bool>("r:msg:1").unwrap());
+}
+
+#[test]
+fn limits_check_everything_before_writing() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "one", "a"]).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "p", "two", "b"]).unwrap();
+    let before = s.digest();
+    for (args, error) in [
+        (vec!["MAXLEN", "0"], "ERR MAXLEN needs a count of records from 1 to 1000000000000"),
+        (vec!["MAXLEN", "~", "x"], "ERR MAXLEN needs a count of records from 1 to 1000000000000"),
+        (vec!["MAXAGE", "0"], "ERR MAXAGE needs seconds from 1 to 3153600000 (100 years)"),
+        (vec!["MAXLEN", "1", "MAXLEN", "1"], "ERR option MAXLEN given more than once"),
+    ] {
+        let mut words = vec!["TLOG.ADD", "p"];
+        words.extend(args);
+        words.extend(["MESSAGE", "m"]);
+        assert_eq!(err_of(cmd(&mut con, &words)), error);
+    }
+    // The record MAXLEN would remove lists a tag whose flow holds another type.
+    let _: () = con.del("p:flow:a").unwrap();
+    let _: () = con.set("p:flow:a", "x").unwrap();
+    let before_wrongtype = s.digest();
+    assert!(err_of(cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "1", "MESSAGE", "m"])).starts_with("WRONGTYPE"));
+    assert_eq!(s.digest(), before_wrongtype);
+    let _: () = con.del("p:flow:a").unwrap();
+    let _: () = con.lpush("p:flow:a", 1).unwrap();
+    assert_eq!(s.digest(), before);
+
+    // A user who may log but not remove the records of tag `a`.
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER").arg("u").arg("on").arg(">pw").arg("+@all")
+        .arg("~p:counter").arg("~p:flow:__all__").arg("~p:flow:b").arg("~p:msg:*").arg("%R~p:flow:a")
+        .query(&mut con)
+        .unwrap();
+    let mut u = redis::Client::open(format!("redis://u:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    assert_eq!(
+        err_of(cmd(&mut u, &["TLOG.ADD", "p", "MAXLEN", "1", "MESSAGE", "m", "b"])),
+        "NOPERM this user has no permissions to write the 'p:flow:a' key"
+    );
+    assert_eq!(s.digest(), before);
+}
+
+#[test]
+fn the_archive_keeps_removed_records_up_to_its_cap() {
+    let s = Server::start_with(true, &["archive", "yes", "archive-maxlen", "5"]);
+    let mut con = s.conn();
+    let mut stored = Vec::new();
+    for i in 1..=10 {
+        cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "2", "MESSAGE", &format!("m{i}"), "t"]).unwrap();
+        stored.push(con.get::<_, String>(format!("p:msg:{i}")).unwrap());
+    }
+    // Records 1..8 were removed; the archive keeps the last 5 of them, oldest first.
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE").arg("p:archive").arg("-").arg("+").query(&mut con).unwrap();
+    let got: Vec<(String, String)> = entries
+        .iter()
+        .map(|(_, f)| {
+            let m: std::collections::HashMap<_, _> = f.iter().cloned().collect();
+            (m["id"].clone(), m["record"].clone())
+        })
+        .collect();
+    let want: Vec<(String, String)> = (4..=8).map(|i| (i.to_string(), stored[i - 1].clone())).collect();
+    assert_eq!(got, want);
+    let stats = info(&mut con);
+    assert_eq!((stats["records_archived"], stats["records_evicted"]), (8, 8));
+    // Dead ids are not records: nothing to archive.
+    let _: () = con.lpush("p:flow:__all__", 99).unwrap();
+    let _: () = con.rpush("p:flow:__all__", 98).unwrap();
+    // Of [99, 10, 9, 98] plus the new record, MAXLEN 2 removes 98, 9 and 10: two records.
+    cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "2", "MESSAGE", "m11"]).unwrap();
+    assert_eq!(info(&mut con)["records_archived"], 10);
+}
+
+#[test]
+fn configuration_is_checked() {
+    let s = Server::start_with(true, &["tlog.max-age", "60", "cleaner-budget-us", "200"]);
+    let mut con = s.conn();
+    let got: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("tlog.max-age").query(&mut con).unwrap();
+    assert_eq!(got, vec!["tlog.max-age", "60"]);
+    assert_eq!(info(&mut con)["cleaner_budget_us"], 200);
+    for (name, value) in [
+        ("tlog.max-age", "-1"),
+        ("tlog.max-age", "3153600001"),
+        ("tlog.max-records", "x"),
+        ("tlog.cleaner-budget-us", "1001"),
+        ("tlog.archive-maxlen", "0"),
+        ("tlog.archive", "maybe"),
+    ] {
+        let e: redis::RedisResult<()> = redis::cmd("CONFIG").arg("SET").arg(name).arg(value).query(&mut con);
+        let e = err_of(e.map(|()| redis::Value::Okay));
+        assert!(e.starts_with("ERR") && e.contains(name), "{name} {value}: {e}");
+    }
+    let got: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("tlog.max-age").query(&mut con).unwrap();
+    assert_eq!(got, vec!["tlog.max-age", "60"]);
+
+    // A bad loadmodule argument stops the server with the reason in its log.
+    for args in [&["max-age", "x"][..], &["bogus", "1"], &["max-age"]] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+        let out = std::process::Command::new(std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()))
+            .args(["--port", &port, "--bind", "127.0.0.1", "--dir"])
+            .arg(dir.path())
+            .arg("--loadmodule")
+            .arg(module_path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(log.contains("<tlog> tlog: loadmodule argument") || log.contains("come in pairs"), "{args:?}: {log}");
+    }
+}
+
+#[test]
+fn purge_removes_the_prefix_and_nothing_else() {
+    let s = Server::start();
+    let mut con = s.conn();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "p"]).unwrap()), 0);
+    for i in 0..3000 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}"), &format!("t{}", i % 7)]).unwrap();
+    }
+    cmd(&mut con, &["TLOG.LOG", "p:sub", "another prefix"]).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "p2", "another prefix"]).unwrap();
+    let _: () = con.set("p:other", "not tlog's").unwrap();
+    let _: () = con.set("p:msg:x", "not a record key").unwrap();
+    let _: () = redis::cmd("XADD").arg("p:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
+    // counter, archive, 3000 records, __all__ and 7 tag flows.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "p"]).unwrap()), 3010);
+    let left = keys(&mut con, "*");
+    let expect: HashSet<String> =
+        ["p:other", "p:msg:x", "p:sub:counter", "p:sub:msg:1", "p:sub:flow:__all__", "p2:counter", "p2:msg:1", "p2:flow:__all__"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+    assert_eq!(left, expect);
+    assert_eq!(info(&mut con)["keys_purged"], 3010);
+    // The prefix starts afresh.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "again"]).unwrap()), 1);
+    // Inside MULTI it runs at once.
+    let (n,): (i64,) = redis::pipe().atomic().cmd("TLOG.PURGE").arg("p").query(&mut con).unwrap();
+    assert_eq!(n, 3);
+    assert_eq!(err_of(cmd(&mut con, &["TLOG.PURGE"])), "ERR wrong number of arguments for 'tlog.purge' command");
+
+    let _: () = redis::cmd("ACL").arg("SETUSER").arg("u").arg("on").arg(">pw").arg("+@all").arg("~p2:flow:*").arg("~p2:counter").arg("~p2:archive").query(&mut con).unwrap();
+    let mut u = redis::Client::open(format!("redis://u:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    assert_eq!(err_of(cmd(&mut u, &["TLOG.PURGE", "p2"])), "NOPERM this user has no permissions to write the 'p2:msg:*' key");
+}
+
+#[test]
+fn a_large_purge_lets_other_clients_run_and_refuses_writes_to_the_prefix() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..100_000 {
+        pipe.cmd("TLOG.LOG").arg("big").arg(format!("m{i}")).arg(format!("t{}", i % 10)).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let port = s.port;
+    let purger = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        int(&cmd(&mut c, &["TLOG.PURGE", "big"]).unwrap())
+    });
+    eventually(10, "the purge starts", || info(&mut con)["cleaner_backlog"] == 1);
+    // While it runs, a write to the prefix is refused and the server answers others.
+    assert_eq!(
+        err_of(cmd(&mut con, &["TLOG.LOG", "big", "during"])),
+        "ERR TLOG.PURGE of this prefix is running; write again once it has returned"
+    );
+    let mut answered = 0;
+    while !purger.is_finished() {
+        let _: Option<String> = con.get("unrelated").unwrap();
+        answered += 1;
+    }
+    // 100000 records, the counter, `__all__` and 10 tag flows.
+    assert_eq!(purger.join().unwrap(), 100_000 + 1 + 1 + 10);
+    assert!(answered > 10, "answered: {answered}");
+    assert!(keys(&mut con, "big:*").is_empty());
+}
+
+#[test]
+fn replicas_and_the_aof_match_while_the_cleaner_runs() {
+    let master = Server::start_with(true, &["max-records", "300", "archive", "yes", "archive-maxlen", "100", "--appendonly", "yes"]);
+    // The replica runs no module: the cleaner's effects are plain commands.
+    let replica = Server::replica_of(&master, false);
+    let mut con = master.conn();
+    let end = Instant::now() + Duration::from_secs(3);
+    let mut i = 0;
+    while Instant::now() < end {
+        i += 1;
+        let ttl = if i % 2 == 0 { "1" } else { "100" };
+        cmd(&mut con, &["TLOG.ADD", "p", "TTL", ttl, "MESSAGE", &format!("m{i}"), &format!("t{}", i % 5)]).unwrap();
+        if i % 50 == 0 {
+            cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "~", "200", "MESSAGE", "trim"]).unwrap();
+        }
+    }
+    cmd(&mut con, &["TLOG.LOG", "gone", "x"]).unwrap();
+    cmd(&mut con, &["TLOG.PURGE", "gone"]).unwrap();
+    // Past the last TTL, once the cleaner has nothing more to do, the data stops changing.
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut digest = master.digest();
+    eventually(20, "the master's data settles", || {
+        std::thread::sleep(Duration::from_millis(1500));
+        let now = master.digest();
+        std::mem::replace(&mut digest, now.clone()) == now
+    });
+    assert!(con.llen::<_, usize>("p:flow:__all__").unwrap() <= 300);
+    let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert_eq!(digest, replica.digest());
+    let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).unwrap();
+    assert_eq!(master.digest(), digest);
+    assert!(info(&mut con)["records_evicted"] > 0);
+    // The replica's own cleaner (none here) would not have run: its counters stay at zero.
+}
+
+#[test]
+fn a_replica_with_the_module_does_not_clean() {
+    let master = Server::start_with(true, &["max-records", "5"]);
+    let replica = Server::start_with(true, &["max-records", "1", "--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let mut con = master.conn();
+    eventually(10, "the replica links", || {
+        let i: String = redis::cmd("INFO").arg("replication").query(&mut replica.conn()).unwrap();
+        i.contains("master_link_status:up")
+    });
+    for i in 0..20 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}")]).unwrap();
+    }
+    eventually(10, "the master keeps 5", || con.llen::<_, usize>("p:flow:__all__").unwrap() == 5);
+    let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut r = replica.conn();
+    assert_eq!(r.llen::<_, usize>("p:flow:__all__").unwrap(), 5);
+    assert_eq!(info(&mut r)["records_evicted"], 0);
+    assert_eq!(master.digest(), replica.digest());
+}
