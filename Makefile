@@ -23,7 +23,7 @@ test: build ## Unit tests, then integration tests against real redis-servers on 
 	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --test '*'
 
 bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
-	cargo build --release --example tail_latency
+	cargo build --release --example tail_latency --example retention_latency
 	bash bench/run.sh $(SO)
 
 fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)

@@ -5,10 +5,13 @@
 #
 # Part 2 fills one flow with 1,000,000 records and measures read queries on it: a page of 100
 # records against its Lua peer (bench/get_limit.lua), a deep page by id cursor and a page
-# bounded by time against the head page, and TLOG.COUNT.
+# bounded by time against the head page, and TLOG.COUNT. Part 3: multi-tag queries. Part 4:
+# TLOG.TAIL. Part 5: retention (a per-call limit's cost; the cleaner with 1,000,000 records
+# expiring at once, and TLOG.PURGE of 1,000,000 records, each with another client's latency).
 #
 # Usage: bash bench/run.sh path/to/libtlog.so
-# Env:   BENCH_ROUNDS (default 3), BENCH_REQUESTS per workload run of part 1 (default 500000)
+# Env:   BENCH_ROUNDS (default 3), BENCH_REQUESTS per workload run of part 1 (default 500000),
+#        BENCH_RETENTION_RECORDS for part 5 (default 1000000)
 set -euo pipefail
 shopt -s inherit_errexit # command substitutions fail the script too
 
@@ -407,3 +410,30 @@ med = {k: statistics.median(v) for k, v in runs.items()}
 print(f"  TLOG.LOG, no reader blocked           {med['none']:>9.0f} ops/sec")
 print(f"  TLOG.LOG, 100 readers of other tags   {med['blocked']:>9.0f} ops/sec   ratio {med['blocked'] / med['none']:.2f} (target >= 0.90)")
 PYEOF
+
+# --- Part 5: retention: the cost of a limit per write; the cleaner and TLOG.PURGE at 1,000,000 records ---
+RET_BIN=$(dirname "$MODULE")/examples/retention_latency
+[[ -x $RET_BIN ]] || { echo "missing $RET_BIN: cargo build --release --example retention_latency" >&2; exit 1; }
+RET_RECORDS=${BENCH_RETENTION_RECORDS:-1000000}
+echo
+echo "Retention:"
+RRESULTS=$WORKDIR/retention.csv
+# In steady state each TLOG.ADD MAXLEN 1000 removes one record (its key, its ids in two flows).
+measure_plain() { cli FLUSHALL >/dev/null; echo "plain,$(run_benchmark 300000 TLOG.ADD rt MESSAGE "$MSG" t)" >>"$RRESULTS"; }
+measure_maxlen() { cli FLUSHALL >/dev/null; echo "maxlen,$(run_benchmark 300000 TLOG.ADD rt MAXLEN 1000 MESSAGE "$MSG" t)" >>"$RRESULTS"; }
+for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then measure_plain; measure_maxlen; else measure_maxlen; measure_plain; fi
+done
+python3 - "$RRESULTS" <<'PYEOF'
+import csv, statistics, sys
+runs = {}
+for name, rps in csv.reader(open(sys.argv[1])):
+    runs.setdefault(name, []).append(float(rps))
+med = {k: statistics.median(v) for k, v in runs.items()}
+print(f"  TLOG.ADD                              {med['plain']:>9.0f} ops/sec")
+print(f"  TLOG.ADD MAXLEN 1000 (one removal)    {med['maxlen']:>9.0f} ops/sec   ratio {med['maxlen'] / med['plain']:.2f}")
+PYEOF
+echo "  $RET_RECORDS records (two tags each) expiring at once; the cleaner removes their ids (target: ticks <= 1000 us):"
+"$RET_BIN" "$PORT" expire "$RET_RECORDS" | sed 's/^/    /'
+echo "  TLOG.PURGE of a $RET_RECORDS-record prefix while another client sends GETs (target: its max latency < 10 ms):"
+"$RET_BIN" "$PORT" purge "$RET_RECORDS" | sed 's/^/    /'

@@ -9,7 +9,7 @@
 //! `XADD`, `UNLINK`), like any other write.
 
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -37,7 +37,41 @@ pub mod stats {
     pub static TICKS: AtomicU64 = AtomicU64::new(0);
     pub static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
     pub static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
+    pub static MAX_TICK_CPU_US: AtomicU64 = AtomicU64::new(0);
     pub static SCAN_CYCLES: AtomicU64 = AtomicU64::new(0);
+
+    /// Tick durations in 10 µs buckets up to 5 ms, the last bucket holding anything longer.
+    const BUCKET_US: u64 = 10;
+    static TICK_HISTOGRAM: [AtomicU64; 501] = [const { AtomicU64::new(0) }; 501];
+
+    /// Records a tick: `us` of wall time, `cpu_us` of the main thread's CPU time (the wall time
+    /// also counts any time the operating system gave the CPU to another process).
+    pub fn tick_took(us: u64, cpu_us: u64) {
+        add(&TICKS, 1);
+        MAX_TICK_CPU_US.fetch_max(cpu_us, Ordering::Relaxed);
+        LAST_TICK_US.store(us, Ordering::Relaxed);
+        MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
+        let i = ((us / BUCKET_US) as usize).min(TICK_HISTOGRAM.len() - 1);
+        add(&TICK_HISTOGRAM[i], 1);
+    }
+
+    /// The upper bound of the bucket holding the `q` quantile (0..=1) of tick durations.
+    pub fn tick_quantile_us(q: f64) -> u64 {
+        let counts: Vec<u64> = TICK_HISTOGRAM.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((total as f64 * q).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return (i as u64 + 1) * BUCKET_US;
+            }
+        }
+        counts.len() as u64 * BUCKET_US
+    }
 
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
@@ -56,12 +90,14 @@ const BUSY_PERIOD_MS: i64 = 2;
 const IDLE_PERIOD_MS: i64 = 100;
 /// A finished SCAN of every database starts again after this long.
 const SCAN_PAUSE: Duration = Duration::from_secs(1);
-/// Keys looked at per SCAN call.
-const SCAN_COUNT: &[u8] = b"100";
+/// Keys looked at per SCAN call of the discovery.
+const SCAN_COUNT: &[u8] = b"50";
 /// Entries one step removes from a flow before the clock is read again.
-const STEP: usize = 64;
+const STEP: usize = 16;
 /// Known prefixes kept in memory; past this, only the SCAN finds more.
 const MAX_PREFIXES: usize = 100_000;
+/// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
+const PURGE_SCAN_COUNT: &[u8] = b"50";
 /// The slice a purge gets per tick even when the cleaner is off, in microseconds.
 const PURGE_BUDGET_US: i64 = 500;
 
@@ -86,8 +122,8 @@ struct Purge {
 
 #[derive(Default)]
 struct State {
-    /// (db, prefix) of every prefix known to hold tlog data.
-    known: HashSet<(i32, Vec<u8>)>,
+    /// Every prefix known to hold tlog data, per database.
+    known: HashMap<i32, HashSet<Vec<u8>>>,
     /// The same, in the order they are visited; `next` is the next one.
     order: Vec<(i32, Vec<u8>)>,
     next: usize,
@@ -107,9 +143,11 @@ thread_local! {
 pub fn know(db: i32, prefix: &[u8]) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.known.len() < MAX_PREFIXES && s.known.insert((db, prefix.to_vec())) {
-            s.order.push((db, prefix.to_vec()));
+        if s.order.len() >= MAX_PREFIXES || s.known.get(&db).is_some_and(|k| k.contains(prefix)) {
+            return;
         }
+        s.known.entry(db).or_default().insert(prefix.to_vec());
+        s.order.push((db, prefix.to_vec()));
     });
 }
 
@@ -169,6 +207,7 @@ fn tick(ctx: Ctx) -> bool {
         return false;
     }
     let start = Instant::now();
+    let cpu_start = thread_cpu_us();
     let budget_us = config::CLEANER_BUDGET_US.load(Ordering::Relaxed);
     let has_purge = STATE.with(|s| !s.borrow().purges.is_empty());
     let us = if has_purge { budget_us.max(PURGE_BUDGET_US) } else { budget_us };
@@ -187,11 +226,18 @@ fn tick(ctx: Ctx) -> bool {
             discover(ctx, &budget);
         }
     }
-    let took = start.elapsed().as_micros() as u64;
-    stats::add(&stats::TICKS, 1);
-    stats::LAST_TICK_US.store(took, Ordering::Relaxed);
-    stats::MAX_TICK_US.fetch_max(took, Ordering::Relaxed);
+    stats::tick_took(start.elapsed().as_micros() as u64, thread_cpu_us().saturating_sub(cpu_start));
     busy
+}
+
+/// CPU time of the calling thread, in microseconds.
+fn thread_cpu_us() -> u64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid clock id and a timespec to fill.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
+        return 0;
+    }
+    (t.tv_sec as u64).saturating_mul(1_000_000).saturating_add(t.tv_nsec as u64 / 1000)
 }
 
 fn server_limits() -> Limits {
@@ -276,12 +322,14 @@ fn run_flows(ctx: Ctx, budget: &Budget) -> bool {
     STATE.with(|s| !s.borrow().flows.is_empty())
 }
 
-/// Visits known prefixes in turn, each at most once per tick. True if one was left unfinished.
+/// Visits known prefixes in turn, each at most once per tick, as far as the budget goes. True
+/// if a prefix still has records to remove (not merely prefixes left to visit: with many
+/// prefixes, the visits go on at the idle pace).
 fn visit_prefixes(ctx: Ctx, budget: &Budget) -> bool {
     let total = STATE.with(|s| s.borrow().order.len());
     for _ in 0..total {
         if !budget.left() {
-            return true;
+            return false;
         }
         let Some((db, prefix)) = STATE.with(|s| {
             let mut s = s.borrow_mut();
@@ -337,13 +385,15 @@ fn discover(ctx: Ctx, budget: &Budget) {
             }
             let prefixes: Vec<Vec<u8>> = STATE.with(|s| {
                 let s = s.borrow();
-                owners.iter().filter(|(p, _)| s.known.contains(&(db, p.to_vec()))).map(|(p, _)| p.to_vec()).collect()
+                let known = s.known.get(&db);
+                owners.iter().filter(|(p, _)| known.is_some_and(|k| k.contains(*p))).map(|(p, _)| p.to_vec()).collect()
             });
             if prefixes.is_empty() {
                 continue;
             }
             let job = FlowJob { db, key, prefixes };
-            if !clean_flow(ctx, &job, budget) {
+            // Out of time: the flow waits for the next tick.
+            if !budget.left() || !clean_flow(ctx, &job, budget) {
                 STATE.with(|s| s.borrow_mut().flows.push_back(job));
             }
         }
@@ -398,7 +448,7 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
     if !ctx.select_db(job.db) {
         return Ok(true);
     }
-    let (next, found) = ctx.scan(&job.cursor, &job.glob, b"200")?;
+    let (next, found) = ctx.scan(&job.cursor, &job.glob, PURGE_SCAN_COUNT)?;
     let names: Vec<RString> = found
         .iter()
         .filter(|k| keys::belongs_to(&job.prefix, k))
@@ -417,9 +467,8 @@ fn finish_purge(job: &Purge) {
     stats::add(&stats::PURGED, job.removed);
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let key = (job.db, job.prefix.clone());
-        if s.known.remove(&key) {
-            s.order.retain(|k| *k != key);
+        if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix)) {
+            s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
         }
     });
 }
@@ -512,10 +561,10 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
     let (Some(section), Some(field)) = (raw::RedisModule_InfoAddSection, raw::RedisModule_InfoAddFieldULongLong) else { return };
     let (backlog, prefixes) = STATE.with(|s| {
         let s = s.borrow();
-        ((s.flows.len() + s.purges.len()) as u64, s.known.len() as u64)
+        ((s.flows.len() + s.purges.len()) as u64, s.order.len() as u64)
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 14] = [
+    let fields: [(&std::ffi::CStr, u64); 16] = [
         (c"records_logged", load(&stats::LOGGED)),
         (c"records_evicted", load(&stats::EVICTED)),
         (c"records_expired", load(&stats::EXPIRED)),
@@ -527,7 +576,9 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         (c"cleaner_prefixes", prefixes),
         (c"cleaner_ticks", load(&stats::TICKS)),
         (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
+        (c"cleaner_p99_tick_us", stats::tick_quantile_us(0.99)),
         (c"cleaner_max_tick_us", load(&stats::MAX_TICK_US)),
+        (c"cleaner_max_tick_cpu_us", load(&stats::MAX_TICK_CPU_US)),
         (c"cleaner_scan_cycles", load(&stats::SCAN_CYCLES)),
         (c"cleaner_budget_us", config::CLEANER_BUDGET_US.load(Ordering::Relaxed).max(0) as u64),
     ];

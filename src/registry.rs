@@ -102,7 +102,7 @@ pub mod config {
         (c"max-records", &MAX_RECORDS, 0, 0, 1_000_000_000_000),
         (c"max-age", &MAX_AGE, 0, 0, crate::commands::add::MAX_TTL),
         (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
-        (c"cleaner-budget-us", &CLEANER_BUDGET_US, 500, 0, 1000),
+        (c"cleaner-budget-us", &CLEANER_BUDGET_US, 500, 0, 800),
     ];
     const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 

@@ -107,6 +107,8 @@ pub fn plan(
             continue;
         };
         let msg = ctx.string(&keys.msg(id))?;
+        // Checked before the record is looked at: whether it is old enough to go is its content.
+        acl.check(&msg, Access::ReadWrite)?;
         let k = Key::open(ctx, &msg, Mode::Read)?;
         if k.kind() != KeyKind::String {
             // No record behind the id: not a record of this prefix, whatever the key holds.
@@ -119,7 +121,6 @@ pub fn plan(
         if !(by_count || old) {
             break;
         }
-        acl.check(&msg, Access::ReadWrite)?;
         let mut flows = Vec::new();
         for tag in record::decode(&body).tags.iter() {
             if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {

@@ -13,7 +13,7 @@ pub static SPEC: Spec = Spec {
     writes: true,
     summary: "Removes every key of a prefix (counter, records, flows, archive) in slices between other clients' commands; returns how many keys were removed.",
     complexity: "O(N) for N keys in the database, spread over slices of at most 1 ms; the caller waits for the count (inside MULTI or a script it runs at once).",
-    since: "0.2.0",
+    since: "0.1.0",
     args: &[Arg::new("prefix", ArgKind::Key)],
     handler: run,
 };
