@@ -53,6 +53,20 @@ for try in $(seq 50); do
 done
 
 # --- Helpers --------------------------------------------------------------------------------
+# report CSV [ARG...] <<'PYEOF' ... : runs the Python code on stdin with `runs` (workload ->
+# ops/sec of each round) and `med` (workload -> median) read from CSV ("workload,ops/sec"
+# lines), and the ARGs in sys.argv[2:].
+report() {
+    python3 -c '
+import csv, statistics, sys
+runs = {}
+for name, rps in csv.reader(open(sys.argv[1])):
+    runs.setdefault(name, []).append(float(rps))
+med = {name: statistics.median(v) for name, v in runs.items()}
+exec(sys.stdin.read())
+' "$@"
+}
+
 # Empties the database, then seeds what the read workloads need: a GET key and one record.
 reset_db() {
     cli FLUSHALL >/dev/null
@@ -132,13 +146,7 @@ MEM_TLOG=$(mem_per_record bench TLOG.LOG bench "$MSG" t)
 MEM_LUA=$(mem_per_record lua EVALSHA "$SHA" 1 lua "$MSG" t)
 
 # --- Report ---------------------------------------------------------------------------------
-python3 - "$RESULTS" "$MEM_TLOG" "$MEM_LUA" "$MEM_RECORDS" <<'EOF'
-import csv, statistics, sys
-
-runs = {}
-for name, rps in csv.reader(open(sys.argv[1])):
-    runs.setdefault(name, []).append(float(rps))
-med = {name: statistics.median(v) for name, v in runs.items()}
+report "$RESULTS" "$MEM_TLOG" "$MEM_LUA" "$MEM_RECORDS" <<'EOF'
 
 print("\nMedian throughput (ops/sec) over rounds:")
 print(f"  {'workload':<12} {'median':>12}   rounds")
@@ -291,13 +299,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-python3 - "$QRESULTS" "$MEM_BIG" "$BIG_RECORDS" <<'PYEOF'
-import csv, statistics, sys
-
-runs = {}
-for name, rps in csv.reader(open(sys.argv[1])):
-    runs.setdefault(name, []).append(float(rps))
-med = {name: statistics.median(v) for name, v in runs.items()}
+report "$QRESULTS" "$MEM_BIG" "$BIG_RECORDS" <<'PYEOF'
 
 print("\nMedian throughput (ops/sec) over rounds:")
 print(f"  {'query':<18} {'median':>12}   rounds")
@@ -360,12 +362,7 @@ for round in $(seq "$ROUNDS"); do
     echo "or,$(run_benchmark 20000 TLOG.GET tf __all__ OR 5 c0 c1 c2 c3 c4 LIMIT 100 RAW)" >>"$TRESULTS"
     echo "count_and,$(run_benchmark 200 TLOG.COUNT tf a AND 1 b)" >>"$TRESULTS"
 done
-python3 - "$TRESULTS" <<'PYEOF'
-import csv, statistics, sys
-runs = {}
-for name, rps in csv.reader(open(sys.argv[1])):
-    runs.setdefault(name, []).append(float(rps))
-med = {k: statistics.median(v) for k, v in runs.items()}
+report "$TRESULTS" <<'PYEOF'
 print(f"  one flow, head page               {med['head']:>9.0f} ops/sec")
 print(f"  a AND b (100,000 each)            {med['and']:>9.0f} ops/sec   cost {med['head'] / med['and']:.2f}x the head page")
 print(f"  OR of five 40,000-record flows    {med['or']:>9.0f} ops/sec   cost {med['head'] / med['or']:.2f}x the head page")
@@ -401,12 +398,7 @@ measure_held() {
 for round in $(seq "$ROUNDS"); do
     if ((round % 2)); then measure_idle; measure_held; else measure_held; measure_idle; fi
 done
-python3 - "$TRESULTS" <<'PYEOF'
-import csv, statistics, sys
-runs = {}
-for name, rps in csv.reader(open(sys.argv[1])):
-    runs.setdefault(name, []).append(float(rps))
-med = {k: statistics.median(v) for k, v in runs.items()}
+report "$TRESULTS" <<'PYEOF'
 print(f"  TLOG.LOG, no reader blocked           {med['none']:>9.0f} ops/sec")
 print(f"  TLOG.LOG, 100 readers of other tags   {med['blocked']:>9.0f} ops/sec   ratio {med['blocked'] / med['none']:.2f} (target >= 0.90)")
 PYEOF
@@ -424,12 +416,7 @@ measure_maxlen() { cli FLUSHALL >/dev/null; echo "maxlen,$(run_benchmark 300000 
 for round in $(seq "$ROUNDS"); do
     if ((round % 2)); then measure_plain; measure_maxlen; else measure_maxlen; measure_plain; fi
 done
-python3 - "$RRESULTS" <<'PYEOF'
-import csv, statistics, sys
-runs = {}
-for name, rps in csv.reader(open(sys.argv[1])):
-    runs.setdefault(name, []).append(float(rps))
-med = {k: statistics.median(v) for k, v in runs.items()}
+report "$RRESULTS" <<'PYEOF'
 print(f"  TLOG.ADD                              {med['plain']:>9.0f} ops/sec")
 print(f"  TLOG.ADD MAXLEN 1000 (one removal)    {med['maxlen']:>9.0f} ops/sec   ratio {med['maxlen'] / med['plain']:.2f}")
 PYEOF
