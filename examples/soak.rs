@@ -33,6 +33,22 @@ fn main() {
                     let user = format!("user:{}", (w as u64 * 7919 + i) % 200);
                     let t0 = Instant::now();
                     let (name, result): (&'static str, redis::RedisResult<redis::Value>) = match i % 10 {
+                        // One worker in five logs to a prefix under retention instead: short
+                        // TTLs and a per-call limit, so the cleaner works throughout.
+                        0..=5 if w % 5 == 0 => {
+                            let r = redis::cmd("TLOG.ADD")
+                                .arg("{ret}")
+                                .arg("TTL")
+                                .arg(1 + i % 3)
+                                .arg("MAXLEN")
+                                .arg("~")
+                                .arg(2000)
+                                .arg("MESSAGE")
+                                .arg(format!("client {w} record {i}"))
+                                .arg(&user)
+                                .query::<redis::Value>(&mut c);
+                            ("TLOG.ADD", r)
+                        }
                         0..=5 => {
                             let mut cmd = redis::cmd("TLOG.LOG");
                             cmd.arg("{soak}").arg(format!("client {w} record {i}")).arg(&user);

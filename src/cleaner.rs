@@ -96,6 +96,8 @@ const SCAN_COUNT: &[u8] = b"50";
 const STEP: usize = 16;
 /// Known prefixes kept in memory; past this, only the SCAN finds more.
 const MAX_PREFIXES: usize = 100_000;
+/// TTL tags kept in memory (all prefixes); past this, only the SCAN finds their flows.
+const MAX_TTL_TAGS: usize = 100_000;
 /// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
 const PURGE_SCAN_COUNT: &[u8] = b"50";
 /// The slice a purge gets per tick even when the cleaner is off, in microseconds.
@@ -128,6 +130,12 @@ struct State {
     order: Vec<(i32, Vec<u8>)>,
     next: usize,
     flows: VecDeque<FlowJob>,
+    /// (db, key) of the flows in `flows`.
+    queued: HashSet<(i32, Vec<u8>)>,
+    /// Per database and prefix, the tags of records written here with a TTL: where the ids
+    /// of expired records are (an expired record no longer says).
+    ttl_tags: HashMap<i32, HashMap<Vec<u8>, HashSet<Vec<u8>>>>,
+    ttl_tag_count: usize,
     purges: VecDeque<Purge>,
     scan_db: i32,
     scan_cursor: Vec<u8>,
@@ -151,6 +159,60 @@ pub fn know(db: i32, prefix: &[u8]) {
     });
 }
 
+/// Remembers the tags of a record written with a TTL, so that once records expire, the
+/// cleaner visits those flows without waiting for its SCAN to come by.
+pub fn note_ttl_tags(db: i32, prefix: &[u8], tags: &[&str]) {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let s = &mut *s;
+        for tag in tags {
+            let known = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.contains(tag.as_bytes()));
+            if known || s.ttl_tag_count >= MAX_TTL_TAGS {
+                continue;
+            }
+            s.ttl_tags.entry(db).or_default().entry(prefix.to_vec()).or_default().insert(tag.as_bytes().to_vec());
+            s.ttl_tag_count += 1;
+        }
+    });
+}
+
+/// Queues a flow for the next ticks, unless it is queued already.
+fn enqueue(s: &mut State, job: FlowJob, front: bool) {
+    if !s.queued.insert((job.db, job.key.clone())) {
+        return;
+    }
+    if front {
+        s.flows.push_front(job);
+    } else {
+        s.flows.push_back(job);
+    }
+}
+
+/// The known prefixes flow `key` of database `db` can belong to (see `keys::flow_owners`).
+fn known_owners(s: &State, db: i32, key: &[u8]) -> Vec<Vec<u8>> {
+    let known = s.known.get(&db);
+    keys::flow_owners(key)
+        .into_iter()
+        .filter(|(p, _)| known.is_some_and(|k| k.contains(*p)))
+        .map(|(p, _)| p.to_vec())
+        .collect()
+}
+
+/// Queues the flows of the TTL tags of a prefix: some of its records expired.
+fn enqueue_ttl_flows(db: i32, prefix: &[u8]) {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(tags) = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)) else { return };
+        let names: Vec<Vec<u8>> = tags.iter().map(|t| Keys::new(prefix).flow(t).to_vec()).collect();
+        for key in names {
+            let prefixes = known_owners(&s, db, &key);
+            if !prefixes.is_empty() {
+                enqueue(&mut s, FlowJob { db, key, prefixes }, false);
+            }
+        }
+    });
+}
+
 /// Forgets every prefix and queued flow: the keyspace changed as a whole (FLUSHDB, SWAPDB, a
 /// load, a change of replication role). The SCAN finds what is left.
 pub fn forget_prefixes() {
@@ -160,6 +222,9 @@ pub fn forget_prefixes() {
         s.order.clear();
         s.next = 0;
         s.flows.clear();
+        s.queued.clear();
+        s.ttl_tags.clear();
+        s.ttl_tag_count = 0;
     });
 }
 
@@ -264,27 +329,33 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     }
     let keys = Keys::new(prefix);
     let acl = Acl::unrestricted();
-    loop {
+    let mut dead = 0;
+    let finished = loop {
         let result = retention::plan(ctx, &keys, &acl, server_limits(), record::now_micros(), 0, archive(), STEP)
             .and_then(|plan| Ok((plan.len(), retention::execute(ctx, &plan)?)));
         match result {
             Ok((n, removed)) => {
                 stats::removed(&removed);
+                dead += removed.dead;
                 if n < STEP {
-                    return true;
+                    break true;
                 }
             }
             Err(e) => {
                 // A key of another type under the prefix (a stream where the archive goes):
                 // nothing is removed until it is fixed.
                 ctx.log_warning(&format!("tlog: the cleaner skips prefix '{}': {e}", String::from_utf8_lossy(prefix)));
-                return true;
+                break true;
             }
         }
         if !budget.left() {
-            return false;
+            break false;
         }
+    };
+    if dead > 0 {
+        enqueue_ttl_flows(db, prefix);
     }
+    finished
 }
 
 /// Removes dead ids at the end of a tag flow while the budget lasts. True if it finished.
@@ -313,9 +384,16 @@ fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
 /// Flows left unfinished by earlier ticks. True if some are still waiting.
 fn run_flows(ctx: Ctx, budget: &Budget) -> bool {
     while budget.left() {
-        let Some(job) = STATE.with(|s| s.borrow_mut().flows.pop_front()) else { return false };
+        let Some(job) = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let job = s.flows.pop_front()?;
+            s.queued.remove(&(job.db, job.key.clone()));
+            Some(job)
+        }) else {
+            return false;
+        };
         if !clean_flow(ctx, &job, budget) {
-            STATE.with(|s| s.borrow_mut().flows.push_front(job));
+            STATE.with(|s| enqueue(&mut s.borrow_mut(), job, true));
             return true;
         }
     }
@@ -383,18 +461,14 @@ fn discover(ctx: Ctx, budget: &Budget) {
                 know(db, prefix);
                 continue;
             }
-            let prefixes: Vec<Vec<u8>> = STATE.with(|s| {
-                let s = s.borrow();
-                let known = s.known.get(&db);
-                owners.iter().filter(|(p, _)| known.is_some_and(|k| k.contains(*p))).map(|(p, _)| p.to_vec()).collect()
-            });
+            let prefixes = STATE.with(|s| known_owners(&s.borrow(), db, &key));
             if prefixes.is_empty() {
                 continue;
             }
             let job = FlowJob { db, key, prefixes };
             // Out of time: the flow waits for the next tick.
             if !budget.left() || !clean_flow(ctx, &job, budget) {
-                STATE.with(|s| s.borrow_mut().flows.push_back(job));
+                STATE.with(|s| enqueue(&mut s.borrow_mut(), job, false));
             }
         }
         STATE.with(|s| {
@@ -469,6 +543,9 @@ fn finish_purge(job: &Purge) {
         let mut s = s.borrow_mut();
         if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix)) {
             s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
+        }
+        if let Some(tags) = s.ttl_tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
+            s.ttl_tag_count -= tags.len();
         }
     });
 }

@@ -187,6 +187,9 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         ctx.log_warning(&format!("tlog: record {id} was written but not fully replicated: {e}"));
     }
     cleaner::stats::add(&cleaner::stats::LOGGED, 1);
+    if rec.ttl_secs.is_some() {
+        cleaner::note_ttl_tags(db, rec.prefix, rec.tags);
+    }
     cleaner::stats::add(&cleaner::stats::TRIMMED, trimmed[1..].iter().sum::<usize>() as u64);
     cleaner::stats::add(&cleaner::stats::EXPIRED, trimmed[0] as u64);
     if let Some(plan) = &evictions {

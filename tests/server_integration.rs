@@ -184,6 +184,21 @@ fn in_cluster_mode_a_prefix_without_a_hash_tag_is_refused() {
         .map(|k| redis::cmd("CLUSTER").arg("KEYSLOT").arg(*k).query(&mut con).unwrap())
         .collect();
     assert!(slots.iter().all(|&s| s == slots[0]), "{slots:?}");
+
+    // Retention in cluster mode: TTL, MAXLEN, the cleaner, PURGE.
+    let short = int(&cmd(&mut con, &["TLOG.ADD", "{app}", "TTL", "1", "MESSAGE", "short", "t"]).unwrap());
+    cmd(&mut con, &["TLOG.ADD", "{app}", "MAXLEN", "2", "MESSAGE", "kept", "t"]).unwrap();
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "{app}", "t"]).unwrap()), vec![short + 1, short]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis::cmd("LLEN").arg("{app}:flow:t").query::<i64>(&mut con).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the expired record's id stayed in its flow");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(err_of(cmd(&mut con, &["TLOG.PURGE", "app"])), needs);
+    // counter, one record, __all__ and the flow of t.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "{app}"]).unwrap()), 4);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 0);
 }
 
 #[test]
@@ -268,6 +283,12 @@ fn a_three_master_cluster_routes_every_command_by_its_prefix() {
         assert_eq!(id, 2, "{p}");
         let latest: redis::Value = redis::cmd("TLOG.LATEST").arg(*p).arg("t").query(&mut cc).unwrap();
         assert_eq!(text(&field(&latest, "message")), format!("via the library {i}"));
+    }
+    // TLOG.PURGE runs on the node of the prefix: counter, two records, __all__, the flow of t.
+    assert_eq!(cli(&["TLOG.PURGE", "{x}"]), "5");
+    for n in &nodes {
+        let keys: Vec<String> = redis::cmd("KEYS").arg("{x}*").query(&mut n.conn()).unwrap();
+        assert!(keys.is_empty(), "{keys:?}");
     }
 }
 
