@@ -667,3 +667,25 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stats;
+
+    #[test]
+    fn tick_quantiles_come_from_10us_buckets() {
+        assert_eq!(stats::tick_quantile_us(0.99), 0);
+        for _ in 0..98 {
+            stats::tick_took(35, 30);
+        }
+        stats::tick_took(480, 400);
+        stats::tick_took(7000, 900);
+        // 98 ticks in [30, 40), one in [480, 490), one beyond the last bucket.
+        assert_eq!(stats::tick_quantile_us(0.5), 40);
+        assert_eq!(stats::tick_quantile_us(0.98), 40);
+        assert_eq!(stats::tick_quantile_us(0.99), 490);
+        assert_eq!(stats::tick_quantile_us(1.0), 5010);
+        assert_eq!(stats::MAX_TICK_US.load(std::sync::atomic::Ordering::Relaxed), 7000);
+        assert_eq!(stats::MAX_TICK_CPU_US.load(std::sync::atomic::Ordering::Relaxed), 900);
+    }
+}
