@@ -422,5 +422,7 @@ print(f"  TLOG.ADD MAXLEN 1000 (one removal)    {med['maxlen']:>9.0f} ops/sec   
 PYEOF
 echo "  $RET_RECORDS records (two tags each) expiring at once; the cleaner removes their ids (target: ticks <= 1000 us):"
 "$RET_BIN" "$PORT" expire "$RET_RECORDS" | sed 's/^/    /'
+echo "  100000 records with a tag each (100,000 flows) expiring at once:"
+"$RET_BIN" "$PORT" tags 100000 | sed 's/^/    /'
 echo "  TLOG.PURGE of a $RET_RECORDS-record prefix while another client sends GETs (target: its max latency < 10 ms):"
 "$RET_BIN" "$PORT" purge "$RET_RECORDS" | sed 's/^/    /'

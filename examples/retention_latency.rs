@@ -2,6 +2,8 @@
 //!
 //! `retention_latency PORT expire N`: logs N records with a 5 s TTL and two tags, waits for them
 //! to expire, then issues GETs from another client while the cleaner removes the dead ids.
+//! `retention_latency PORT tags N`: as `expire`, but every record has a tag of its own (N tags,
+//! so N flows to clean).
 //! `retention_latency PORT purge N`: logs N records with two tags, then runs TLOG.PURGE on
 //! the prefix while another client issues GETs.
 //!
@@ -26,7 +28,7 @@ fn info(c: &mut redis::Connection) -> HashMap<String, u64> {
         .collect()
 }
 
-fn fill(c: &mut redis::Connection, prefix: &str, n: usize, ttl: Option<u32>) {
+fn fill(c: &mut redis::Connection, prefix: &str, n: usize, ttl: Option<u32>, tag: impl Fn(usize) -> String) {
     let msg = "x".repeat(100);
     let mut done = 0;
     while done < n {
@@ -36,7 +38,7 @@ fn fill(c: &mut redis::Connection, prefix: &str, n: usize, ttl: Option<u32>) {
             if let Some(t) = ttl {
                 cmd.arg("TTL").arg(t);
             }
-            cmd.arg("MESSAGE").arg(&msg).arg(format!("t{}", i % 100)).arg("all").ignore();
+            cmd.arg("MESSAGE").arg(&msg).arg(tag(i)).arg("all").ignore();
         }
         let _: () = pipe.query(c).expect("fill");
         done = (done + 10_000).min(n);
@@ -70,7 +72,7 @@ fn pct(sorted: &[u64], q: f64) -> u64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: retention_latency PORT expire|purge N";
+    let usage = "usage: retention_latency PORT expire|tags|purge N";
     let port: u16 = args.get(1).and_then(|p| p.parse().ok()).expect(usage);
     let n: usize = args.get(3).and_then(|p| p.parse().ok()).expect(usage);
     let mut c = conn(port);
@@ -81,24 +83,32 @@ fn main() {
     let start;
     let lat;
     match args.get(2).map(String::as_str) {
-        Some("expire") => {
-            fill(&mut c, "exp", n, Some(5));
+        Some(mode @ ("expire" | "tags")) => {
+            if mode == "tags" {
+                fill(&mut c, "exp", n, Some(5), |i| format!("u{i}"));
+            } else {
+                fill(&mut c, "exp", n, Some(5), |i| format!("t{}", i % 100));
+            }
             thread::sleep(Duration::from_secs(6));
             let _: () = redis::cmd("LATENCY").arg("RESET").query(&mut c).expect("LATENCY RESET");
             start = Instant::now();
+            // Done when every id is gone: N from `__all__`, 2N from the tag flows.
             let mut probe = conn(port);
             let mut last_check = Instant::now();
+            let base = before.clone();
             lat = gets_until(port, || {
-                if last_check.elapsed() < Duration::from_millis(200) {
+                if last_check.elapsed() < Duration::from_millis(100) {
                     return false;
                 }
                 last_check = Instant::now();
-                let flows: Vec<String> = redis::cmd("KEYS").arg("exp:flow:*").query(&mut probe).expect("KEYS");
-                flows.is_empty() || start.elapsed() > Duration::from_secs(600)
+                let now = info(&mut probe);
+                let expired = now["records_expired"] - base["records_expired"];
+                let trimmed = now["dead_ids_trimmed"] - base["dead_ids_trimmed"];
+                (expired >= n as u64 && trimmed >= 2 * n as u64) || start.elapsed() > Duration::from_secs(600)
             });
         }
         Some("purge") => {
-            fill(&mut c, "pur", n, None);
+            fill(&mut c, "pur", n, None, |i| format!("t{}", i % 100));
             let _: () = redis::cmd("LATENCY").arg("RESET").query(&mut c).expect("LATENCY RESET");
             start = Instant::now();
             let purger = thread::spawn(move || {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use redis_module::raw;
 
 use crate::error::{Error, Result};
-use crate::ffi::{Acl, Ctx, RString, Reply};
+use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString, Reply};
 use crate::keys::{self, Keys};
 use crate::record;
 use crate::registry::config;
@@ -94,10 +94,14 @@ const SCAN_PAUSE: Duration = Duration::from_secs(1);
 const SCAN_COUNT: &[u8] = b"50";
 /// Entries one step removes from a flow before the clock is read again.
 const STEP: usize = 16;
-/// Known prefixes kept in memory; past this, only the SCAN finds more.
-const MAX_PREFIXES: usize = 100_000;
+/// Known prefixes kept in memory; past this, the SCAN finds the others and cleans them as it
+/// passes. (Bounded also so that no set ever takes long to grow: a command or tick that grows
+/// one pays for rehashing it.)
+const MAX_PREFIXES: usize = 10_000;
 /// TTL tags kept in memory (all prefixes); past this, only the SCAN finds their flows.
-const MAX_TTL_TAGS: usize = 100_000;
+const MAX_TTL_TAGS: usize = 10_000;
+/// Flows waiting in the queue; past this, the SCAN finds the others.
+const MAX_QUEUE: usize = 10_000;
 /// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
 const PURGE_SCAN_COUNT: &[u8] = b"50";
 /// The slice a purge gets per tick even when the cleaner is off, in microseconds.
@@ -118,8 +122,23 @@ struct Purge {
     glob: Vec<u8>,
     cursor: Vec<u8>,
     removed: u64,
+    /// The caller's ACL user, by name (looked up again each slice: it may change or go);
+    /// `None` for an unrestricted caller.
+    user: Option<Vec<u8>>,
     /// The client waiting for the count; none inside MULTI or a script (run to the end there).
     client: *mut raw::RedisModuleBlockedClient,
+}
+
+/// The TTL tags of one prefix, and how far queuing their flows has got.
+#[derive(Default)]
+struct TtlTags {
+    set: HashSet<Vec<u8>>,
+    /// The same tags, in the order first seen: what a sweep walks.
+    list: Vec<Vec<u8>>,
+    /// The next tag a pending sweep queues, if one is pending.
+    sweep: Option<usize>,
+    /// More records expired while a sweep was pending: sweep once more after it.
+    again: bool,
 }
 
 #[derive(Default)]
@@ -134,9 +153,16 @@ struct State {
     queued: HashSet<(i32, Vec<u8>)>,
     /// Per database and prefix, the tags of records written here with a TTL: where the ids
     /// of expired records are (an expired record no longer says).
-    ttl_tags: HashMap<i32, HashMap<Vec<u8>, HashSet<Vec<u8>>>>,
+    ttl_tags: HashMap<i32, HashMap<Vec<u8>, TtlTags>>,
     ttl_tag_count: usize,
+    /// Prefixes whose TTL tags' flows are being queued, a bounded number per tick.
+    sweeps: VecDeque<(i32, Vec<u8>)>,
     purges: VecDeque<Purge>,
+    /// In cluster mode, the slots migrating or importing at this tick: their keys may be on
+    /// either node, so a missing record proves nothing and nothing there is removed.
+    unsettled: Option<HashSet<u16>>,
+    /// Prefixes the cleaner warned about (once each).
+    warned: HashSet<(i32, Vec<u8>)>,
     scan_db: i32,
     scan_cursor: Vec<u8>,
     scan_paused_until: Option<Instant>,
@@ -148,15 +174,20 @@ thread_local! {
 }
 
 /// Remembers a prefix that holds tlog data (called on its first write this server sees).
-pub fn know(db: i32, prefix: &[u8]) {
+/// False if it is not known and there is no room to remember it.
+pub fn know(db: i32, prefix: &[u8]) -> bool {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.order.len() >= MAX_PREFIXES || s.known.get(&db).is_some_and(|k| k.contains(prefix)) {
-            return;
+        if s.known.get(&db).is_some_and(|k| k.contains(prefix)) {
+            return true;
+        }
+        if s.order.len() >= MAX_PREFIXES {
+            return false;
         }
         s.known.entry(db).or_default().insert(prefix.to_vec());
         s.order.push((db, prefix.to_vec()));
-    });
+        true
+    })
 }
 
 /// Remembers the tags of a record written with a TTL, so that once records expire, the
@@ -166,19 +197,22 @@ pub fn note_ttl_tags(db: i32, prefix: &[u8], tags: &[&str]) {
         let mut s = s.borrow_mut();
         let s = &mut *s;
         for tag in tags {
-            let known = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.contains(tag.as_bytes()));
+            let known = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.set.contains(tag.as_bytes()));
             if known || s.ttl_tag_count >= MAX_TTL_TAGS {
                 continue;
             }
-            s.ttl_tags.entry(db).or_default().entry(prefix.to_vec()).or_default().insert(tag.as_bytes().to_vec());
+            let t = s.ttl_tags.entry(db).or_default().entry(prefix.to_vec()).or_default();
+            t.set.insert(tag.as_bytes().to_vec());
+            t.list.push(tag.as_bytes().to_vec());
             s.ttl_tag_count += 1;
         }
     });
 }
 
-/// Queues a flow for the next ticks, unless it is queued already.
+/// Queues a flow for the next ticks, unless it is queued already or the queue is full (the
+/// SCAN finds it then).
 fn enqueue(s: &mut State, job: FlowJob, front: bool) {
-    if !s.queued.insert((job.db, job.key.clone())) {
+    if s.flows.len() >= MAX_QUEUE || !s.queued.insert((job.db, job.key.clone())) {
         return;
     }
     if front {
@@ -188,29 +222,106 @@ fn enqueue(s: &mut State, job: FlowJob, front: bool) {
     }
 }
 
-/// The known prefixes flow `key` of database `db` can belong to (see `keys::flow_owners`).
-fn known_owners(s: &State, db: i32, key: &[u8]) -> Vec<Vec<u8>> {
-    let known = s.known.get(&db);
-    keys::flow_owners(key)
-        .into_iter()
-        .filter(|(p, _)| known.is_some_and(|k| k.contains(*p)))
-        .map(|(p, _)| p.to_vec())
-        .collect()
+/// The prefixes whose records flow `key` of database `db` may hold ids of: each way to read
+/// the name as `<prefix>:flow:<tag>` where the prefix is known or has a `flow:__all__`. An id
+/// is dead only if no record of any of them has it. Empty (leave the flow alone) where it
+/// cannot be judged: no such prefix, or in cluster mode a prefix without a hash tag or a slot
+/// being migrated.
+fn owners(ctx: Ctx, db: i32, key: &[u8]) -> Vec<Vec<u8>> {
+    let candidates = keys::flow_owners(key);
+    let mut owners = Vec::new();
+    for (prefix, _) in candidates {
+        let known = STATE.with(|s| s.borrow().known.get(&db).is_some_and(|k| k.contains(prefix)));
+        let real = known || {
+            ctx.select_db(db)
+                && ctx
+                    .string(&Keys::new(prefix).all_flow())
+                    .and_then(|name| Ok(crate::ffi::Key::open(ctx, &name, crate::ffi::Mode::Read)?.kind()))
+                    .is_ok_and(|k| k == crate::ffi::KeyKind::List)
+        };
+        if !real {
+            continue;
+        }
+        if !settled(prefix) {
+            return Vec::new();
+        }
+        owners.push(prefix.to_vec());
+    }
+    owners
 }
 
-/// Queues the flows of the TTL tags of a prefix: some of its records expired.
-fn enqueue_ttl_flows(db: i32, prefix: &[u8]) {
+/// False in cluster mode for a prefix without a hash tag (its records would be on other
+/// nodes) or whose slot is being migrated.
+fn settled(prefix: &[u8]) -> bool {
+    STATE.with(|s| match &s.borrow().unsettled {
+        None => true,
+        Some(slots) => keys::has_hash_tag(prefix) && !slots.contains(&keys::key_slot(prefix)),
+    })
+}
+
+/// At the start of a tick: in cluster mode, which slots are migrating or importing.
+fn refresh_cluster_state(ctx: Ctx, flags: u32) -> Result<()> {
+    let unsettled = if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 {
+        Some(keys::unsettled_slots(&ctx.cluster_nodes()?).into_iter().collect())
+    } else {
+        None
+    };
+    STATE.with(|s| s.borrow_mut().unsettled = unsettled);
+    Ok(())
+}
+
+/// Some records of a prefix expired: its TTL tags' flows are to be queued (by `run_sweeps`,
+/// a bounded number per tick, however many tags there are).
+fn sweep_ttl_flows(db: i32, prefix: &[u8]) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let Some(tags) = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)) else { return };
-        let names: Vec<Vec<u8>> = tags.iter().map(|t| Keys::new(prefix).flow(t).to_vec()).collect();
+        let Some(t) = s.ttl_tags.get_mut(&db).and_then(|p| p.get_mut(prefix)) else { return };
+        if t.sweep.is_some() {
+            t.again = true;
+            return;
+        }
+        t.sweep = Some(0);
+        s.sweeps.push_back((db, prefix.to_vec()));
+    });
+}
+
+/// Queues the flows of pending TTL sweeps, `STEP * 4` at a time, while the budget lasts. True
+/// if a sweep is still pending.
+fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
+    while budget.left() {
+        let batch = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let s = &mut *s;
+            if s.flows.len() + STEP * 4 > MAX_QUEUE {
+                // The queue drains first.
+                return None;
+            }
+            let (db, prefix) = s.sweeps.pop_front()?;
+            let Some(t) = s.ttl_tags.get_mut(&db).and_then(|p| p.get_mut(&prefix)) else { return Some((db, Vec::new())) };
+            let from = t.sweep.unwrap_or(0).min(t.list.len());
+            let to = (from + STEP * 4).min(t.list.len());
+            let names: Vec<Vec<u8>> = t.list[from..to].iter().map(|tag| Keys::new(&prefix).flow(tag).to_vec()).collect();
+            t.sweep = if to < t.list.len() {
+                Some(to)
+            } else if std::mem::take(&mut t.again) {
+                Some(0)
+            } else {
+                None
+            };
+            if t.sweep.is_some() {
+                s.sweeps.push_back((db, prefix));
+            }
+            Some((db, names))
+        });
+        let Some((db, names)) = batch else { break };
         for key in names {
-            let prefixes = known_owners(&s, db, &key);
+            let prefixes = owners(ctx, db, &key);
             if !prefixes.is_empty() {
-                enqueue(&mut s, FlowJob { db, key, prefixes }, false);
+                STATE.with(|s| enqueue(&mut s.borrow_mut(), FlowJob { db, key, prefixes }, false));
             }
         }
-    });
+    }
+    STATE.with(|s| !s.borrow().sweeps.is_empty())
 }
 
 /// Forgets every prefix and queued flow: the keyspace changed as a whole (FLUSHDB, SWAPDB, a
@@ -225,6 +336,8 @@ pub fn forget_prefixes() {
         s.queued.clear();
         s.ttl_tags.clear();
         s.ttl_tag_count = 0;
+        s.sweeps.clear();
+        s.warned.clear();
     });
 }
 
@@ -282,13 +395,21 @@ fn tick(ctx: Ctx) -> bool {
     let budget = Budget { until: start + Duration::from_micros(us as u64) };
     let mut busy = false;
     if has_purge {
-        busy |= run_purges(ctx, &budget);
+        // Half the tick when the cleaner has work of its own: a long purge does not hold
+        // retention back.
+        let half = Budget { until: start + Duration::from_micros(us as u64 / 2) };
+        busy |= run_purges(ctx, if budget_us > 0 { &half } else { &budget });
     }
     if budget_us > 0 {
+        if let Err(e) = refresh_cluster_state(ctx, flags) {
+            ctx.log_warning(&format!("tlog: the cleaner waits, no cluster state: {e}"));
+            return false;
+        }
+        busy |= run_sweeps(ctx, &budget);
         busy |= run_flows(ctx, &budget);
         busy |= visit_prefixes(ctx, &budget);
         if budget.left() {
-            discover(ctx, &budget);
+            busy |= discover(ctx, &budget);
         }
     }
     stats::tick_took(start.elapsed().as_micros() as u64, thread_cpu_us().saturating_sub(cpu_start));
@@ -324,27 +445,30 @@ pub fn archive() -> Option<Archive> {
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
 /// `__all__`, in steps, while the budget lasts. Returns true if it finished.
 fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
-    if !ctx.select_db(db) {
+    if !ctx.select_db(db) || !settled(prefix) {
         return true;
     }
     let keys = Keys::new(prefix);
     let acl = Acl::unrestricted();
     let mut dead = 0;
     let finished = loop {
-        let result = retention::plan(ctx, &keys, &acl, server_limits(), record::now_micros(), 0, archive(), STEP)
-            .and_then(|plan| Ok((plan.len(), retention::execute(ctx, &plan)?)));
+        let step = retention::Step { entries: STEP, flow_ops: STEP * 4, dead_removable: true };
+        let result = retention::plan(ctx, &keys, &acl, server_limits(), record::now_micros(), 0, archive(), step)
+            .and_then(|plan| Ok((plan.more(), retention::execute(ctx, &plan)?)));
         match result {
-            Ok((n, removed)) => {
+            Ok((more, removed)) => {
                 stats::removed(&removed);
                 dead += removed.dead;
-                if n < STEP {
+                if !more {
                     break true;
                 }
             }
             Err(e) => {
                 // A key of another type under the prefix (a stream where the archive goes):
-                // nothing is removed until it is fixed.
-                ctx.log_warning(&format!("tlog: the cleaner skips prefix '{}': {e}", String::from_utf8_lossy(prefix)));
+                // nothing is removed until it is fixed. Said once.
+                if STATE.with(|s| s.borrow_mut().warned.insert((db, prefix.to_vec()))) {
+                    ctx.log_warning(&format!("tlog: the cleaner skips prefix '{}' until this is fixed: {e}", String::from_utf8_lossy(prefix)));
+                }
                 break true;
             }
         }
@@ -353,14 +477,14 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
         }
     };
     if dead > 0 {
-        enqueue_ttl_flows(db, prefix);
+        sweep_ttl_flows(db, prefix);
     }
     finished
 }
 
 /// Removes dead ids at the end of a tag flow while the budget lasts. True if it finished.
 fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
-    if !ctx.select_db(job.db) {
+    if !ctx.select_db(job.db) || !job.prefixes.iter().all(|p| settled(p)) {
         return true;
     }
     let Ok(name) = ctx.string(&job.key) else { return true };
@@ -433,11 +557,13 @@ fn visit_prefixes(ctx: Ctx, budget: &Budget) -> bool {
 }
 
 /// Steps the SCAN over every database: registers prefixes by their `__all__` flow, and trims
-/// the tag flows of known prefixes.
-fn discover(ctx: Ctx, budget: &Budget) {
+/// the tag flows of known prefixes. True if it removed dead ids (the next tick comes sooner).
+fn discover(ctx: Ctx, budget: &Budget) -> bool {
     if STATE.with(|s| s.borrow().scan_paused_until.is_some_and(|t| Instant::now() < t)) {
-        return;
+        return false;
     }
+    let trimmed_before = stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed);
+    let found_work = || stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed) > trimmed_before;
     while budget.left() {
         let (db, cursor) = STATE.with(|s| {
             let s = s.borrow();
@@ -452,16 +578,19 @@ fn discover(ctx: Ctx, budget: &Budget) {
                 s.scan_paused_until = Some(Instant::now() + SCAN_PAUSE);
             });
             stats::add(&stats::SCAN_CYCLES, 1);
-            return;
+            return found_work();
         }
-        let Ok((next, found)) = ctx.scan(&cursor, b"*flow:*", SCAN_COUNT) else { return };
+        let Ok((next, found)) = ctx.scan(&cursor, b"*flow:*", SCAN_COUNT) else { return false };
         for key in found {
-            let owners = keys::flow_owners(&key);
-            if let Some((prefix, _)) = owners.iter().rev().find(|(_, tag)| *tag == keys::ALL_FLOW) {
-                know(db, prefix);
+            let readings = keys::flow_owners(&key);
+            if let Some((prefix, _)) = readings.iter().rev().find(|(_, tag)| *tag == keys::ALL_FLOW) {
+                if !know(db, prefix) && budget.left() {
+                    // No room to remember it: clean it now, as the SCAN passes.
+                    clean_prefix(ctx, db, prefix, budget);
+                }
                 continue;
             }
-            let prefixes = STATE.with(|s| known_owners(&s.borrow(), db, &key));
+            let prefixes = owners(ctx, db, &key);
             if prefixes.is_empty() {
                 continue;
             }
@@ -481,6 +610,8 @@ fn discover(ctx: Ctx, budget: &Budget) {
             }
         });
     }
+    // Dead ids found: more are likely, the next tick comes soon.
+    found_work()
 }
 
 /// What a blocked TLOG.PURGE client is told.
@@ -499,7 +630,8 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
         glob.push(c);
     }
     glob.extend_from_slice(if prefix.is_empty() { b"*" } else { b":*" });
-    let mut job = Purge { db, prefix: prefix.to_vec(), glob, cursor: b"0".to_vec(), removed: 0, client: std::ptr::null_mut() };
+    let user = Acl::caller_name(ctx, ctx.flags()?)?.map(|name| name.as_bytes().to_vec());
+    let mut job = Purge { db, prefix: prefix.to_vec(), glob, cursor: b"0".to_vec(), removed: 0, user, client: std::ptr::null_mut() };
     if !ctx.may_block() {
         while !purge_step(ctx, &mut job)? {}
         finish_purge(&job);
@@ -508,7 +640,8 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     }
     let block = unsafe { raw::RedisModule_BlockClient }.ok_or(Error::Unsupported("RedisModule_BlockClient"))?;
     // SAFETY: live command context; the callbacks match the server's signatures.
-    let bc = unsafe { block(ctx.as_ptr(), Some(purge_reply), Some(purge_reply), Some(purge_free), 0) };
+    // No timeout callback: CLIENT UNBLOCK cannot cut a purge short (it goes on regardless).
+    let bc = unsafe { block(ctx.as_ptr(), Some(purge_reply), None, Some(purge_free), 0) };
     if bc.is_null() {
         return Err(Error::Internal("the server could not block the client"));
     }
@@ -522,12 +655,32 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
     if !ctx.select_db(job.db) {
         return Ok(true);
     }
+    let acl = match &job.user {
+        None => Acl::unrestricted(),
+        Some(name) => Acl::of_user_name(&ctx.string(name)?)?.ok_or_else(|| {
+            Error::Message(format!("ERR TLOG.PURGE stopped after {} keys: its user no longer exists", job.removed))
+        })?,
+    };
     let (next, found) = ctx.scan(&job.cursor, &job.glob, PURGE_SCAN_COUNT)?;
-    let names: Vec<RString> = found
-        .iter()
-        .filter(|k| keys::belongs_to(&job.prefix, k))
-        .map(|k| ctx.string(k))
-        .collect::<Result<_>>()?;
+    let mut names: Vec<RString> = Vec::with_capacity(found.len());
+    for key in &found {
+        let Some(role) = keys::role_under(&job.prefix, key) else { continue };
+        let name = ctx.string(key)?;
+        // Only keys of the type their name says: a flow is a list, an archive a stream.
+        let kind = Key::open(ctx, &name, Mode::Read)?.kind();
+        let expected = match role {
+            keys::Role::Counter | keys::Role::Record => KeyKind::String,
+            keys::Role::Flow => KeyKind::List,
+            keys::Role::Archive => KeyKind::Stream,
+        };
+        if kind != expected {
+            continue;
+        }
+        if let Err(e) = acl.check(&name, Access::ReadWrite) {
+            return Err(Error::Message(format!("NOPERM TLOG.PURGE stopped after {} keys: {}", job.removed, e.to_string().trim_start_matches("NOPERM "))));
+        }
+        names.push(name);
+    }
     if !names.is_empty() {
         let refs: Vec<&RString> = names.iter().collect();
         let n = ctx.call_replicated_int(c"UNLINK", &refs)?;
@@ -545,7 +698,7 @@ fn finish_purge(job: &Purge) {
             s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
         }
         if let Some(tags) = s.ttl_tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
-            s.ttl_tag_count -= tags.len();
+            s.ttl_tag_count -= tags.list.len();
         }
     });
 }
@@ -580,6 +733,11 @@ fn run_purges(ctx: Ctx, budget: &Budget) -> bool {
         }
     }
     STATE.with(|s| !s.borrow().purges.is_empty())
+}
+
+/// SWAPDB moved the databases purges were working in: they stop (called by the event).
+pub fn databases_swapped() {
+    abort_purges("SWAPDB exchanged its database");
 }
 
 fn abort_purges(why: &str) {

@@ -212,6 +212,25 @@ impl Ctx {
         }
     }
 
+    /// The text of `CLUSTER NODES`.
+    pub fn cluster_nodes(self) -> Result<Vec<u8>> {
+        let call = api!(RedisModule_Call);
+        let free = api!(RedisModule_FreeCallReply);
+        let text = api!(RedisModule_CallReplyStringPtr);
+        // SAFETY: "c" takes one C string; the reply is freed once, after its text is copied.
+        unsafe {
+            let reply = call(self.as_ptr(), c"CLUSTER".as_ptr(), c"c".as_ptr(), c"NODES".as_ptr());
+            if reply.is_null() {
+                return Err(Error::Internal("CLUSTER NODES failed"));
+            }
+            let mut n = 0usize;
+            let p = text(reply, &mut n);
+            let out = if p.is_null() { None } else { Some(std::slice::from_raw_parts(p.cast::<u8>(), n).to_vec()) };
+            free(reply);
+            out.ok_or(Error::Internal("unexpected CLUSTER NODES reply"))
+        }
+    }
+
     /// Makes `db` the context's database; false if there is no such database.
     pub fn select_db(self, db: i32) -> bool {
         // SAFETY: live context.
@@ -567,11 +586,27 @@ impl Acl {
 
     /// `flags`: the context flags of the command (`Ctx::flags`).
     pub fn of_caller(ctx: Ctx, flags: u32) -> Result<Self> {
+        match Self::caller_name(ctx, flags)? {
+            None => Ok(Acl { user: ptr::null_mut() }),
+            Some(name) => Self::of_user_name(&name)?.ok_or(Error::Internal("the caller's user no longer exists")),
+        }
+    }
+
+    /// The user `name`, if it exists.
+    pub fn of_user_name(name: &RString) -> Result<Option<Self>> {
+        let user_of = api!(RedisModule_GetModuleUserFromUserName);
+        // SAFETY: a live user name string.
+        let user = unsafe { user_of(name.ptr) };
+        Ok((!user.is_null()).then_some(Acl { user }))
+    }
+
+    /// The name of the caller's ACL user; `None` for an unrestricted caller (see below).
+    pub fn caller_name(ctx: Ctx, flags: u32) -> Result<Option<RString>> {
         // Applying the master's stream or loading the AOF: the writes were authorised where
         // they were first made, and the replication client has no user (asking its name would
         // crash the server).
         if flags & (raw::REDISMODULE_CTX_FLAGS_REPLICATED | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
-            return Ok(Acl { user: ptr::null_mut() });
+            return Ok(None);
         }
         // A command another module runs through RedisModule_Call (without the "C" flag) has a
         // client without a user: asking its name would crash the server. Such a client is not
@@ -583,20 +618,12 @@ impl Acl {
             // SAFETY: live context; a null info pointer only asks whether the client exists.
             let known = unsafe { info(ptr::null_mut(), id_of(ctx.as_ptr())) } == raw::REDISMODULE_OK as c_int;
             if !known {
-                return Ok(Acl { user: ptr::null_mut() });
+                return Ok(None);
             }
         }
         let name_of = api!(RedisModule_GetCurrentUserName);
-        let user_of = api!(RedisModule_GetModuleUserFromUserName);
         // SAFETY: live context of a client with a user (checked above).
-        let name = RString::adopt(ctx, unsafe { name_of(ctx.as_ptr()) })
-            .ok_or(Error::Internal("the caller has no user"))?;
-        // SAFETY: a live user name string.
-        let user = unsafe { user_of(name.ptr) };
-        if user.is_null() {
-            return Err(Error::Internal("the caller's user no longer exists"));
-        }
-        Ok(Acl { user })
+        RString::adopt(ctx, unsafe { name_of(ctx.as_ptr()) }).ok_or(Error::Internal("the caller has no user")).map(Some)
     }
 
     pub fn check(&self, key: &RString, access: Access) -> Result<()> {
@@ -612,10 +639,15 @@ impl Acl {
         // SAFETY: a live user and key name.
         let rc = unsafe { f(self.user, key.ptr, flags as c_int) };
         if rc == raw::REDISMODULE_OK as c_int {
-            Ok(())
-        } else {
-            Err(Error::NoPerm { key: key.as_bytes().to_vec(), write: access != Access::Read })
+            return Ok(());
         }
+        // Name what is missing: for read-and-write, writing unless only reading is refused.
+        let write = match access {
+            Access::Read => false,
+            Access::Write => true,
+            Access::ReadWrite => self.check(key, Access::Write).is_err(),
+        };
+        Err(Error::NoPerm { key: key.as_bytes().to_vec(), write })
     }
 }
 

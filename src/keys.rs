@@ -121,21 +121,67 @@ pub fn flow_owners(key: &[u8]) -> Vec<(&[u8], &[u8])> {
     owners
 }
 
-/// True if `key` is a key of the layout under `prefix`: its counter, a record (`msg:<id>`), a
-/// flow, or its archive. Other keys that merely start with the prefix are not.
-pub fn belongs_to(prefix: &[u8], key: &[u8]) -> bool {
-    let rest = if prefix.is_empty() {
-        key
+/// What a key of the layout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Counter,
+    Record,
+    Flow,
+    Archive,
+}
+
+/// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
+/// or its archive. `None` for other keys that merely start with the prefix.
+pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
+    let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
+    if rest == b"counter" {
+        Some(Role::Counter)
+    } else if rest == b"archive" {
+        Some(Role::Archive)
+    } else if rest.starts_with(b"flow:") {
+        Some(Role::Flow)
+    } else if rest.strip_prefix(b"msg:").is_some_and(|id| parse_id(id).is_some()) {
+        Some(Role::Record)
     } else {
-        match key.strip_prefix(prefix).and_then(|r| r.strip_prefix(b":")) {
-            Some(r) => r,
-            None => return false,
-        }
+        None
+    }
+}
+
+/// The cluster slot of a key: CRC16 (XMODEM) of its hash tag if it has one, else of the whole
+/// key, modulo 16384, as Redis computes it.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let hashed = match key.iter().position(|&c| c == b'{') {
+        Some(open) => match key[open + 1..].iter().position(|&c| c == b'}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        },
+        None => key,
     };
-    rest == b"counter"
-        || rest == b"archive"
-        || rest.starts_with(b"flow:")
-        || rest.strip_prefix(b"msg:").is_some_and(|id| parse_id(id).is_some())
+    let mut crc: u16 = 0;
+    for &b in hashed {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc & 0x3fff
+}
+
+/// The slots being migrated away from or imported to this node, from the `myself` line of
+/// `CLUSTER NODES` (entries `[slot->-node]` and `[slot-<-node]`).
+pub fn unsettled_slots(cluster_nodes: &[u8]) -> Vec<u16> {
+    let Some(line) = cluster_nodes.split(|&c| c == b'\n').find(|l| {
+        l.split(|&c| c == b' ').nth(2).is_some_and(|flags| flags.split(|&c| c == b',').any(|f| f == b"myself"))
+    }) else {
+        return Vec::new();
+    };
+    line.split(|&c| c == b' ')
+        .filter_map(|e| e.strip_prefix(b"["))
+        .filter_map(|e| {
+            let end = e.iter().position(|&c| c == b'-')?;
+            std::str::from_utf8(&e[..end]).ok()?.parse().ok()
+        })
+        .collect()
 }
 
 /// True if every key derived from `prefix` hashes to the same cluster slot: the prefix holds a
@@ -214,6 +260,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn slots_are_computed_as_redis_does() {
+        // Values from CLUSTER KEYSLOT.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"{app}:msg:1"), 6805);
+        assert_eq!(key_slot(b"{}x"), key_slot(b"{}x"));
+        assert_ne!(key_slot(b"{}x"), key_slot(b"x"));
+        assert_eq!(key_slot(b""), 0);
+    }
+
+    #[test]
+    fn migrating_and_importing_slots_come_from_the_myself_line() {
+        let nodes = b"07c3 127.0.0.1:30004@31004 master - 0 1 3 connected 10923-16383 [100-<-a1b2]\n\
+e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-292f] [93-<-292f]\n";
+        assert_eq!(unsettled_slots(nodes), vec![6805, 93]);
+        assert!(unsettled_slots(b"e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 0-16383\n").is_empty());
+    }
+
+    #[test]
     fn a_flow_key_names_its_possible_prefixes() {
         assert_eq!(flow_owners(b"app:flow:user:1"), vec![(&b"app"[..], &b"user:1"[..])]);
         assert_eq!(flow_owners(b"flow:__all__"), vec![(&b""[..], &b"__all__"[..])]);
@@ -224,14 +289,21 @@ mod tests {
 
     #[test]
     fn only_layout_keys_belong_to_a_prefix() {
-        for k in [&b"app:counter"[..], b"app:archive", b"app:flow:x", b"app:flow:__all__", b"app:msg:12"] {
-            assert!(belongs_to(b"app", k), "{}", String::from_utf8_lossy(k));
+        let cases: [(&[u8], Role); 5] = [
+            (b"app:counter", Role::Counter),
+            (b"app:archive", Role::Archive),
+            (b"app:flow:x", Role::Flow),
+            (b"app:flow:__all__", Role::Flow),
+            (b"app:msg:12", Role::Record),
+        ];
+        for (k, role) in cases {
+            assert_eq!(role_under(b"app", k), Some(role), "{}", String::from_utf8_lossy(k));
         }
         for k in [&b"app:sub:msg:1"[..], b"app:msg:x", b"app:msg:0", b"app2:counter", b"app:other", b"app"] {
-            assert!(!belongs_to(b"app", k), "{}", String::from_utf8_lossy(k));
+            assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
         }
-        assert!(belongs_to(b"", b"msg:3"));
-        assert!(!belongs_to(b"", b"app:msg:3"));
+        assert_eq!(role_under(b"", b"msg:3"), Some(Role::Record));
+        assert_eq!(role_under(b"", b"app:msg:3"), None);
     }
 
     #[test]

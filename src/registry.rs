@@ -52,6 +52,10 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
         crate::store::floor_cache::clear();
         crate::cleaner::forget_prefixes();
     }
+    unsafe extern "C" fn swapped(ctx: *mut raw::RedisModuleCtx, e: raw::RedisModuleEvent, sub: u64, data: *mut std::ffi::c_void) {
+        forget(ctx, e, sub, data);
+        crate::cleaner::databases_swapped();
+    }
     let subscribe = unsafe { raw::RedisModule_SubscribeToServerEvent }.ok_or("no SubscribeToServerEvent")?;
     for id in [
         raw::REDISMODULE_EVENT_FLUSHDB,
@@ -61,8 +65,10 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
     ] {
         // Version 1 of every one of these events exists on Redis 7.0.
         let event = raw::RedisModuleEvent { id, dataver: 1 };
-        // SAFETY: live load context; the callback only clears module memory.
-        if unsafe { subscribe(ctx.as_ptr(), event, Some(forget)) } != raw::REDISMODULE_OK as c_int {
+        let callback = if id == raw::REDISMODULE_EVENT_SWAPDB { swapped } else { forget };
+        // SAFETY: live load context; the callbacks only touch module memory and unblock
+        // clients of ours.
+        if unsafe { subscribe(ctx.as_ptr(), event, Some(callback)) } != raw::REDISMODULE_OK as c_int {
             return Err(format!("could not subscribe to server event {id}"));
         }
     }

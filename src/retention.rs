@@ -28,6 +28,31 @@ impl Limits {
     }
 }
 
+/// How much one plan may take on.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Entries of `__all__`.
+    pub entries: usize,
+    /// Removals of ids from tag flows (a record with many tags costs as much as many
+    /// records); at least one record is taken whatever its tags.
+    pub flow_ops: usize,
+    /// Whether an id without a record may go. Not where the record may be on another node
+    /// (a cluster slot being migrated): there a dead id ends the plan.
+    pub dead_removable: bool,
+}
+
+impl Step {
+    /// Everything the limits say, in one go.
+    pub fn unbounded(dead_removable: bool) -> Self {
+        Step { entries: usize::MAX, flow_ops: usize::MAX, dead_removable }
+    }
+
+    /// At most `entries` entries.
+    pub fn capped(entries: usize, dead_removable: bool) -> Self {
+        Step { entries, flow_ops: usize::MAX, dead_removable }
+    }
+}
+
 /// Where removed records are archived: `<prefix>:archive`, a stream capped at `maxlen`.
 pub struct Archive {
     pub maxlen: i64,
@@ -48,6 +73,8 @@ pub struct Plan {
     all: RString,
     archive: Option<(RString, i64)>,
     evictions: Vec<Eviction>,
+    /// The step's bounds ended the plan, not the limits: there may be more to remove.
+    more: bool,
 }
 
 /// What a removal did.
@@ -69,10 +96,15 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.evictions.len()
     }
+
+    /// True if the step's bounds ended the plan: another step may find more to remove.
+    pub fn more(&self) -> bool {
+        self.more
+    }
 }
 
 /// The entries to remove from the tail of `__all__` of `keys`: while the limits are exceeded
-/// (counting `adding` records about to be logged) or the entry is a dead id, at most `cap`.
+/// (counting `adding` records about to be logged) or the entry is a dead id, within `step`.
 /// Every key to be written is checked against `acl` and for its type first.
 pub fn plan(
     ctx: Ctx,
@@ -82,7 +114,7 @@ pub fn plan(
     now_micros: i64,
     adding: u64,
     archive: Option<Archive>,
-    cap: usize,
+    step: Step,
 ) -> Result<Plan> {
     let all = ctx.string(&keys.all_flow())?;
     acl.check(&all, Access::ReadWrite)?;
@@ -96,13 +128,19 @@ pub fn plan(
     let mut evictions: Vec<Eviction> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut any_record = false;
-    for k in 0..len.min(cap) {
+    let mut flow_ops = 0usize;
+    let mut more = len > step.entries;
+    for k in 0..len.min(step.entries) {
         let Some(entry) = flow.list_get(ctx, len - 1 - k) else { break };
         let by_count = (evictions.len() as u64) < excess;
         let id = keys::parse_id(entry.as_bytes());
         // A repeated id (written by another client) is dead the second time: its record goes
         // with the first.
         let Some(id) = id.filter(|id| !seen.contains(id)) else {
+            if !step.dead_removable {
+                more = false;
+                break;
+            }
             evictions.push(Eviction { entry, record: None, flows: Vec::new() });
             continue;
         };
@@ -112,6 +150,10 @@ pub fn plan(
         let k = Key::open(ctx, &msg, Mode::Read)?;
         if k.kind() != KeyKind::String {
             // No record behind the id: not a record of this prefix, whatever the key holds.
+            if !step.dead_removable {
+                more = false;
+                break;
+            }
             evictions.push(Eviction { entry, record: None, flows: Vec::new() });
             continue;
         }
@@ -119,6 +161,11 @@ pub fn plan(
         drop(k);
         let old = cutoff.is_some_and(|c| record::decode_ts(&body).is_some_and(|ts| ts < c));
         if !(by_count || old) {
+            more = false;
+            break;
+        }
+        if any_record && flow_ops >= step.flow_ops {
+            more = true;
             break;
         }
         let mut flows = Vec::new();
@@ -133,6 +180,7 @@ pub fn plan(
             }
             flows.push(name);
         }
+        flow_ops += flows.len();
         any_record = true;
         seen.insert(id);
         evictions.push(Eviction { entry, record: Some((msg, body, id)), flows });
@@ -148,7 +196,7 @@ pub fn plan(
         }
         _ => None,
     };
-    Ok(Plan { all, archive, evictions })
+    Ok(Plan { all, archive, evictions, more })
 }
 
 /// Carries out a plan. Called once every check has passed; a failing command is reported, but

@@ -41,17 +41,25 @@ pub struct NewRecord<'a> {
 /// tag: the server routes the command by the prefix, and without a tag the derived keys would
 /// belong to slots of other nodes (a module's key access is not slot-checked).
 fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
+    open_prefix_flags(ctx, prefix).map(|(keys, acl, _)| (keys, acl))
+}
+
+/// As `open_prefix`, also returning the context flags.
+fn open_prefix_flags(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl, u32)> {
     let flags = ctx.flags()?;
     if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 && !keys::has_hash_tag(prefix) {
         return Err(Error::NeedsHashTag);
     }
-    Ok((Keys::new(prefix), Acl::of_caller(ctx, flags)?))
+    Ok((Keys::new(prefix), Acl::of_caller(ctx, flags)?, flags))
 }
 
 /// Appends a record: allocates its id, writes `msg:<id>`, pushes the id on `__all__` and on
 /// each tag's flow. Returns the id.
 pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
-    let (keys, acl) = open_prefix(ctx, rec.prefix)?;
+    let (keys, acl, flags) = open_prefix_flags(ctx, rec.prefix)?;
+    // In cluster mode a record missing here may be on another node (a slot being migrated):
+    // a write then removes no dead ids; the cleaner, which knows the slots, does.
+    let cluster = flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0;
     let db = ctx.selected_db();
     if cleaner::purging(db, rec.prefix) {
         return Err(Error::Purging);
@@ -114,18 +122,18 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
             Some(ts) => Some(ts),
             None => {
                 // First write of the prefix this server sees (or since the cache forgot).
-                cleaner::know(db, rec.prefix);
+                let _ = cleaner::know(db, rec.prefix);
                 newest_ts(ctx, &keys, newest)?
             }
         },
         None => {
-            cleaner::know(db, rec.prefix);
+            let _ = cleaner::know(db, rec.prefix);
             None
         }
     };
     // The records this call's limits remove, checked now like everything else.
     let evictions = if rec.limits.any() {
-        Some(retention::plan(ctx, &keys, &acl, rec.limits, now, 1, cleaner::archive(), rec.evict_cap)?)
+        Some(retention::plan(ctx, &keys, &acl, rec.limits, now, 1, cleaner::archive(), retention::Step::capped(rec.evict_cap, !cluster))?)
     } else {
         None
     };
@@ -144,7 +152,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     // Dead ids at the oldest end of the flows written go now, every TOUCH_EVERY-th record
     // (the cleaner does the rest). Not from `__all__` when limits remove from its end below.
     let mut trimmed = vec![0usize; flows.len()];
-    if id % TOUCH_EVERY == 0 {
+    if id % TOUCH_EVERY == 0 && !cluster {
         let skip_all = evictions.as_ref().is_some_and(|p| !p.is_empty());
         for (i, flow) in flows.iter().enumerate().skip(usize::from(skip_all)) {
             trimmed[i] = trim_touched(ctx, &keys, &acl, flow, &flow_keys[i], i == 0);
@@ -224,17 +232,27 @@ const TOUCH_TRIM: usize = 16;
 /// Pops up to `TOUCH_TRIM` dead ids from the end of a flow just written (open for writing),
 /// if the caller may read and write the flow. Returns how many.
 fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString, is_all: bool) -> usize {
+    // `__all__` was checked for reading and writing already; a tag flow only for writing. A
+    // flow whose name also reads as a flow of another prefix (`a:flow:b:flow:c`) is left to
+    // the cleaner, which looks at the records of both.
+    if !is_all && (acl.check(name, Access::ReadWrite).is_err() || keys::flow_owners(name.as_bytes()).len() > 1) {
+        return 0;
+    }
     let mut n = 0;
     while n < TOUCH_TRIM && flow.len() > 1 {
         let Some(tail) = flow.list_tail(ctx) else { break };
-        if !retention::is_dead(ctx, &[keys.prefix()], tail.as_bytes()).unwrap_or(false) {
-            break;
-        }
-        // `__all__` was checked for reading and writing already; a tag flow only for writing.
-        if n == 0 && !is_all && acl.check(name, Access::ReadWrite).is_err() {
-            break;
-        }
-        if !flow.pop_tail() {
+        let dead = match keys::parse_id(tail.as_bytes()) {
+            None => true,
+            Some(id) => {
+                // Whether the record exists is read only where the caller may read it.
+                let Ok(msg) = ctx.string(&keys.msg(id)) else { break };
+                if acl.check(&msg, Access::Read).is_err() {
+                    break;
+                }
+                !matches!(Key::open(ctx, &msg, Mode::Read).map(|k| k.kind()), Ok(KeyKind::String))
+            }
+        };
+        if !dead || !flow.pop_tail() {
             break;
         }
         n += 1;

@@ -382,3 +382,79 @@ fn a_replica_with_the_module_does_not_clean() {
     assert_eq!(info(&mut r)["records_evicted"], 0);
     assert_eq!(master.digest(), replica.digest());
 }
+
+#[test]
+fn a_purge_stops_cleanly_where_it_cannot_go_on() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let fill = |con: &mut Connection, prefix: &str, n: usize| {
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            pipe.cmd("TLOG.LOG").arg(prefix).arg(format!("m{i}")).arg("t").ignore();
+        }
+        let _: () = pipe.query(con).unwrap();
+    };
+    // Keys named like the layout but of another type are not the prefix's: they stay.
+    let _: () = con.set("p:flow:x", "a string, not a flow").unwrap();
+    let _: () = con.rpush("p:archive", "a list, not a stream").unwrap();
+    fill(&mut con, "p", 3);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "p"]).unwrap()), 3 + 3);
+    assert_eq!(keys(&mut con, "p:*"), ["p:flow:x", "p:archive"].iter().map(|k| k.to_string()).collect());
+
+    // SWAPDB under a running purge stops it: it would go on in the other data.
+    fill(&mut con, "big", 100_000);
+    let port = s.port;
+    let purger = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        err_of(cmd(&mut c, &["TLOG.PURGE", "big"]))
+    });
+    eventually(10, "the purge starts", || info(&mut con)["cleaner_backlog"] == 1);
+    // A blocked TLOG.PURGE cannot be cut short with CLIENT UNBLOCK.
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+    let purger_id = clients.lines().find(|l| l.contains("cmd=tlog.purge")).and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id="))).unwrap().to_string();
+    let unblocked: i64 = redis::cmd("CLIENT").arg("UNBLOCK").arg(&purger_id).query(&mut con).unwrap();
+    assert_eq!(unblocked, 0);
+    let _: () = redis::cmd("SWAPDB").arg(0).arg(1).query(&mut con).unwrap();
+    let e = purger.join().unwrap();
+    assert!(e.starts_with("ERR TLOG.PURGE stopped after ") && e.ends_with(" keys: SWAPDB exchanged its database"), "{e}");
+    assert!(!keys(&mut con, "big:*").is_empty() || {
+        let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
+        !keys(&mut con, "big:*").is_empty()
+    });
+
+    // A user whose patterns match the literal names but not the keys (escaped globs): the
+    // keys themselves are checked too.
+    let mut con = s.conn();
+    fill(&mut con, "q", 3);
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER").arg("lit").arg("on").arg("nopass").arg("+@all")
+        .arg("~q:counter").arg("~q:archive").arg("~q:flow:\\*").arg("~q:msg:\\*")
+        .query(&mut con)
+        .unwrap();
+    let mut u = redis::Client::open(format!("redis://lit:x@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let e = err_of(cmd(&mut u, &["TLOG.PURGE", "q"]));
+    assert!(e.starts_with("NOPERM TLOG.PURGE stopped after "), "{e}");
+    assert_eq!(keys(&mut con, "q:msg:*").len(), 3);
+    assert!(con.exists::<_, bool>("q:flow:__all__").unwrap());
+}
+
+#[test]
+fn noperm_names_the_access_that_is_missing() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 0..3 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}")]).unwrap();
+    }
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER").arg("w").arg("on").arg("nopass").arg("+@all")
+        .arg("~p:counter").arg("~p:flow:*").arg("%W~p:msg:*")
+        .query(&mut con)
+        .unwrap();
+    let mut u = redis::Client::open(format!("redis://w:x@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    // Logging needs only to write the new record; removing old ones means reading them.
+    cmd(&mut u, &["TLOG.LOG", "p", "fine"]).unwrap();
+    assert_eq!(
+        err_of(cmd(&mut u, &["TLOG.ADD", "p", "MAXLEN", "1", "MESSAGE", "m"])),
+        "NOPERM this user has no permissions to read the 'p:msg:1' key"
+    );
+}

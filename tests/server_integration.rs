@@ -293,6 +293,46 @@ fn a_three_master_cluster_routes_every_command_by_its_prefix() {
 }
 
 #[test]
+fn the_cleaner_leaves_a_slot_being_migrated_alone() {
+    let a = Server::start_with(true, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+    let b = Server::start_with(true, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+    let mut ca = a.conn();
+    let mut cb = b.conn();
+    let _: () = redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383).query(&mut ca).unwrap();
+    let _: () = redis::cmd("CLUSTER").arg("MEET").arg("127.0.0.1").arg(a.port).query(&mut cb).unwrap();
+    let id_of = |c: &mut redis::Connection| -> String { redis::cmd("CLUSTER").arg("MYID").query(c).unwrap() };
+    let (ida, idb) = (id_of(&mut ca), id_of(&mut cb));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for c in [&mut ca, &mut cb] {
+        while !redis::cmd("CLUSTER").arg("INFO").query::<String>(c).unwrap().contains("cluster_state:ok")
+            || !redis::cmd("CLUSTER").arg("NODES").query::<String>(c).unwrap().lines().all(|l| l.contains("connected"))
+            || redis::cmd("CLUSTER").arg("NODES").query::<String>(c).unwrap().lines().count() < 2
+        {
+            assert!(Instant::now() < deadline, "the two-node cluster never formed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    for i in 1..=10 {
+        cmd(&mut ca, &["TLOG.LOG", "{app}", &format!("m{i}"), "t"]).unwrap();
+    }
+    let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg("{app}").query(&mut ca).unwrap();
+    let _: () = redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("IMPORTING").arg(&ida).query(&mut cb).unwrap();
+    let _: () = redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("MIGRATING").arg(&idb).query(&mut ca).unwrap();
+    // The oldest records move first: on A their ids now lead to nothing local.
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1").arg(b.port).arg("").arg(0).arg(5000)
+        .arg("KEYS").arg("{app}:msg:1").arg("{app}:msg:2").arg("{app}:msg:3")
+        .query(&mut ca)
+        .unwrap();
+    // Several cleaner passes later, no id has been taken for dead on either node.
+    std::thread::sleep(Duration::from_millis(2500));
+    let all: Vec<i64> = redis::cmd("LRANGE").arg("{app}:flow:__all__").arg(0).arg(-1).query(&mut ca).unwrap();
+    assert_eq!(all, (1..=10).rev().collect::<Vec<i64>>());
+    let t: Vec<i64> = redis::cmd("LRANGE").arg("{app}:flow:t").arg(0).arg(-1).query(&mut ca).unwrap();
+    assert_eq!(t.len(), 10);
+}
+
+#[test]
 fn the_module_refuses_to_load_where_its_replication_commands_are_renamed_away() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
