@@ -105,7 +105,7 @@ const MAX_QUEUE: usize = 10_000;
 /// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
 const PURGE_SCAN_COUNT: &[u8] = b"50";
 /// The slice a purge gets per tick even when the cleaner is off, in microseconds.
-const PURGE_BUDGET_US: i64 = 500;
+const PURGE_BUDGET_US: i64 = 400;
 
 /// A flow whose oldest end still had dead ids when a tick ran out of time.
 struct FlowJob {
@@ -445,7 +445,8 @@ pub fn archive() -> Option<Archive> {
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
 /// `__all__`, in steps, while the budget lasts. Returns true if it finished.
 fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
-    if !ctx.select_db(db) || !settled(prefix) {
+    // A prefix being purged goes as a whole: nothing to trim there.
+    if !ctx.select_db(db) || !settled(prefix) || purging(db, prefix) {
         return true;
     }
     let keys = Keys::new(prefix);
@@ -484,7 +485,7 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
 
 /// Removes dead ids at the end of a tag flow while the budget lasts. True if it finished.
 fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
-    if !ctx.select_db(job.db) || !job.prefixes.iter().all(|p| settled(p)) {
+    if !ctx.select_db(job.db) || !job.prefixes.iter().all(|p| settled(p) && !purging(job.db, p)) {
         return true;
     }
     let Ok(name) = ctx.string(&job.key) else { return true };

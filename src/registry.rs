@@ -100,7 +100,7 @@ pub mod config {
     /// Entries the archive stream of a prefix keeps.
     pub static ARCHIVE_MAXLEN: AtomicI64 = AtomicI64::new(10_000);
     /// Microseconds of work per cleaner tick; 0 stops the cleaner.
-    pub static CLEANER_BUDGET_US: AtomicI64 = AtomicI64::new(500);
+    pub static CLEANER_BUDGET_US: AtomicI64 = AtomicI64::new(400);
 
     /// Numeric configs: (name, value, default, min, max). The upper bounds keep every
     /// product of them far from overflow.
@@ -108,7 +108,7 @@ pub mod config {
         (c"max-records", &MAX_RECORDS, 0, 0, 1_000_000_000_000),
         (c"max-age", &MAX_AGE, 0, 0, crate::commands::add::MAX_TTL),
         (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
-        (c"cleaner-budget-us", &CLEANER_BUDGET_US, 500, 0, 800),
+        (c"cleaner-budget-us", &CLEANER_BUDGET_US, 400, 0, 800),
     ];
     const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 
