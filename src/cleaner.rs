@@ -1,12 +1,15 @@
 //! The background cleaner: a module timer that, on a master, enforces the server-wide
 //! retention limits, removes dead ids (records expired or deleted) from flows, and runs
-//! TLOG.PURGE, a bounded amount of work per tick (`tlog.cleaner-budget-us`, at most 1 ms).
+//! TLOG.PURGE, a bounded amount of work per tick (`tlog.cleaner-budget-us`, at most 800 µs,
+//! in steps of well under 1 ms).
 //!
-//! It finds work three ways: prefixes this server writes to are known at once; a slow,
-//! incremental SCAN of every database finds the others (`<prefix>:flow:__all__`) and the tag
-//! flows of known prefixes; work left over when a tick's time is up waits in a queue for the
-//! next tick. Replicas never clean: they receive the master's effects (`RPOP`, `LREM`, `DEL`,
-//! `XADD`, `UNLINK`), like any other write.
+//! It finds work four ways: prefixes this server writes to are known at once; so are the tags
+//! of records written with a TTL, whose flows are swept (a batch per tick) once the prefix's
+//! records expire; an incremental SCAN of every database finds the other prefixes
+//! (`<prefix>:flow:__all__`) and tag flows; work left over when a tick's time is up waits in a
+//! bounded queue. Replicas never clean: they receive the master's effects (`RPOP`, `LREM`,
+//! `DEL`, `XADD`, `UNLINK`), like any other write. In cluster mode, slots being migrated are
+//! left alone (a record missing here may be on the other node).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -111,7 +114,7 @@ const PURGE_BUDGET_US: i64 = 400;
 struct FlowJob {
     db: i32,
     key: Vec<u8>,
-    /// The known prefixes the key can be read as a flow of (see `keys::flow_owners`).
+    /// The prefixes whose records the flow's ids may name (see `owners`).
     prefixes: Vec<Vec<u8>>,
 }
 
@@ -454,7 +457,8 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     let mut dead = 0;
     let finished = loop {
         let step = retention::Step { entries: STEP, flow_ops: STEP * 4, dead_removable: true };
-        let result = retention::plan(ctx, &keys, &acl, server_limits(), record::now_micros(), 0, archive(), step)
+        let rules = retention::Rules { limits: server_limits(), now_micros: record::now_micros(), adding: 0, archive: archive() };
+        let result = retention::plan(ctx, &keys, &acl, rules, step)
             .and_then(|plan| Ok((plan.more(), retention::execute(ctx, &plan)?)));
         match result {
             Ok((more, removed)) => {

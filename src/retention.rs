@@ -42,11 +42,6 @@ pub struct Step {
 }
 
 impl Step {
-    /// Everything the limits say, in one go.
-    pub fn unbounded(dead_removable: bool) -> Self {
-        Step { entries: usize::MAX, flow_ops: usize::MAX, dead_removable }
-    }
-
     /// At most `entries` entries.
     pub fn capped(entries: usize, dead_removable: bool) -> Self {
         Step { entries, flow_ops: usize::MAX, dead_removable }
@@ -103,19 +98,22 @@ impl Plan {
     }
 }
 
-/// The entries to remove from the tail of `__all__` of `keys`: while the limits are exceeded
-/// (counting `adding` records about to be logged) or the entry is a dead id, within `step`.
-/// Every key to be written is checked against `acl` and for its type first.
-pub fn plan(
-    ctx: Ctx,
-    keys: &Keys<'_>,
-    acl: &Acl,
-    limits: Limits,
-    now_micros: i64,
-    adding: u64,
-    archive: Option<Archive>,
-    step: Step,
-) -> Result<Plan> {
+/// What a removal enforces, and when.
+pub struct Rules {
+    pub limits: Limits,
+    /// The time ages are measured at.
+    pub now_micros: i64,
+    /// Records about to be logged, counted against `max_records`.
+    pub adding: u64,
+    /// Where removed records go first, if anywhere.
+    pub archive: Option<Archive>,
+}
+
+/// The entries to remove from the tail of `__all__` of `keys`: while the rules' limits are
+/// exceeded or the entry is a dead id, within `step`. Every key to be written is checked
+/// against `acl` and for its type first.
+pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> Result<Plan> {
+    let Rules { limits, now_micros, adding, archive } = rules;
     let all = ctx.string(&keys.all_flow())?;
     acl.check(&all, Access::ReadWrite)?;
     let flow = Key::open(ctx, &all, Mode::Read)?;

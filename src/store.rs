@@ -133,7 +133,8 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     };
     // The records this call's limits remove, checked now like everything else.
     let evictions = if rec.limits.any() {
-        Some(retention::plan(ctx, &keys, &acl, rec.limits, now, 1, cleaner::archive(), retention::Step::capped(rec.evict_cap, !cluster))?)
+        let rules = retention::Rules { limits: rec.limits, now_micros: now, adding: 1, archive: cleaner::archive() };
+        Some(retention::plan(ctx, &keys, &acl, rules, retention::Step::capped(rec.evict_cap, !cluster))?)
     } else {
         None
     };
