@@ -27,7 +27,7 @@ done
 # once the cleaner is done: nothing removed over two full passes of its SCAN.
 sleep 4
 field() { redis-cli -p "$m" INFO tlog | tr -d '\r' | awk -F: -v f="tlog_$1" '$1 == f {print $2}'; }
-work() { echo "$(field records_evicted) $(field records_expired) $(field dead_ids_trimmed) $(field cleaner_backlog)"; }
+work() { echo "$(field records_evicted) $(field records_expired) $(field dead_ids_trimmed) $(field cleaner_backlog) $(field purges_running)"; }
 last=$(work); since=$(field cleaner_scan_cycles)
 for _ in $(seq 240); do
     sleep 0.5

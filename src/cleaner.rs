@@ -799,12 +799,12 @@ pub fn register_info(ctx: Ctx) -> std::result::Result<(), String> {
 
 unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
     let (Some(section), Some(field)) = (raw::RedisModule_InfoAddSection, raw::RedisModule_InfoAddFieldULongLong) else { return };
-    let (backlog, prefixes) = STATE.with(|s| {
+    let (backlog, purges, prefixes) = STATE.with(|s| {
         let s = s.borrow();
-        ((s.flows.len() + s.purges.len()) as u64, s.order.len() as u64)
+        ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 16] = [
+    let fields: [(&std::ffi::CStr, u64); 17] = [
         (c"records_logged", load(&stats::LOGGED)),
         (c"records_evicted", load(&stats::EVICTED)),
         (c"records_expired", load(&stats::EXPIRED)),
@@ -813,6 +813,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         (c"dead_ids_trimmed", load(&stats::TRIMMED)),
         (c"keys_purged", load(&stats::PURGED)),
         (c"cleaner_backlog", backlog),
+        (c"purges_running", purges),
         (c"cleaner_prefixes", prefixes),
         (c"cleaner_ticks", load(&stats::TICKS)),
         (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),

@@ -152,8 +152,10 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     }
     // Dead ids at the oldest end of the flows written go now, every TOUCH_EVERY-th record
     // (the cleaner does the rest). Not from `__all__` when limits remove from its end below.
-    let mut trimmed = vec![0usize; flows.len()];
+    // How many were removed from each flow (empty when not looked at: no allocation then).
+    let mut trimmed: Vec<usize> = Vec::new();
     if id % TOUCH_EVERY == 0 && !cluster {
+        trimmed = vec![0; flows.len()];
         let skip_all = evictions.as_ref().is_some_and(|p| !p.is_empty());
         for (i, flow) in flows.iter().enumerate().skip(usize::from(skip_all)) {
             trimmed[i] = trim_touched(ctx, &keys, &acl, flow, &flow_keys[i], i == 0);
@@ -199,8 +201,10 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     if rec.ttl_secs.is_some() {
         cleaner::note_ttl_tags(db, rec.prefix, rec.tags);
     }
-    cleaner::stats::add(&cleaner::stats::TRIMMED, trimmed[1..].iter().sum::<usize>() as u64);
-    cleaner::stats::add(&cleaner::stats::EXPIRED, trimmed[0] as u64);
+    if let Some((all, tags)) = trimmed.split_first() {
+        cleaner::stats::add(&cleaner::stats::EXPIRED, *all as u64);
+        cleaner::stats::add(&cleaner::stats::TRIMMED, tags.iter().sum::<usize>() as u64);
+    }
     if let Some(plan) = &evictions {
         match retention::execute(ctx, plan) {
             Ok(removed) => cleaner::stats::removed(&removed),
@@ -210,9 +214,9 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
 
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
-    for (k, &n) in flow_keys.iter().zip(&trimmed) {
+    for (i, k) in flow_keys.iter().enumerate() {
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
-        if n > 0 {
+        if trimmed.get(i).is_some_and(|&n| n > 0) {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
         }
         // Wakes TLOG.TAIL readers blocked on the flow.

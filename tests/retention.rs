@@ -310,7 +310,7 @@ fn a_large_purge_lets_other_clients_run_and_refuses_writes_to_the_prefix() {
         let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
         int(&cmd(&mut c, &["TLOG.PURGE", "big"]).unwrap())
     });
-    eventually(10, "the purge starts", || info(&mut con)["cleaner_backlog"] == 1);
+    eventually(10, "the purge starts", || info(&mut con)["purges_running"] == 1);
     // While it runs, a write to the prefix is refused and the server answers others.
     assert_eq!(
         err_of(cmd(&mut con, &["TLOG.LOG", "big", "during"])),
@@ -408,7 +408,7 @@ fn a_purge_stops_cleanly_where_it_cannot_go_on() {
         let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
         err_of(cmd(&mut c, &["TLOG.PURGE", "big"]))
     });
-    eventually(10, "the purge starts", || info(&mut con)["cleaner_backlog"] == 1);
+    eventually(10, "the purge starts", || info(&mut con)["purges_running"] == 1);
     // A blocked TLOG.PURGE cannot be cut short with CLIENT UNBLOCK.
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
     let purger_id = clients.lines().find(|l| l.contains("cmd=tlog.purge")).and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id="))).unwrap().to_string();
