@@ -671,6 +671,10 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
     for key in &found {
         let Some(role) = keys::role_under(&job.prefix, key) else { continue };
         let name = ctx.string(key)?;
+        // The caller's permission first: nothing of a key it may not touch is looked at.
+        if let Err(e) = acl.check(&name, Access::ReadWrite) {
+            return Err(Error::Message(format!("NOPERM TLOG.PURGE stopped after {} keys: {}", job.removed, e.to_string().trim_start_matches("NOPERM "))));
+        }
         // Only keys of the type their name says: a flow is a list, an archive a stream.
         let kind = Key::open(ctx, &name, Mode::Read)?.kind();
         let expected = match role {
@@ -680,9 +684,6 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
         };
         if kind != expected {
             continue;
-        }
-        if let Err(e) = acl.check(&name, Access::ReadWrite) {
-            return Err(Error::Message(format!("NOPERM TLOG.PURGE stopped after {} keys: {}", job.removed, e.to_string().trim_start_matches("NOPERM "))));
         }
         names.push(name);
     }
@@ -743,6 +744,12 @@ fn run_purges(ctx: Ctx, budget: &Budget) -> bool {
 /// SWAPDB moved the databases purges were working in: they stop (called by the event).
 pub fn databases_swapped() {
     abort_purges("SWAPDB exchanged its database");
+}
+
+/// The server's replication role changed: a purge stops at once rather than at the next tick
+/// (a replica takes no writes of its own).
+pub fn role_changed() {
+    abort_purges("this server became a replica");
 }
 
 fn abort_purges(why: &str) {

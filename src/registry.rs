@@ -56,6 +56,12 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
         forget(ctx, e, sub, data);
         crate::cleaner::databases_swapped();
     }
+    unsafe extern "C" fn role(ctx: *mut raw::RedisModuleCtx, e: raw::RedisModuleEvent, sub: u64, data: *mut std::ffi::c_void) {
+        forget(ctx, e, sub, data);
+        if sub == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_REPLICA as u64 {
+            crate::cleaner::role_changed();
+        }
+    }
     let subscribe = unsafe { raw::RedisModule_SubscribeToServerEvent }.ok_or("no SubscribeToServerEvent")?;
     for id in [
         raw::REDISMODULE_EVENT_FLUSHDB,
@@ -65,7 +71,11 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
     ] {
         // Version 1 of every one of these events exists on Redis 7.0.
         let event = raw::RedisModuleEvent { id, dataver: 1 };
-        let callback = if id == raw::REDISMODULE_EVENT_SWAPDB { swapped } else { forget };
+        let callback = match id {
+            raw::REDISMODULE_EVENT_SWAPDB => swapped,
+            raw::REDISMODULE_EVENT_REPLICATION_ROLE_CHANGED => role,
+            _ => forget,
+        };
         // SAFETY: live load context; the callbacks only touch module memory and unblock
         // clients of ours.
         if unsafe { subscribe(ctx.as_ptr(), event, Some(callback)) } != raw::REDISMODULE_OK as c_int {

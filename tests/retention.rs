@@ -458,3 +458,27 @@ fn noperm_names_the_access_that_is_missing() {
         "NOPERM this user has no permissions to read the 'p:msg:1' key"
     );
 }
+
+#[test]
+fn a_purge_stops_when_its_server_becomes_a_replica() {
+    let s = Server::start();
+    let other = Server::start();
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..100_000 {
+        pipe.cmd("TLOG.LOG").arg("big").arg(format!("m{i}")).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let port = s.port;
+    let purger = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        err_of(cmd(&mut c, &["TLOG.PURGE", "big"]))
+    });
+    eventually(10, "the purge starts", || info(&mut con)["purges_running"] == 1);
+    let _: () = redis::cmd("REPLICAOF").arg("127.0.0.1").arg(other.port).query(&mut con).unwrap();
+    // The server itself answers every blocked client so, before tlog's own error could.
+    let e = purger.join().unwrap();
+    assert!(e.starts_with("UNBLOCKED force unblock from blocking operation"), "{e}");
+    // The purge is over at once, not at the next tick.
+    assert_eq!(info(&mut con)["purges_running"], 0);
+}
