@@ -178,6 +178,22 @@ impl Ctx {
         }
     }
 
+    /// Runs a read-only command whose reply is an array of strings and nulls (LRANGE, MGET)
+    /// as the server would for a client, with no ACL check of its own (the caller checks every
+    /// key first) and nothing replicated: for reads the key API makes costly, such as one
+    /// MGET in place of a key opened per record. `None` if the server refuses to run it (in
+    /// cluster mode, keys of a slot being migrated) or it fails: the caller reads by keys.
+    pub fn call_strings<'s>(self, cmd: &CStr, args: impl IntoIterator<Item = &'s RString>) -> Option<CallStrings> {
+        let call = (unsafe { raw::RedisModule_Call })?;
+        let mut argv: Vec<*mut raw::RedisModuleString> = args.into_iter().map(|a| a.ptr).collect();
+        // SAFETY: "v" takes a RedisModuleString** and its length; the strings outlive the call.
+        let ptr = unsafe { call(self.as_ptr(), cmd.as_ptr(), c"v".as_ptr(), argv.as_mut_ptr(), argv.len()) };
+        if ptr.is_null() {
+            return None;
+        }
+        CallStrings::new(CallReply { ptr })
+    }
+
     /// `CONFIG SET name value`; the server's error text if it refuses.
     pub fn config_set(self, name: &[u8], value: &[u8]) -> Result<()> {
         let call = api!(RedisModule_Call);
@@ -665,6 +681,109 @@ impl Drop for Acl {
     }
 }
 
+/// A reply of a command run through RedisModule_Call, freed on drop.
+struct CallReply {
+    ptr: *mut raw::RedisModuleCallReply,
+}
+
+impl CallReply {
+    /// The protocol of the reply as the command wrote it (RESP2). Reading it does not make
+    /// the server parse the reply, as every other accessor does.
+    fn proto(&self) -> &[u8] {
+        // SAFETY: a live reply; the bytes live as long as it does.
+        unsafe {
+            let Some(f) = raw::RedisModule_CallReplyProto else { return &[] };
+            let mut n = 0usize;
+            let p = f(self.ptr, &mut n);
+            if p.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(p.cast::<u8>(), n)
+            }
+        }
+    }
+
+    /// The elements of an array reply through the server's parser: `None` if the reply is
+    /// not an array, else each string's bytes, `None` for a null or anything else.
+    fn parsed(&self) -> Option<Vec<Option<&[u8]>>> {
+        // SAFETY: a live reply; an element lives as long as its array, and its bytes as long
+        // as the element.
+        unsafe {
+            let kind = raw::RedisModule_CallReplyType?;
+            if kind(self.ptr) as isize != raw::REDISMODULE_REPLY_ARRAY {
+                return None;
+            }
+            let (len, elem, text) =
+                (raw::RedisModule_CallReplyLength?, raw::RedisModule_CallReplyArrayElement?, raw::RedisModule_CallReplyStringPtr?);
+            Some(
+                (0..len(self.ptr))
+                    .map(|i| {
+                        let e = elem(self.ptr, i);
+                        if e.is_null() || kind(e) as isize != raw::REDISMODULE_REPLY_STRING {
+                            return None;
+                        }
+                        let mut n = 0usize;
+                        let p = text(e, &mut n);
+                        (!p.is_null()).then(|| std::slice::from_raw_parts(p.cast::<u8>(), n))
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+impl Drop for CallReply {
+    fn drop(&mut self) {
+        // SAFETY: we own the reply and free it once.
+        unsafe {
+            if let Some(f) = raw::RedisModule_FreeCallReply {
+                f(self.ptr);
+            }
+        }
+    }
+}
+
+/// An array reply of strings and nulls (LRANGE, MGET), read once: the protocol is read
+/// directly when it has that form (see `resp`), else through the server's parser.
+pub struct CallStrings {
+    reply: CallReply,
+    /// Each element's bytes (pointer and length into the reply), `None` for a null.
+    items: Vec<Option<(*const u8, usize)>>,
+    /// The whole reply is exactly an array of strings, free of nulls.
+    all_strings: bool,
+}
+
+impl CallStrings {
+    /// `None` for a reply that is not an array (an error).
+    fn new(reply: CallReply) -> Option<Self> {
+        let (items, all_strings) = match crate::resp::bulk_array(reply.proto()) {
+            Some(v) => {
+                let all = v.iter().all(Option::is_some);
+                (v, all)
+            }
+            None => (reply.parsed()?, false),
+        };
+        let items = items.into_iter().map(|s| s.map(|b| (b.as_ptr(), b.len()))).collect();
+        Some(CallStrings { reply, items, all_strings })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Element `i`: its bytes, or `None` for a null (a missing key of MGET).
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let (p, n) = (*self.items.get(i)?)?;
+        // SAFETY: the bytes belong to `self.reply`, alive and unchanged while `self` is.
+        Some(unsafe { std::slice::from_raw_parts(p, n) })
+    }
+
+    /// The reply holds only strings: it can be forwarded to a client as it is.
+    pub fn all_strings(&self) -> bool {
+        self.all_strings
+    }
+}
+
 /// Replies to the client. Each call writes one RESP value; a reply API the server lacks makes
 /// the value a null rather than a crash.
 pub struct Reply(Ctx);
@@ -692,6 +811,22 @@ impl Reply {
         unsafe {
             if let Some(f) = raw::RedisModule_ReplyWithStringBuffer {
                 f(self.0.as_ptr(), b.as_ptr().cast::<c_char>(), b.len());
+            }
+        }
+    }
+
+    /// Forwards a reply of [`Ctx::call_strings`] holding only strings as it is: one copy of
+    /// its protocol. It is RESP2, which a RESP3 client reads the same way when it holds no
+    /// null. False (nothing replied) for a reply with nulls.
+    pub fn forward(&self, r: &CallStrings) -> bool {
+        if !r.all_strings() {
+            return false;
+        }
+        // SAFETY: live context and reply.
+        unsafe {
+            match raw::RedisModule_ReplyWithCallReply {
+                Some(f) => f(self.0.as_ptr(), r.reply.ptr) == raw::REDISMODULE_OK as c_int,
+                None => false,
             }
         }
     }

@@ -53,6 +53,11 @@ impl<'a> Keys<'a> {
         self.with(&[b"msg:", fmt_id(id, &mut buf)])
     }
 
+    /// `<prefix>:msg:`, to which a record's id is appended: see [`Keys::msg`].
+    pub fn msg_base(&self) -> Vec<u8> {
+        self.with(&[b"msg:"]).to_vec()
+    }
+
     pub fn flow(&self, tag: &[u8]) -> KeyName {
         self.with(&[b"flow:", tag])
     }
@@ -258,6 +263,21 @@ pub fn parse_id(s: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_names_built_on_the_base_match_the_layout() {
+        for prefix in [&b"app"[..], b"", b"{t}:x"] {
+            let keys = Keys::new(prefix);
+            for id in [1, 42, i64::MAX] {
+                let mut buf = itoa_buf();
+                let mut name = keys.msg_base();
+                name.extend_from_slice(fmt_id(id, &mut buf));
+                assert_eq!(name, &*keys.msg(id));
+            }
+        }
+        assert_eq!(&*Keys::new(b"app").msg(7), b"app:msg:7");
+        assert_eq!(&*Keys::new(b"").msg(7), b"msg:7");
+    }
 
     #[test]
     fn slots_are_computed_as_redis_does() {

@@ -43,6 +43,7 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_BlockClient, RedisModule_UnblockClient, RedisModule_RegisterInfoFunc,
         RedisModule_InfoAddSection, RedisModule_InfoAddFieldULongLong, RedisModule_SelectDb,
         RedisModule_ListPop, RedisModule_FreeString, RedisModule_GetSelectedDb,
+        RedisModule_ReplyWithCallReply,
     )
 }
 

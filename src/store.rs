@@ -626,6 +626,43 @@ impl<'a> Flow<'a> {
         self.with_record(&name, f)
     }
 
+    /// The ids at the indices `range` (0 is the newest), in list order, read with one LRANGE;
+    /// `None` for an entry that is not an id (written by another client). `Ok(None)` if the
+    /// server would not run the LRANGE (see [`Ctx::call_strings`]).
+    pub fn ids_in(&self, range: std::ops::Range<usize>) -> Result<Option<Vec<Option<i64>>>> {
+        if range.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut a = keys::itoa_buf();
+        let mut b = keys::itoa_buf();
+        let start = self.ctx.string(keys::fmt_id(range.start as i64, &mut a))?;
+        let stop = self.ctx.string(keys::fmt_id(range.end as i64 - 1, &mut b))?;
+        let Some(reply) = self.ctx.call_strings(c"LRANGE", [&self.name, &start, &stop]) else { return Ok(None) };
+        Ok(Some((0..reply.len()).map(|i| reply.get(i).and_then(keys::parse_id)).collect()))
+    }
+
+    /// Reads records `ids` with one MGET, each key ACL-checked first: for a page, one command
+    /// costs less than a key opened per record. Those missing (expired, deleted, or a key of
+    /// another type) are left out, as MGET leaves them. `Ok(None)` if the server would not
+    /// run the MGET (see [`Ctx::call_strings`]).
+    pub fn fetch(&self, ids: &[i64]) -> Result<Option<Fetched>> {
+        // The names share `<prefix>:msg:`; only the digits change.
+        let mut name = self.keys.msg_base();
+        let base = name.len();
+        let mut names = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let mut buf = keys::itoa_buf();
+            name.truncate(base);
+            name.extend_from_slice(keys::fmt_id(id, &mut buf));
+            let key = self.ctx.string(&name)?;
+            self.acl.check(&key, Access::Read)?;
+            names.push(key);
+        }
+        let Some(reply) = self.ctx.call_strings(c"MGET", &names) else { return Ok(None) };
+        let found = ids.iter().enumerate().filter(|&(i, _)| reply.get(i).is_some()).map(|(i, &id)| (id, i)).collect();
+        Ok(Some(Fetched { reply, found }))
+    }
+
     /// Calls `f` with the stored bytes of record key `name`, if it holds a string. A missing
     /// record (expired, deleted) or a key of another type is skipped, as MGET skips it.
     pub fn with_record<T>(&self, name: &RString, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
@@ -634,5 +671,40 @@ impl<'a> Flow<'a> {
             return Ok(None);
         }
         Ok(Some(f(k.string_value()?)))
+    }
+}
+
+/// Records read by [`Flow::fetch`].
+pub struct Fetched {
+    reply: crate::ffi::CallStrings,
+    /// Each record found: its id and its place in the reply, in the order asked.
+    found: Vec<(i64, usize)>,
+}
+
+impl Fetched {
+    /// How many of the records asked for were found.
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    /// Every record asked for was found and kept: the reply is exactly the page.
+    pub fn complete(&self) -> bool {
+        self.found.len() == self.reply.len()
+    }
+
+    /// Keeps the records for which `keep(id, stored)` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(i64, &[u8]) -> bool) {
+        let reply = &self.reply;
+        self.found.retain(|&(id, i)| reply.get(i).is_some_and(|stored| keep(id, stored)));
+    }
+
+    /// The MGET reply, for forwarding as it is when every record was found.
+    pub fn reply(&self) -> &crate::ffi::CallStrings {
+        &self.reply
+    }
+
+    /// The records found: id and stored bytes, in the order asked.
+    pub fn records(&self) -> impl Iterator<Item = (i64, &[u8])> + '_ {
+        self.found.iter().filter_map(|&(id, i)| Some((id, self.reply.get(i)?)))
     }
 }

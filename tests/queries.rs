@@ -392,3 +392,101 @@ fn the_tag_catalog_obeys_acl() {
     let mut part = redis::Client::open(format!("redis://part:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     assert_eq!(err_of(cmd(&mut part, &["TLOG.TAGS", "app", "0", "COUNT", "1000"])), "NOPERM this user has no permissions to read the 'app:flow:t' key");
 }
+
+/// Pages are read a batch of ids and records at a time (LRANGE and MGET run inside the
+/// server): what a batch misses, across batch boundaries, in either order, with bounds, must
+/// never show, and a whole page is the records exactly as stored in RESP2 and RESP3.
+#[test]
+fn batched_pages_skip_what_is_missing_across_batches() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let n: i64 = 2500;
+    let mut pipe = redis::pipe();
+    for i in 1..=n {
+        pipe.cmd("TLOG.LOG").arg("p").arg(format!("r{i}")).arg("t").ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    // Gone records on both sides of the 1000-record batches, a record key of another type, and
+    // entries of another client that are not ids.
+    let _: () = con.del(&["p:msg:2500", "p:msg:1501", "p:msg:1500", "p:msg:1499", "p:msg:1000", "p:msg:3"]).unwrap();
+    let _: () = con.del("p:msg:1200").unwrap();
+    let _: () = con.rpush("p:msg:1200", "not a string").unwrap();
+    let _: () = redis::cmd("LINSERT").arg("p:flow:t").arg("BEFORE").arg("1800").arg("x").query(&mut con).unwrap();
+    let _: () = redis::cmd("LINSERT").arg("p:flow:t").arg("AFTER").arg("2").arg("-4").query(&mut con).unwrap();
+    let gone = [2500, 1501, 1500, 1499, 1200, 1000, 3];
+    let live: Vec<i64> = (1..=n).rev().filter(|id| !gone.contains(id)).collect();
+    let stored = |con: &mut redis::Connection, ids: &[i64]| -> Vec<String> {
+        ids.iter().map(|id| con.get(format!("p:msg:{id}")).unwrap()).collect()
+    };
+    let get = |con: &mut redis::Connection, extra: &[&str]| -> Value {
+        let mut words = vec!["TLOG.GET", "p", "t"];
+        words.extend(extra);
+        cmd(con, &words).unwrap()
+    };
+
+    assert_eq!(ids(&get(&mut con, &[])), live);
+    let mut asc = live.clone();
+    asc.reverse();
+    assert_eq!(ids(&get(&mut con, &["ASC"])), asc);
+    for limit in [1, 999, 1000, 1001, 1100, 2493, 5000] {
+        let want: Vec<i64> = live.iter().copied().take(limit).collect();
+        assert_eq!(ids(&get(&mut con, &["LIMIT", &limit.to_string()])), want, "LIMIT {limit}");
+        let want: Vec<i64> = asc.iter().copied().take(limit).collect();
+        assert_eq!(ids(&get(&mut con, &["LIMIT", &limit.to_string(), "ASC"])), want, "LIMIT {limit} ASC");
+    }
+    let want: Vec<i64> = live.iter().copied().filter(|&id| id < 2000 && id > 900).take(1050).collect();
+    assert_eq!(ids(&get(&mut con, &["BEFORE", "2000", "AFTER", "900", "LIMIT", "1050"])), want);
+
+    // A time bound reads every record's time: a record of another client out of order is
+    // checked, not assumed from its place.
+    let ts_of = |con: &mut redis::Connection, id: i64| -> String {
+        let raw: String = con.get(format!("p:msg:{id}")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        format!("{:.6}", v["ts"].as_f64().unwrap())
+    };
+    let since = ts_of(&mut con, 1400);
+    let _: () = con.set("p:msg:1700", r#"{"id":1700,"ts":1.0,"message":"early"}"#).unwrap();
+    let want: Vec<i64> = live.iter().copied().filter(|&id| id >= 1400 && id != 1700).collect();
+    let got = ids(&get(&mut con, &["SINCE", &since]));
+    // Records logged within the same microsecond as 1400 may come before it.
+    assert_eq!(got.iter().copied().filter(|&id| id >= 1400).collect::<Vec<_>>(), want);
+    assert!(!got.contains(&1700));
+
+    // RAW: exactly the stored texts, in RESP2 and RESP3, complete pages and pages with gaps.
+    let mut con3 = s.conn3();
+    for c in [&mut con, &mut con3] {
+        let want: Vec<i64> = live.iter().copied().take(5).collect();
+        let raw = get(c, &["LIMIT", "5", "RAW"]);
+        assert_eq!(array(&raw).iter().map(text).collect::<Vec<_>>(), stored(c, &want));
+        let want: Vec<i64> = live.iter().copied().filter(|&id| id < 1503).take(6).collect();
+        assert_eq!(want, vec![1502, 1498, 1497, 1496, 1495, 1494]);
+        let raw = get(c, &["BEFORE", "1503", "LIMIT", "6", "RAW"]);
+        assert_eq!(array(&raw).iter().map(text).collect::<Vec<_>>(), stored(c, &want));
+        // One batch with a gap: the window ends before the limit is reached.
+        let raw = get(c, &["BEFORE", "5", "RAW"]);
+        assert_eq!(array(&raw).iter().map(text).collect::<Vec<_>>(), stored(c, &[4, 2, 1]));
+    }
+}
+
+/// Every record of a page is ACL-checked before anything is replied, whatever its batch.
+#[test]
+fn a_page_checks_every_record_key_before_replying() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for i in 1..=2500 {
+        pipe.cmd("TLOG.LOG").arg("p").arg(format!("r{i}")).arg("t").ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    // Allowed: the flows and the records 2000 to 2999.
+    let _: () = redis::cmd("ACL").arg("SETUSER").arg("some").arg("on").arg(">pw").arg("+@all").arg("~p:flow:*").arg("~p:msg:2???").query(&mut con).unwrap();
+    let mut some = redis::Client::open(format!("redis://some:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    assert_eq!(array(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "501", "RAW"]).unwrap()).len(), 501);
+    assert_eq!(ids(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "501"]).unwrap()), (2000..=2500).rev().collect::<Vec<i64>>());
+    for words in [&["TLOG.GET", "p", "t", "LIMIT", "502"][..], &["TLOG.GET", "p", "t", "RAW"], &["TLOG.GET", "p", "t", "ASC", "LIMIT", "1"]] {
+        let e = err_of(cmd(&mut some, words));
+        assert!(e.starts_with("NOPERM this user has no permissions to read the 'p:msg:1"), "{words:?}: {e}");
+    }
+    // The connection is in step: the error was the whole reply.
+    assert_eq!(cmd(&mut some, &["PING"]).unwrap(), Value::SimpleString("PONG".into()));
+}

@@ -22,6 +22,10 @@ const OPTIONS: Allowed = Allowed::GET;
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let req = parse_read(args, OPTIONS)?;
+    if let Some(page) = super::select_page(ctx, &req)? {
+        super::reply_page(&Reply::new(ctx), page, req.query.raw);
+        return Ok(());
+    }
     // Every record key is ACL-checked while selecting, before the first byte of the reply:
     // an error cannot follow a partial reply.
     let (flow, ids) = super::select(ctx, &req)?;

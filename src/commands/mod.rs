@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::ffi::Reply;
 use crate::keys::ALL_FLOW;
 use crate::query::{self, Allowed, Query, Sources};
-use crate::store::Flow;
+use crate::store::{Fetched, Flow};
 use crate::record;
 
 pub mod add;
@@ -270,6 +270,74 @@ pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'
         })?;
     }
     Ok((flow, ids))
+}
+
+/// At most this many records are read by one MGET.
+const FETCH_BATCH: usize = 1000;
+
+/// The records of a query without a tag filter, read with MGET in batches, in reply order.
+/// `None` for a query with a tag filter, or if the server would not run LRANGE or MGET for
+/// the module (see `Ctx::call_strings`): then the caller reads key by key. Every record key
+/// is ACL-checked before the reply starts.
+pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<Option<Vec<Fetched>>> {
+    let q = &req.query;
+    if q.has_tag_filter() {
+        return Ok(None);
+    }
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let w = query::window(&flow, q)?;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut rest = w;
+    let mut batches = Vec::new();
+    let mut found = 0;
+    // Each round asks for as many records as the limit still wants: a missing record costs
+    // one more id read, never a record more than needed.
+    while found < limit && !rest.is_empty() {
+        let mut ids = Vec::new();
+        while ids.len() < (limit - found).min(FETCH_BATCH) && !rest.is_empty() {
+            let n = ((limit - found).min(FETCH_BATCH) - ids.len()).min(rest.len());
+            // The next `n` entries in reply order: from the head for newest first.
+            let chunk = if q.asc { rest.end - n..rest.end } else { rest.start..rest.start + n };
+            rest = if q.asc { rest.start..chunk.start } else { chunk.end..rest.end };
+            let Some(read) = flow.ids_in(chunk)? else { return Ok(None) };
+            // An entry that is not an id (written by another client) is skipped, as is an id
+            // out of the id bounds (ids another client pushed out of order).
+            let admitted = |id: &i64| q.before.is_none_or(|b| *id < b) && q.after.is_none_or(|a| *id > a);
+            if q.asc {
+                ids.extend(read.iter().rev().flatten().filter(|id| admitted(id)));
+            } else {
+                ids.extend(read.iter().flatten().filter(|id| admitted(id)));
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        let Some(mut batch) = flow.fetch(&ids)? else { return Ok(None) };
+        if q.has_time_bounds() {
+            // Each record's time is checked: records of other clients may be out of order.
+            batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)));
+        }
+        found += batch.len();
+        batches.push(batch);
+    }
+    Ok(Some(batches))
+}
+
+/// Replies with the records of [`select_page`] as an array. A page read whole by one MGET is
+/// forwarded as MGET's reply in RAW form.
+pub fn reply_page(reply: &Reply, batches: Vec<Fetched>, raw: bool) {
+    if let [one] = batches.as_slice() {
+        if raw && one.complete() && reply.forward(one.reply()) {
+            return;
+        }
+    }
+    reply.array(batches.iter().map(Fetched::len).sum());
+    // Each batch is freed once replied: the page is held once, not twice.
+    for batch in batches {
+        for (id, stored) in batch.records() {
+            reply_record(reply, id, stored, raw);
+        }
+    }
 }
 
 /// How many ids of the flow a query's bounds and tag filter admit, without reading records.
