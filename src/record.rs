@@ -106,12 +106,31 @@ pub fn format_ts(micros: i64) -> String {
 }
 
 fn push_ts(out: &mut String, micros: i64) {
-    use std::fmt::Write;
-    let sign = if micros < 0 { "-" } else { "" };
+    if micros < 0 {
+        out.push('-');
+    }
     let abs = micros.unsigned_abs();
     let per = MICROS_PER_SEC.unsigned_abs();
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{sign}{}.{:06}", abs / per, abs % per);
+    let mut digits = [0u8; 27];
+    let mut i = digits.len();
+    let mut frac = abs % per;
+    for _ in 0..6 {
+        i -= 1;
+        digits[i] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    i -= 1;
+    digits[i] = b'.';
+    let mut secs = abs / per;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (secs % 10) as u8;
+        secs /= 10;
+        if secs == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 /// The timestamp of a record in the exact form tlog writes (`{"id":N,"ts":S.UUUUUU,...`),
@@ -428,8 +447,21 @@ fn tags_of(raw: &RawValue) -> Vec<Cow<'_, str>> {
 /// Writes `s` as a JSON string literal.
 fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping (the common case).
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        i += 1;
         let esc: &str = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -441,16 +473,26 @@ fn write_json_str(out: &mut String, s: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.push_str(&s[start..i - 1]);
         if esc.is_empty() {
             out.push_str(&format!("\\u{b:04x}"));
         } else {
             out.push_str(esc);
         }
-        start = i + 1;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes of `w` is a control character, `"` or `\\` (exact: no
+/// byte is reported that is not one of them, none is missed).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))) != 0
 }
 
 fn is_json_space(c: u8) -> bool {
@@ -552,6 +594,39 @@ mod tests {
         assert_eq!(m.as_str(), "\"a\\\"b\\\\c\\n\\u0000\\u001fé\"");
         let back: String = serde_json::from_str(&m.as_str()).unwrap();
         assert_eq!(back, "a\"b\\c\n\u{0}\u{1f}é");
+    }
+
+    #[test]
+    fn escaping_matches_serde_at_every_position_of_a_word() {
+        // Each special byte at each offset of strings long enough to cross several words.
+        let specials = ['"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', ' ', 'é', '€'];
+        for len in [0, 1, 7, 8, 9, 16, 23, 40] {
+            for at in 0..len.max(1) {
+                for &c in &specials {
+                    let mut text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                    if at < len {
+                        text.replace_range(at..at + 1, &c.to_string());
+                    }
+                    assert_eq!(JsonMessage::text(&text).as_str(), serde_json::to_string(&text).unwrap(), "{text:?}");
+                }
+            }
+        }
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[at] = b;
+                assert_eq!(needs_escape(u64::from_le_bytes(w)), b < 0x20 || b == b'"' || b == b'\\', "{b} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_format_as_integer_arithmetic_says() {
+        for micros in [0, 1, 999_999, 1_000_000, 1_795_429_502_123_456, -1, -1_000_001, i64::MAX, i64::MIN] {
+            let abs = micros.unsigned_abs();
+            let want = format!("{}{}.{:06}", if micros < 0 { "-" } else { "" }, abs / 1_000_000, abs % 1_000_000);
+            assert_eq!(format_ts(micros), want);
+        }
     }
 
     #[test]
