@@ -7,9 +7,12 @@ set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* /usr/lib/aarch64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
-    missing+=(libclang-dev)
-fi
+# Any one of these places will do.
+libclang=no
+for pattern in '/usr/lib/llvm-*/lib/libclang*.so*' '/usr/lib/x86_64-linux-gnu/libclang*.so*' '/usr/lib/aarch64-linux-gnu/libclang*.so*'; do
+    compgen -G "$pattern" >/dev/null && libclang=yes
+done
+[ "$libclang" = yes ] || missing+=(libclang-dev)
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust with rustup (https://rustup.rs), then run make again." >&2
