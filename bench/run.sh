@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark of tlog against plain Redis commands and an equivalent Lua
-# script (bench/log.lua). Reports; does not gate: exits 0 even when a target is missed, and
-# non-zero only when the setup or a benchmark command fails.
+# script (bench/log.lua), and against the API floor (bench/floor.c: the same work with nothing
+# but the module API calls it needs). Reports; does not gate: exits 0 even when a target is
+# missed, and non-zero only when the setup or a benchmark command fails.
 #
 # Part 2 fills one flow with 1,000,000 records and measures read queries on it: a page of 100
 # records against its Lua peer (bench/get_limit.lua), a deep page by id cursor and a page
@@ -29,8 +30,26 @@ MSG=$(printf 'x%.0s' $(seq 100)) # 100-byte message (and SET/GET value)
 # --- A private redis-server on a free loopback port, killed on exit -----------------------
 WORKDIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+
+# The API floor (bench/floor.c): the least a module can do for the work of TLOG.LOG and
+# TLOG.LATEST, built against the redismodule.h of the redis-module crate tlog builds with.
+# Without a C compiler it is left out and the rest runs.
+FLOOR_ARGS=()
+include=$(cargo metadata --format-version 1 --manifest-path "$BENCH_DIR/../Cargo.toml" 2>/dev/null | python3 -c '
+import json, os, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] == "redis-module":
+        print(os.path.join(os.path.dirname(p["manifest_path"]), "src", "include"))
+        break
+' || true)
+if [[ -f $include/redismodule.h ]] && cc -O2 -fPIC -shared -I"$include" "$BENCH_DIR/floor.c" -o "$WORKDIR/floor.so"; then
+    FLOOR_ARGS=(--loadmodule "$WORKDIR/floor.so")
+else
+    echo "bench/floor.c not built (no C compiler, or redismodule.h not found): the API floor is left out" >&2
+fi
+
 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORKDIR" \
-    --logfile "$WORKDIR/redis.log" --loadmodule "$MODULE" &
+    --logfile "$WORKDIR/redis.log" --loadmodule "$MODULE" "${FLOOR_ARGS[@]}" &
 SERVER_PID=$!
 cleanup() {
     kill "$SERVER_PID" 2>/dev/null || true
@@ -105,6 +124,10 @@ latest=$(cli TLOG.LATEST bench t)
 
 # --- Throughput: interleaved rounds, each running every workload once ------------------------
 WORKLOADS=("SET" "Lua" "TLOG.LOG" "GET" "TLOG.LATEST")
+if [[ ${#FLOOR_ARGS[@]} -gt 0 ]]; then
+    [[ $(cli FLOOR.LATEST bench t) == id$'\n'1$'\n'ts* ]] || { echo "FLOOR.LATEST bench t is broken" >&2; exit 1; }
+    WORKLOADS+=("floor LOG" "floor LATEST")
+fi
 set_cmd() { # sets the array cmd to the redis-benchmark arguments of workload $1
     case $1 in
         SET) cmd=(-r 100000 SET key:__rand_int__ "$MSG") ;;
@@ -112,6 +135,8 @@ set_cmd() { # sets the array cmd to the redis-benchmark arguments of workload $1
         TLOG.LOG) cmd=(TLOG.LOG bench "$MSG" t) ;;
         GET) cmd=(GET key) ;;
         TLOG.LATEST) cmd=(TLOG.LATEST bench t) ;;
+        "floor LOG") cmd=(FLOOR.LOG floor "$MSG" t) ;;
+        "floor LATEST") cmd=(FLOOR.LATEST bench t) ;;
     esac
 }
 RESULTS=$WORKDIR/results.csv
@@ -160,6 +185,17 @@ for label, num, den, target in [
     ("TLOG.LATEST / GET", "TLOG.LATEST", "GET", 0.50),
 ]:
     print(f"{label:<20}{med[num] / med[den]:.2f}   (target >= {target:.2f})")
+
+if "floor LOG" in med:
+    print("\nThe API floor (bench/floor.c: the same work with nothing but the module API calls it needs):")
+    for label, num, den in [
+        ("floor LOG / SET", "floor LOG", "SET"),
+        ("floor LOG / Lua", "floor LOG", "Lua"),
+        ("floor LATEST / GET", "floor LATEST", "GET"),
+        ("TLOG.LOG / floor LOG", "TLOG.LOG", "floor LOG"),
+        ("TLOG.LATEST / floor LATEST", "TLOG.LATEST", "floor LATEST"),
+    ]:
+        print(f"{label:<28}{med[num] / med[den]:.2f}")
 
 mem_tlog, mem_lua, n = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 print(f"\nMemory per record (used_memory growth over {n:,} records, 100-byte message, one tag):")

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use redis::Commands;
+use redis::{Commands, Value};
 
 /// Logs a mix of records: text, JSON, several tags, an empty prefix, inside MULTI and Lua.
 fn write_mix(con: &mut redis::Connection) {
@@ -179,6 +179,9 @@ fn in_cluster_mode_a_prefix_without_a_hash_tag_is_refused() {
     assert_eq!(n, 0);
     assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "{app}", "m", "t"]).unwrap()), 1);
     assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "{app}", "t"]).unwrap()), vec![1]);
+    // The page was read with MGET, which cluster mode allows for keys of one slot.
+    let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut con).unwrap();
+    assert!(stats.contains("cmdstat_mget:calls=1,"), "{stats}");
     let slots: Vec<i64> = ["{app}:counter", "{app}:msg:1", "{app}:flow:__all__", "{app}:flow:t"]
         .iter()
         .map(|k| redis::cmd("CLUSTER").arg("KEYSLOT").arg(*k).query(&mut con).unwrap())
@@ -330,6 +333,21 @@ fn the_cleaner_leaves_a_slot_being_migrated_alone() {
     assert_eq!(all, (1..=10).rev().collect::<Vec<i64>>());
     let t: Vec<i64> = redis::cmd("LRANGE").arg("{app}:flow:t").arg(0).arg(-1).query(&mut ca).unwrap();
     assert_eq!(t.len(), 10);
+
+    // The flow and more records move too; records 9 and 10 stay behind on A. Asked on B, the
+    // importing node, a page's MGET is refused there (some of its keys are not local): the
+    // page is read key by key instead, and the records B holds come back.
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1").arg(b.port).arg("").arg(0).arg(5000)
+        .arg("KEYS").arg("{app}:flow:t")
+        .arg("{app}:msg:4").arg("{app}:msg:5").arg("{app}:msg:6").arg("{app}:msg:7").arg("{app}:msg:8")
+        .query(&mut ca)
+        .unwrap();
+    let (page,): (Value,) = redis::pipe().cmd("ASKING").ignore().cmd("TLOG.GET").arg("{app}").arg("t").query(&mut cb).unwrap();
+    assert_eq!(ids(&page), (1..=8).rev().collect::<Vec<i64>>());
+    let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut cb).unwrap();
+    assert!(stats.contains("cmdstat_lrange:"), "the batched read was not tried: {stats}");
+    assert!(!stats.contains("cmdstat_mget:"), "the MGET ran: {stats}");
 }
 
 #[test]

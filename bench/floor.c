@@ -1,0 +1,153 @@
+/*
+ * The API floor, for bench/run.sh: the least a module command can do for the work of
+ * TLOG.LOG and TLOG.LATEST through the Redis 7.0 module API, in plain C. Each command makes
+ * only the calls the work needs (the caller's ACL user and key checks, the key opens, the
+ * writes and their effect replication, the reply) and leaves out everything else tlog does:
+ * argument and type checks, the never-overwrite check, the clock, JSON encoding and decoding,
+ * keyspace notifications, retention. Its throughput bounds what any module can reach for
+ * that work on the same server.
+ *
+ *   FLOOR.LOG prefix message tag   the record written and replicated as TLOG.LOG does
+ *   FLOOR.LATEST prefix tag        the newest record replied as TLOG.LATEST's map, with a
+ *                                  fixed time text and the message taken at a fixed offset
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redismodule.h"
+
+/* The caller's ACL user, as tlog gets it; freed with RedisModule_FreeModuleUser. */
+static RedisModuleUser *caller_user(RedisModuleCtx *ctx) {
+    if (RedisModule_GetClientInfoById(NULL, RedisModule_GetClientId(ctx)) != REDISMODULE_OK) return NULL;
+    RedisModuleString *name = RedisModule_GetCurrentUserName(ctx);
+    if (!name) return NULL;
+    RedisModuleUser *user = RedisModule_GetModuleUserFromUserName(name);
+    RedisModule_FreeString(ctx, name);
+    return user;
+}
+
+static RedisModuleString *key_name(RedisModuleCtx *ctx, const char *fmt, size_t plen, const char *p, size_t xlen,
+                                   const char *x) {
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, fmt, (int)plen, p, (int)xlen, x);
+    return RedisModule_CreateString(ctx, buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static int FloorLog(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 4) return RedisModule_WrongArity(ctx);
+    size_t plen, mlen, tlen;
+    const char *p = RedisModule_StringPtrLen(argv[1], &plen);
+    const char *m = RedisModule_StringPtrLen(argv[2], &mlen);
+    const char *t = RedisModule_StringPtrLen(argv[3], &tlen);
+    RedisModuleUser *user = caller_user(ctx);
+    RedisModuleString *counter = key_name(ctx, "%.*s:counter%.*s", plen, p, 0, "");
+    RedisModuleString *all = key_name(ctx, "%.*s:flow:__all__%.*s", plen, p, 0, "");
+    RedisModuleString *flow = key_name(ctx, "%.*s:flow:%.*s", plen, p, tlen, t);
+    if (user) {
+        RedisModule_ACLCheckKeyPermissions(user, counter, REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE);
+        RedisModule_ACLCheckKeyPermissions(user, all, REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE);
+        RedisModule_ACLCheckKeyPermissions(user, flow, REDISMODULE_CMD_KEY_INSERT);
+    }
+    RedisModuleKey *ck = RedisModule_OpenKey(ctx, counter, REDISMODULE_READ | REDISMODULE_WRITE);
+    long long id = 1;
+    if (RedisModule_KeyType(ck) == REDISMODULE_KEYTYPE_STRING) {
+        size_t len;
+        char digits[32] = {0};
+        const char *v = RedisModule_StringDMA(ck, &len, REDISMODULE_READ);
+        memcpy(digits, v, len < sizeof digits - 1 ? len : sizeof digits - 1);
+        id = atoll(digits) + 1;
+    }
+    RedisModuleString *idstr = RedisModule_CreateStringFromLongLong(ctx, id);
+    RedisModule_StringSet(ck, idstr);
+    char idtext[32];
+    snprintf(idtext, sizeof idtext, "%lld", id);
+    RedisModuleString *msg = key_name(ctx, "%.*s:msg:%.*s", plen, p, strlen(idtext), idtext);
+    if (user) RedisModule_ACLCheckKeyPermissions(user, msg, REDISMODULE_CMD_KEY_INSERT);
+    char rec[1024];
+    int n = snprintf(rec, sizeof rec, "{\"id\":%lld,\"ts\":1795429502.123456,\"message\":\"%.*s\",\"tags\":[\"%.*s\"]}",
+                     id, (int)mlen, m, (int)tlen, t);
+    RedisModuleString *record = RedisModule_CreateString(ctx, rec, n < (int)sizeof rec ? (size_t)n : sizeof rec - 1);
+    RedisModuleKey *mk = RedisModule_OpenKey(ctx, msg, REDISMODULE_READ | REDISMODULE_WRITE);
+    RedisModule_StringSet(mk, record);
+    RedisModuleKey *ak = RedisModule_OpenKey(ctx, all, REDISMODULE_READ | REDISMODULE_WRITE);
+    RedisModule_ListPush(ak, REDISMODULE_LIST_HEAD, idstr);
+    RedisModuleKey *fk = RedisModule_OpenKey(ctx, flow, REDISMODULE_READ | REDISMODULE_WRITE);
+    RedisModule_ListPush(fk, REDISMODULE_LIST_HEAD, idstr);
+    RedisModule_Replicate(ctx, "MSET", "ssss", counter, idstr, msg, record);
+    RedisModule_Replicate(ctx, "LPUSH", "ss", all, idstr);
+    RedisModule_Replicate(ctx, "LPUSH", "ss", flow, idstr);
+    RedisModule_CloseKey(ck);
+    RedisModule_CloseKey(mk);
+    RedisModule_CloseKey(ak);
+    RedisModule_CloseKey(fk);
+    RedisModule_ReplyWithLongLong(ctx, id);
+    RedisModule_FreeString(ctx, counter);
+    RedisModule_FreeString(ctx, all);
+    RedisModule_FreeString(ctx, flow);
+    RedisModule_FreeString(ctx, msg);
+    RedisModule_FreeString(ctx, record);
+    RedisModule_FreeString(ctx, idstr);
+    if (user) RedisModule_FreeModuleUser(user);
+    return REDISMODULE_OK;
+}
+
+static int FloorLatest(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 3) return RedisModule_WrongArity(ctx);
+    size_t plen, tlen;
+    const char *p = RedisModule_StringPtrLen(argv[1], &plen);
+    const char *t = RedisModule_StringPtrLen(argv[2], &tlen);
+    RedisModuleUser *user = caller_user(ctx);
+    RedisModuleString *flow = key_name(ctx, "%.*s:flow:%.*s", plen, p, tlen, t);
+    if (user) RedisModule_ACLCheckKeyPermissions(user, flow, REDISMODULE_CMD_KEY_ACCESS);
+    RedisModuleKey *fk = RedisModule_OpenKey(ctx, flow, REDISMODULE_READ);
+    RedisModuleString *head = NULL;
+    if (fk && RedisModule_KeyType(fk) == REDISMODULE_KEYTYPE_LIST) head = RedisModule_ListGet(fk, 0);
+    long long id = 0;
+    RedisModuleKey *mk = NULL;
+    const char *value = NULL;
+    size_t vlen = 0;
+    if (head && RedisModule_StringToLongLong(head, &id) == REDISMODULE_OK) {
+        size_t hlen;
+        const char *h = RedisModule_StringPtrLen(head, &hlen);
+        RedisModuleString *msg = key_name(ctx, "%.*s:msg:%.*s", plen, p, hlen, h);
+        if (user) RedisModule_ACLCheckKeyPermissions(user, msg, REDISMODULE_CMD_KEY_ACCESS);
+        mk = RedisModule_OpenKey(ctx, msg, REDISMODULE_READ);
+        if (mk && RedisModule_KeyType(mk) == REDISMODULE_KEYTYPE_STRING)
+            value = RedisModule_StringDMA(mk, &vlen, REDISMODULE_READ);
+        RedisModule_FreeString(ctx, msg);
+    }
+    if (!value) {
+        RedisModule_ReplyWithNull(ctx);
+    } else {
+        /* The message of a 100-byte record as tlog writes it starts at byte 45 or so. */
+        size_t at = vlen > 45 ? 45 : 0, len = vlen - at > 100 ? 100 : vlen - at;
+        RedisModule_ReplyWithMap(ctx, 4);
+        RedisModule_ReplyWithStringBuffer(ctx, "id", 2);
+        RedisModule_ReplyWithLongLong(ctx, id);
+        RedisModule_ReplyWithStringBuffer(ctx, "ts", 2);
+        RedisModule_ReplyWithStringBuffer(ctx, "2026-11-23T10:25:02.123456+00:00", 32);
+        RedisModule_ReplyWithStringBuffer(ctx, "message", 7);
+        RedisModule_ReplyWithStringBuffer(ctx, value + at, len);
+        RedisModule_ReplyWithStringBuffer(ctx, "tags", 4);
+        RedisModule_ReplyWithArray(ctx, 1);
+        RedisModule_ReplyWithStringBuffer(ctx, t, tlen);
+    }
+    if (mk) RedisModule_CloseKey(mk);
+    if (head) RedisModule_FreeString(ctx, head);
+    if (fk) RedisModule_CloseKey(fk);
+    RedisModule_FreeString(ctx, flow);
+    if (user) RedisModule_FreeModuleUser(user);
+    return REDISMODULE_OK;
+}
+
+int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    (void)argv;
+    (void)argc;
+    if (RedisModule_Init(ctx, "apifloor", 1, REDISMODULE_APIVER_1) == REDISMODULE_ERR) return REDISMODULE_ERR;
+    if (RedisModule_CreateCommand(ctx, "floor.log", FloorLog, "write deny-oom", 0, 0, 0) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RedisModule_CreateCommand(ctx, "floor.latest", FloorLatest, "readonly", 0, 0, 0) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    return REDISMODULE_OK;
+}
