@@ -105,12 +105,12 @@ fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
     }
     let ctx = ffi::Ctx::new(ctx).ok_or("no load context.")?;
     // The writes replicate as these commands: a server that renamed one away would keep
-    // tlog's writes from its replicas and AOF. Pages of records are read with MGET.
-    let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN", c"RPOP", c"UNLINK", c"XADD", c"MGET"];
+    // tlog's writes from its replicas and AOF.
+    let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN", c"RPOP", c"UNLINK", c"XADD"];
     let gone = ctx.missing_commands(&needed).map_err(|e| e.to_string())?;
     if !gone.is_empty() {
         return Err(format!(
-            "tlog replicates its writes as {} and reads pages with MGET; this server lacks {} (rename-command?).",
+            "tlog replicates its writes as {}; this server lacks {} (rename-command?).",
             "MSET, LPUSH, PEXPIREAT, LREM, DEL, SCAN, RPOP, UNLINK and XADD",
             gone.join(", ")
         ));

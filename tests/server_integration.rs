@@ -367,3 +367,19 @@ fn the_module_refuses_to_load_where_its_replication_commands_are_renamed_away() 
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
     assert!(log.contains("this server lacks MSET (rename-command?). Not loading."), "{log}");
 }
+
+#[test]
+fn pages_are_read_key_by_key_where_mget_and_lrange_are_renamed_away() {
+    for renamed in ["MGET", "LRANGE"] {
+        let s = Server::start_with(true, &["--rename-command", renamed, ""]);
+        let mut con = s.conn();
+        for i in 1..=5 {
+            cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}"), "t"]).unwrap();
+        }
+        let _: () = con.del("p:msg:4").unwrap();
+        assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "t"]).unwrap()), vec![5, 3, 2, 1], "{renamed}");
+        let raw = cmd(&mut con, &["TLOG.GET", "p", "t", "LIMIT", "2", "RAW"]).unwrap();
+        let stored: Vec<String> = ["p:msg:5", "p:msg:3"].iter().map(|k| con.get(*k).unwrap()).collect();
+        assert_eq!(array(&raw).iter().map(text).collect::<Vec<_>>(), stored, "{renamed}");
+    }
+}
