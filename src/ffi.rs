@@ -60,17 +60,21 @@ impl Ctx {
     /// command are wrapped in MULTI/EXEC by the server.
     pub fn replicate(self, cmd: &CStr, args: &[&RString]) -> Result<()> {
         let f = api!(RedisModule_Replicate);
-        let mut argv = [ptr::null_mut::<raw::RedisModuleString>(); 8];
-        if args.len() > argv.len() {
-            return Err(Error::Internal("too many arguments to replicate"));
-        }
-        for (slot, a) in argv.iter_mut().zip(args) {
-            *slot = a.ptr;
-        }
-        // SAFETY: "v" takes a RedisModuleString** and its length as size_t; the strings outlive
-        // the call (the server retains what it keeps).
+        let c = self.as_ptr();
+        let name = cmd.as_ptr();
+        // SAFETY: each "s" takes one RedisModuleString*, and "v" a RedisModuleString** and
+        // its length as size_t; the strings outlive the call (the server retains what it
+        // keeps). The usual lengths get a format of their own: "v" costs the server a
+        // reallocation of its argument array.
         let rc = unsafe {
-            f(self.as_ptr(), cmd.as_ptr(), c"v".as_ptr(), argv.as_mut_ptr(), args.len())
+            match *args {
+                [a, b] => f(c, name, c"ss".as_ptr(), a.ptr, b.ptr),
+                [a, b, d, e] => f(c, name, c"ssss".as_ptr(), a.ptr, b.ptr, d.ptr, e.ptr),
+                _ => {
+                    let mut argv: Vec<*mut raw::RedisModuleString> = args.iter().map(|a| a.ptr).collect();
+                    f(c, name, c"v".as_ptr(), argv.as_mut_ptr(), argv.len())
+                }
+            }
         };
         if rc == raw::REDISMODULE_OK as c_int {
             Ok(())

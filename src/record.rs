@@ -105,6 +105,13 @@ pub fn format_ts(micros: i64) -> String {
     out
 }
 
+/// "00" to "99", two bytes each.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 fn push_ts(out: &mut String, micros: i64) {
     if micros < 0 {
         out.push('-');
@@ -113,24 +120,32 @@ fn push_ts(out: &mut String, micros: i64) {
     let per = MICROS_PER_SEC.unsigned_abs();
     let mut digits = [0u8; 27];
     let mut i = digits.len();
+    // Two digits per division: the six of the fraction, then the seconds.
+    let pair = |digits: &mut [u8; 27], i: &mut usize, v: u64| {
+        let at = (v % 100) as usize * 2;
+        *i -= 2;
+        digits[*i..*i + 2].copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
+    };
     let mut frac = abs % per;
-    for _ in 0..6 {
-        i -= 1;
-        digits[i] = b'0' + (frac % 10) as u8;
-        frac /= 10;
+    for _ in 0..3 {
+        pair(&mut digits, &mut i, frac);
+        frac /= 100;
     }
     i -= 1;
     digits[i] = b'.';
     let mut secs = abs / per;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (secs % 10) as u8;
-        secs /= 10;
-        if secs == 0 {
-            break;
-        }
+    while secs >= 100 {
+        pair(&mut digits, &mut i, secs);
+        secs /= 100;
     }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    if secs >= 10 {
+        pair(&mut digits, &mut i, secs);
+    } else {
+        i -= 1;
+        digits[i] = b'0' + secs as u8;
+    }
+    // ASCII digits and a dot: valid UTF-8.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0.000000"));
 }
 
 /// The timestamp of a record in the exact form tlog writes (`{"id":N,"ts":S.UUUUUU,...`),
@@ -211,7 +226,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// The current time in microseconds since the Unix epoch, from the system's UTC clock.
 pub fn now_micros() -> i64 {
-    Utc::now().timestamp_micros()
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        // A clock before 1970: negative, as chrono would give it.
+        Err(e) => i64::try_from(e.duration().as_micros()).map_or(i64::MIN, |m| -m),
+    }
 }
 
 /// A stored record as read back. Decoding never fails: what cannot be read is left out (see
@@ -618,6 +637,14 @@ mod tests {
                 assert_eq!(needs_escape(u64::from_le_bytes(w)), b < 0x20 || b == b'"' || b == b'\\', "{b} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn the_clock_is_utc_microseconds_since_the_epoch() {
+        let before = Utc::now().timestamp_micros();
+        let now = now_micros();
+        let after = Utc::now().timestamp_micros();
+        assert!(before <= now && now <= after, "{before} {now} {after}");
     }
 
     #[test]
