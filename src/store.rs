@@ -219,8 +219,10 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         if trimmed.get(i).is_some_and(|&n| n > 0) {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
         }
-        // Wakes TLOG.TAIL readers blocked on the flow.
-        ctx.signal_ready(k);
+        // Wakes TLOG.TAIL readers blocked on the flow, if any reader waits at all.
+        if readers::any() {
+            ctx.signal_ready(k);
+        }
     }
     if let Err(e) = publish(ctx, &keys, rec.tags, &body) {
         ctx.log_warning(&format!("tlog: record {id} was not published: {e}"));
@@ -295,6 +297,27 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
 /// of the prefix finds its timestamp floor without reading the newest record back. An entry
 /// counts only while its id is still the newest of `__all__`; anything else reads the record.
 /// A fixed number of slots: memory stays bounded whatever the number of prefixes.
+/// How many TLOG.TAIL readers are blocked, on any flow: writes signal their flows only while
+/// some are (the signal costs a lookup per flow).
+pub mod readers {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn add() {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn remove() {
+        // Never below zero, whatever happens.
+        let _ = WAITING.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    pub fn any() -> bool {
+        WAITING.load(Ordering::Relaxed) > 0
+    }
+}
+
 pub mod floor_cache {
     use std::cell::RefCell;
 

@@ -237,3 +237,36 @@ fn publishing_can_be_set_in_the_configuration() {
     assert!(got.windows(2).any(|w| w == ["tlog.publish", "yes"]), "{got:?}");
     assert!(got.windows(2).any(|w| w == ["tlog.publish-tags", "no"]), "{got:?}");
 }
+
+/// Writes wake readers only while some wait: after readers timed out, were served and
+/// disconnected, a new reader is still woken by the next record.
+#[test]
+fn readers_are_woken_after_others_timed_out_were_served_or_left() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // One times out, one is served at once (no wait), one disconnects while waiting.
+    assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "t", "$", "BLOCK", "50"]).unwrap(), Value::Nil);
+    cmd(&mut con, &["TLOG.LOG", "p", "first", "t"]).unwrap();
+    assert_eq!(tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "t", "0", "BLOCK", "0"]).unwrap()), vec![1]);
+    let mut gone = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    std::io::Write::write_all(&mut gone, b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nt\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n").unwrap();
+    wait_blocked(&s, 1);
+    drop(gone);
+    wait_blocked(&s, 0);
+    for round in 0..3 {
+        let port = s.port;
+        let reader = thread::spawn(move || {
+            let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+            tail_ids(&cmd(&mut c, &["TLOG.TAIL", "p", "t", "$", "BLOCK", "10000"]).unwrap())
+        });
+        wait_blocked(&s, 1);
+        // Another reader comes and goes while the first waits.
+        let mut other = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        std::io::Write::write_all(&mut other, b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nu\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n").unwrap();
+        wait_blocked(&s, 2);
+        drop(other);
+        wait_blocked(&s, 1);
+        let id = int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("r{round}"), "t"]).unwrap());
+        assert_eq!(reader.join().unwrap(), vec![id], "round {round}");
+    }
+}

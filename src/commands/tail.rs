@@ -65,6 +65,14 @@ struct Waiting {
 }
 
 impl Waiting {
+    /// A reader about to wait: counted until its state is dropped (by the server's free
+    /// callback once it is unblocked, times out or disconnects, or here if it cannot block),
+    /// so that writes wake readers only while some wait.
+    fn new(prefix: &[u8], tag: &[u8], query: Query) -> Self {
+        crate::store::readers::add();
+        Waiting { prefix: prefix.to_vec(), tag: tag.to_vec(), query }
+    }
+
     fn request(&self) -> ReadRequest<'_> {
         ReadRequest { prefix: &self.prefix, tag: &self.tag, query: self.query.clone() }
     }
@@ -97,7 +105,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
         return Ok(());
     }
     let keys = wait_keys(ctx, &req)?;
-    let state = Box::into_raw(Box::new(Waiting { prefix: prefix.to_vec(), tag: tag.to_vec(), query: req.query.clone() }));
+    let state = Box::into_raw(Box::new(Waiting::new(prefix, tag, req.query.clone())));
     if let Err(e) = ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) {
         // SAFETY: the server did not take the state; it is still ours.
         drop(unsafe { Box::from_raw(state) });
@@ -162,6 +170,12 @@ unsafe extern "C" fn on_timeout(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw:
         Reply::new(ctx).null();
     }
     raw::REDISMODULE_OK as c_int
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        crate::store::readers::remove();
+    }
 }
 
 unsafe extern "C" fn free_waiting(_: *mut raw::RedisModuleCtx, state: *mut c_void) {
