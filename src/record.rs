@@ -185,13 +185,43 @@ pub const RFC3339_BUF: [u8; 32] = *b"0000-00-00T00:00:00.000000+00:00";
 pub fn rfc3339_into(micros: i64, b: &mut [u8; 32]) -> Option<&[u8]> {
     let secs = micros.div_euclid(MICROS_PER_SEC);
     let sub = micros.rem_euclid(MICROS_PER_SEC);
+    // Records replied together mostly share their second: its text is kept from the last call.
+    let cached = LAST_SECOND.with(|c| {
+        let (s, text) = c.get();
+        (s == Some(secs)).then_some(text)
+    });
+    let head = match cached {
+        Some(text) => text,
+        None => {
+            let text = second_text(secs)?;
+            LAST_SECOND.with(|c| c.set((Some(secs), text)));
+            text
+        }
+    };
+    *b = RFC3339_BUF;
+    b[..19].copy_from_slice(&head);
+    let mut v = sub as u64;
+    for i in (20..26).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    Some(&b[..])
+}
+
+thread_local! {
+    /// The second last formatted by [`rfc3339_into`] and its text, `YYYY-MM-DDTHH:MM:SS`.
+    static LAST_SECOND: std::cell::Cell<(Option<i64>, [u8; 19])> = const { std::cell::Cell::new((None, [0; 19])) };
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since the epoch, for years 0 to 9999.
+fn second_text(secs: i64) -> Option<[u8; 19]> {
     let days = secs.div_euclid(86_400);
     let day_secs = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
         return None;
     }
-    *b = RFC3339_BUF;
+    let mut b = *b"0000-00-00T00:00:00";
     let mut put = |at: usize, width: usize, mut v: u64| {
         for i in (at..at + width).rev() {
             b[i] = b'0' + (v % 10) as u8;
@@ -205,8 +235,7 @@ pub fn rfc3339_into(micros: i64, b: &mut [u8; 32]) -> Option<&[u8]> {
     put(11, 2, (day_secs / 3600) as u64);
     put(14, 2, (day_secs / 60 % 60) as u64);
     put(17, 2, (day_secs % 60) as u64);
-    put(20, 6, sub as u64);
-    Some(&b[..])
+    Some(b)
 }
 
 /// Year, month (1 to 12) and day (1 to 31) of a count of days since 1970-01-01 (Howard
@@ -252,17 +281,11 @@ pub enum Tags<'a> {
 }
 
 impl<'a> Tags<'a> {
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        // `"a","b"` holds no quote but the delimiters: the tags are every other piece.
-        let plain = match self {
-            Tags::Plain(region) => Some(region.split('"').skip(1).step_by(2)),
-            Tags::List(_) => None,
-        };
-        let list = match self {
-            Tags::List(v) => Some(v.iter().map(|t| t.as_ref())),
-            Tags::Plain(_) => None,
-        };
-        plain.into_iter().flatten().chain(list.into_iter().flatten())
+    pub fn iter(&self) -> TagIter<'_> {
+        match self {
+            Tags::Plain(region) => TagIter::Plain(region),
+            Tags::List(v) => TagIter::List(v.iter()),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -279,6 +302,29 @@ impl<'a> Tags<'a> {
 
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(str::to_string).collect()
+    }
+}
+
+/// The tags of a record, in order (see [`Tags::iter`]).
+pub enum TagIter<'t> {
+    /// What is left of `"a","b"`: no quote inside a tag, so each runs to the next quote.
+    Plain(&'t str),
+    List(std::slice::Iter<'t, Cow<'t, str>>),
+}
+
+impl<'t> Iterator for TagIter<'t> {
+    type Item = &'t str;
+
+    fn next(&mut self) -> Option<&'t str> {
+        match self {
+            TagIter::Plain(rest) => {
+                let body = rest.strip_prefix(",\"").or_else(|| rest.strip_prefix('"'))?;
+                let end = body.find('"')?;
+                *rest = &body[end + 1..];
+                Some(&body[..end])
+            }
+            TagIter::List(items) => items.next().map(|t| t.as_ref()),
+        }
     }
 }
 
@@ -343,28 +389,51 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn lit(&mut self, l: &str) -> Option<()> {
-        self.s[self.i..].starts_with(l).then(|| self.i += l.len())
+    fn lit<const N: usize>(&mut self, l: &[u8; N]) -> Option<()> {
+        let got: &[u8; N] = self.s.as_bytes().get(self.i..self.i + N)?.try_into().ok()?;
+        (got == l).then(|| self.i += N)
     }
 
-    fn digits(&mut self) -> Option<&'a str> {
-        let n = self.s.as_bytes()[self.i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        (n > 0).then(|| {
-            self.i += n;
-            &self.s[self.i - n..self.i]
-        })
+    /// One or more digits, at most `max`: their value.
+    fn number(&mut self, max: usize) -> Option<(i64, usize)> {
+        let mut v: i64 = 0;
+        let mut n = 0;
+        while let Some(&c) = self.s.as_bytes().get(self.i + n) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if n == max {
+                return None;
+            }
+            v = v * 10 + i64::from(d);
+            n += 1;
+        }
+        self.i += n;
+        (n > 0).then_some((v, n))
     }
 
     /// A JSON string with no escapes (so its text is the value), returned without quotes.
     fn plain_string(&mut self) -> Option<&'a str> {
-        self.lit("\"")?;
+        self.lit(b"\"")?;
         let rest = &self.s.as_bytes()[self.i..];
-        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        // Eight bytes at a time up to the word holding the closing quote.
+        let mut skip = 0;
+        while let Some(chunk) = rest.get(skip..skip + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if needs_escape(u64::from_le_bytes(word)) {
+                break;
+            }
+            skip += 8;
+        }
+        let n = skip + rest[skip..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
         if rest[n] != b'"' {
             return None;
         }
+        let start = self.i;
         self.i += n + 1;
-        Some(&self.s[self.i - n - 1..self.i - 1])
+        self.s.get(start..start + n)
     }
 }
 
@@ -378,31 +447,32 @@ pub fn canonical_for_tests(text: &str) -> Option<Decoded<'_>> {
 /// escapes (the common case) without a JSON parser. `None` sends any other text to serde.
 fn canonical(text: &str) -> Option<Decoded<'_>> {
     let mut c = Cursor { s: text, i: 0 };
-    c.lit("{\"id\":")?;
-    c.digits()?;
-    c.lit(",\"ts\":")?;
-    let secs = c.digits()?;
-    c.lit(".")?;
-    let frac = c.digits()?;
-    if secs.len() > 12 || frac.len() != 6 {
+    c.lit(b"{\"id\":")?;
+    // Ids have at most 19 digits (i64); the value is the key's, not this one.
+    c.number(19)?;
+    c.lit(b",\"ts\":")?;
+    let (secs, _) = c.number(12)?;
+    c.lit(b".")?;
+    let (frac, frac_digits) = c.number(6)?;
+    if frac_digits != 6 {
         return None;
     }
-    let ts = secs.parse::<i64>().ok()? * MICROS_PER_SEC + frac.parse::<i64>().ok()?;
-    c.lit(",\"message\":")?;
+    let ts = secs * MICROS_PER_SEC + frac;
+    c.lit(b",\"message\":")?;
     let message = c.plain_string()?;
-    c.lit(",\"tags\":[")?;
+    c.lit(b",\"tags\":[")?;
     let start = c.i;
-    if c.lit("]").is_none() {
+    if c.lit(b"]").is_none() {
         loop {
             c.plain_string()?;
-            if c.lit("]").is_some() {
+            if c.lit(b"]").is_some() {
                 break;
             }
-            c.lit(",")?;
+            c.lit(b",")?;
         }
     }
-    let tags = Tags::Plain(&text[start..c.i - 1]);
-    c.lit("}")?;
+    let tags = Tags::Plain(text.get(start..c.i - 1)?);
+    c.lit(b"}")?;
     (c.i == text.len()).then_some(Decoded {
         ts_micros: Some(ts),
         message: Some(Cow::Borrowed(message)),
@@ -801,6 +871,12 @@ mod tests {
         cases.extend((-135_140..194_000i64).map(|d| d * 86_400_000_000 + (d * 7_919_000_003).rem_euclid(86_400_000_000)));
         cases.extend((0..100_000i64).map(|i| -62_167_219_200_000_000 + i * 3_155_695_200_000 + i * 7_777));
         for micros in cases {
+            let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();
+            assert_eq!(rfc3339(micros).unwrap(), t.to_rfc3339_opts(SecondsFormat::Micros, false), "{micros}");
+        }
+        // Within one second and across seconds, back and forth (the last second is kept).
+        let t = 1_795_429_502_000_000;
+        for micros in [t, t + 1, t + 999_999, t + 1_000_000, t, t - 1, t + 5] {
             let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();
             assert_eq!(rfc3339(micros).unwrap(), t.to_rfc3339_opts(SecondsFormat::Micros, false), "{micros}");
         }
