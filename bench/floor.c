@@ -11,7 +11,6 @@
  *   FLOOR.LATEST prefix tag        the newest record replied as TLOG.LATEST's map, with a
  *                                  fixed time text and the message taken at a fixed offset
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,11 +26,16 @@ static RedisModuleUser *caller_user(RedisModuleCtx *ctx) {
     return user;
 }
 
-static RedisModuleString *key_name(RedisModuleCtx *ctx, const char *fmt, size_t plen, const char *p, size_t xlen,
-                                   const char *x) {
+/* `<prefix><middle><tail>` as a new string; plain copies, no formatting. */
+static RedisModuleString *key_name(RedisModuleCtx *ctx, const char *p, size_t plen, const char *middle, const char *tail,
+                                   size_t tlen) {
     char buf[512];
-    int n = snprintf(buf, sizeof buf, fmt, (int)plen, p, (int)xlen, x);
-    return RedisModule_CreateString(ctx, buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
+    size_t mlen = strlen(middle);
+    if (plen + mlen + tlen > sizeof buf) return RedisModule_CreateString(ctx, "", 0);
+    memcpy(buf, p, plen);
+    memcpy(buf + plen, middle, mlen);
+    memcpy(buf + plen + mlen, tail, tlen);
+    return RedisModule_CreateString(ctx, buf, plen + mlen + tlen);
 }
 
 static int FloorLog(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -41,9 +45,9 @@ static int FloorLog(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     const char *m = RedisModule_StringPtrLen(argv[2], &mlen);
     const char *t = RedisModule_StringPtrLen(argv[3], &tlen);
     RedisModuleUser *user = caller_user(ctx);
-    RedisModuleString *counter = key_name(ctx, "%.*s:counter%.*s", plen, p, 0, "");
-    RedisModuleString *all = key_name(ctx, "%.*s:flow:__all__%.*s", plen, p, 0, "");
-    RedisModuleString *flow = key_name(ctx, "%.*s:flow:%.*s", plen, p, tlen, t);
+    RedisModuleString *counter = key_name(ctx, p, plen, ":counter", "", 0);
+    RedisModuleString *all = key_name(ctx, p, plen, ":flow:__all__", "", 0);
+    RedisModuleString *flow = key_name(ctx, p, plen, ":flow:", t, tlen);
     if (user) {
         RedisModule_ACLCheckKeyPermissions(user, counter, REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE);
         RedisModule_ACLCheckKeyPermissions(user, all, REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE);
@@ -60,14 +64,30 @@ static int FloorLog(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     }
     RedisModuleString *idstr = RedisModule_CreateStringFromLongLong(ctx, id);
     RedisModule_StringSet(ck, idstr);
-    char idtext[32];
-    snprintf(idtext, sizeof idtext, "%lld", id);
-    RedisModuleString *msg = key_name(ctx, "%.*s:msg:%.*s", plen, p, strlen(idtext), idtext);
+    size_t idlen;
+    const char *idtext = RedisModule_StringPtrLen(idstr, &idlen);
+    RedisModuleString *msg = key_name(ctx, p, plen, ":msg:", idtext, idlen);
     if (user) RedisModule_ACLCheckKeyPermissions(user, msg, REDISMODULE_CMD_KEY_INSERT);
+    /* The record: plain copies around the message and the tag, which are not escaped. */
     char rec[1024];
-    int n = snprintf(rec, sizeof rec, "{\"id\":%lld,\"ts\":1795429502.123456,\"message\":\"%.*s\",\"tags\":[\"%.*s\"]}",
-                     id, (int)mlen, m, (int)tlen, t);
-    RedisModuleString *record = RedisModule_CreateString(ctx, rec, n < (int)sizeof rec ? (size_t)n : sizeof rec - 1);
+    size_t n = 0;
+#define PUT(src, len)                                  \
+    do {                                               \
+        size_t l_ = (len);                             \
+        if (n + l_ <= sizeof rec) memcpy(rec + n, (src), l_); \
+        n += l_;                                       \
+    } while (0)
+#define PUTS(literal) PUT(literal, sizeof literal - 1)
+    PUTS("{\"id\":");
+    PUT(idtext, idlen);
+    PUTS(",\"ts\":1795429502.123456,\"message\":\"");
+    PUT(m, mlen);
+    PUTS("\",\"tags\":[\"");
+    PUT(t, tlen);
+    PUTS("\"]}");
+#undef PUT
+#undef PUTS
+    RedisModuleString *record = RedisModule_CreateString(ctx, rec, n <= sizeof rec ? n : 0);
     RedisModuleKey *mk = RedisModule_OpenKey(ctx, msg, REDISMODULE_READ | REDISMODULE_WRITE);
     RedisModule_StringSet(mk, record);
     RedisModuleKey *ak = RedisModule_OpenKey(ctx, all, REDISMODULE_READ | REDISMODULE_WRITE);
@@ -98,7 +118,7 @@ static int FloorLatest(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     const char *p = RedisModule_StringPtrLen(argv[1], &plen);
     const char *t = RedisModule_StringPtrLen(argv[2], &tlen);
     RedisModuleUser *user = caller_user(ctx);
-    RedisModuleString *flow = key_name(ctx, "%.*s:flow:%.*s", plen, p, tlen, t);
+    RedisModuleString *flow = key_name(ctx, p, plen, ":flow:", t, tlen);
     if (user) RedisModule_ACLCheckKeyPermissions(user, flow, REDISMODULE_CMD_KEY_ACCESS);
     RedisModuleKey *fk = RedisModule_OpenKey(ctx, flow, REDISMODULE_READ);
     RedisModuleString *head = NULL;
@@ -110,7 +130,7 @@ static int FloorLatest(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (head && RedisModule_StringToLongLong(head, &id) == REDISMODULE_OK) {
         size_t hlen;
         const char *h = RedisModule_StringPtrLen(head, &hlen);
-        RedisModuleString *msg = key_name(ctx, "%.*s:msg:%.*s", plen, p, hlen, h);
+        RedisModuleString *msg = key_name(ctx, p, plen, ":msg:", h, hlen);
         if (user) RedisModule_ACLCheckKeyPermissions(user, msg, REDISMODULE_CMD_KEY_ACCESS);
         mk = RedisModule_OpenKey(ctx, msg, REDISMODULE_READ);
         if (mk && RedisModule_KeyType(mk) == REDISMODULE_KEYTYPE_STRING)
