@@ -12,7 +12,8 @@
 #
 # Usage: bash bench/run.sh path/to/libtlog.so
 # Env:   BENCH_ROUNDS (default 3), BENCH_REQUESTS per workload run of part 1 (default 500000),
-#        BENCH_RETENTION_RECORDS for part 5 (default 1000000)
+#        BENCH_RETENTION_RECORDS for part 5 (default 1000000), BENCH_LAST_PART (default 5: the
+#        parts after it are skipped). The server is the first redis-server on PATH.
 set -euo pipefail
 shopt -s inherit_errexit # command substitutions fail the script too
 
@@ -23,6 +24,7 @@ fi
 MODULE=$(realpath "$1")
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=${BENCH_ROUNDS:-3}
+LAST_PART=${BENCH_LAST_PART:-5}
 REQUESTS=${BENCH_REQUESTS:-500000}
 MEM_RECORDS=100000
 MSG=$(printf 'x%.0s' $(seq 100)) # 100-byte message (and SET/GET value)
@@ -203,6 +205,7 @@ print(f"  TLOG.LOG  {mem_tlog:>6} bytes/record")
 print(f"  Lua       {mem_lua:>6} bytes/record")
 EOF
 
+((LAST_PART >= 2)) || exit 0
 # === Part 2: queries on a 1,000,000-record flow =============================================
 BIG_RECORDS=1000000
 DEEP_ID=300000 # the deep page starts below this id; the time bound is this record's ts
@@ -359,6 +362,7 @@ print(f"\nMemory: {int(sys.argv[2])} bytes/record (1M records, one tag)"
       f" (used_memory growth over the fill / {int(sys.argv[3]):,})")
 PYEOF
 
+((LAST_PART >= 3)) || exit 0
 # --- Part 3: tag filters: AND of two 100,000-record flows, OR of five flows ---------------------
 # 200,000 records in prefix tf: tag a on even records (100,000), b on records i % 4 in {0, 1}
 # (100,000; a AND b: 50,000), and one of c0..c4 on each (40,000 each). Written with
@@ -405,6 +409,7 @@ print(f"  OR of five 40,000-record flows    {med['or']:>9.0f} ops/sec   cost {me
 print(f"  COUNT a AND b (whole flows)       {med['count_and']:>9.0f} ops/sec")
 PYEOF
 
+((LAST_PART >= 4)) || exit 0
 # --- Part 4: TLOG.TAIL: wake-up latency, and TLOG.LOG throughput with 100 idle blocked readers ---
 TAIL_BIN=$(dirname "$MODULE")/examples/tail_latency
 [[ -x $TAIL_BIN ]] || { echo "missing $TAIL_BIN: cargo build --release --example tail_latency" >&2; exit 1; }
@@ -439,6 +444,7 @@ print(f"  TLOG.LOG, no reader blocked           {med['none']:>9.0f} ops/sec")
 print(f"  TLOG.LOG, 100 readers of other tags   {med['blocked']:>9.0f} ops/sec   ratio {med['blocked'] / med['none']:.2f} (target >= 0.90)")
 PYEOF
 
+((LAST_PART >= 5)) || exit 0
 # --- Part 5: retention: the cost of a limit per write; the cleaner and TLOG.PURGE at 1,000,000 records ---
 RET_BIN=$(dirname "$MODULE")/examples/retention_latency
 [[ -x $RET_BIN ]] || { echo "missing $RET_BIN: cargo build --release --example retention_latency" >&2; exit 1; }
