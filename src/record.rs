@@ -406,7 +406,8 @@ impl<'a> Cursor<'a> {
             if n == max {
                 return None;
             }
-            v = v * 10 + i64::from(d);
+            // Beyond i64 (an id of another client's): not the canonical form.
+            v = v.checked_mul(10)?.checked_add(i64::from(d))?;
             n += 1;
         }
         self.i += n;
@@ -707,6 +708,14 @@ mod tests {
                 assert_eq!(needs_escape(u64::from_le_bytes(w)), b < 0x20 || b == b'"' || b == b'\\', "{b} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn numbers_beyond_i64_leave_the_canonical_path_without_overflow() {
+        let raw = r#"{"id":9999999999999999999,"ts":1.000000,"message":"m","tags":[]}"#;
+        assert!(canonical(raw).is_none());
+        let d = decode(raw.as_bytes());
+        assert_eq!((d.ts_micros, d.message.as_deref(), d.tags.len()), (Some(1_000_000), Some("m"), 0));
     }
 
     #[test]

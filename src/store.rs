@@ -293,10 +293,6 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     })
 }
 
-/// The id and timestamp of the last record this server logged per prefix, so the next record
-/// of the prefix finds its timestamp floor without reading the newest record back. An entry
-/// counts only while its id is still the newest of `__all__`; anything else reads the record.
-/// A fixed number of slots: memory stays bounded whatever the number of prefixes.
 /// How many TLOG.TAIL readers are blocked, on any flow: writes signal their flows only while
 /// some are (the signal costs a lookup per flow).
 pub mod readers {
@@ -318,6 +314,10 @@ pub mod readers {
     }
 }
 
+/// The id and timestamp of the last record this server logged per prefix, so the next record
+/// of the prefix finds its timestamp floor without reading the newest record back. An entry
+/// counts only while its id is still the newest of `__all__`; anything else reads the record.
+/// A fixed number of slots: memory stays bounded whatever the number of prefixes.
 pub mod floor_cache {
     use std::cell::RefCell;
 
@@ -664,26 +664,39 @@ impl<'a> Flow<'a> {
         Ok(Some((0..reply.len()).map(|i| reply.get(i).and_then(keys::parse_id)).collect()))
     }
 
-    /// Reads records `ids` with one MGET, each key ACL-checked first: for a page, one command
-    /// costs less than a key opened per record. Those missing (expired, deleted, or a key of
-    /// another type) are left out, as MGET leaves them. `Ok(None)` if the server would not
-    /// run the MGET (see [`Ctx::call_strings`]).
-    pub fn fetch(&self, ids: &[i64]) -> Result<Option<Fetched>> {
+    /// Reads records `ids` with one MGET: for a page, one command costs less than a key opened
+    /// per record. Those missing (expired, deleted, or a key of another type) are left out, as
+    /// MGET leaves them. Each key is ACL-checked first, in order. At the first one the caller
+    /// may not read, the read stops short: the records before it come back with that key's
+    /// error beside them, for the caller to raise only if it needs a record from there on
+    /// (the first key refused is an error at once). `Ok(None)` if the server would not run the
+    /// MGET (see [`Ctx::call_strings`]).
+    pub fn fetch(&self, ids: &[i64]) -> Result<Option<(Fetched, Option<Error>)>> {
         // The names share `<prefix>:msg:`; only the digits change.
         let mut name = self.keys.msg_base();
         let base = name.len();
         let mut names = Vec::with_capacity(ids.len());
+        let mut refused = None;
         for &id in ids {
             let mut buf = keys::itoa_buf();
             name.truncate(base);
             name.extend_from_slice(keys::fmt_id(id, &mut buf));
             let key = self.ctx.string(&name)?;
-            self.acl.check(&key, Access::Read)?;
+            if let Err(e) = self.acl.check(&key, Access::Read) {
+                if names.is_empty() {
+                    return Err(e);
+                }
+                refused = Some(e);
+                break;
+            }
             names.push(key);
         }
+        if names.is_empty() {
+            return Ok(Some((Fetched { reply: None, found: Vec::new() }, refused)));
+        }
         let Some(reply) = self.ctx.call_strings(c"MGET", &names) else { return Ok(None) };
-        let found = ids.iter().enumerate().filter(|&(i, _)| reply.get(i).is_some()).map(|(i, &id)| (id, i)).collect();
-        Ok(Some(Fetched { reply, found }))
+        let found = ids.iter().enumerate().take(names.len()).filter(|&(i, _)| reply.get(i).is_some()).map(|(i, &id)| (id, i)).collect();
+        Ok(Some((Fetched { reply: Some(reply), found }, refused)))
     }
 
     /// Calls `f` with the stored bytes of record key `name`, if it holds a string. A missing
@@ -699,35 +712,41 @@ impl<'a> Flow<'a> {
 
 /// Records read by [`Flow::fetch`].
 pub struct Fetched {
-    reply: crate::ffi::CallStrings,
-    /// Each record found: its id and its place in the reply, in the order asked.
+    /// The MGET reply; none when no id was asked.
+    reply: Option<crate::ffi::CallStrings>,
+    /// Each record found and kept: its id and its place in the reply, in the order asked.
     found: Vec<(i64, usize)>,
 }
 
 impl Fetched {
-    /// How many of the records asked for were found.
+    /// How many records were found and kept.
     pub fn len(&self) -> usize {
         self.found.len()
     }
 
     /// Every record asked for was found and kept: the reply is exactly the page.
     pub fn complete(&self) -> bool {
-        self.found.len() == self.reply.len()
+        self.reply.as_ref().is_some_and(|r| self.found.len() == r.len())
     }
 
     /// Keeps the records for which `keep(id, stored)` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(i64, &[u8]) -> bool) {
-        let reply = &self.reply;
+        let Some(reply) = &self.reply else { return };
         self.found.retain(|&(id, i)| reply.get(i).is_some_and(|stored| keep(id, stored)));
     }
 
-    /// The MGET reply, for forwarding as it is when every record was found.
-    pub fn reply(&self) -> &crate::ffi::CallStrings {
-        &self.reply
+    /// Keeps the first `n` records.
+    pub fn truncate(&mut self, n: usize) {
+        self.found.truncate(n);
     }
 
-    /// The records found: id and stored bytes, in the order asked.
+    /// The MGET reply, for forwarding as it is when [`Fetched::complete`].
+    pub fn reply(&self) -> Option<&crate::ffi::CallStrings> {
+        self.reply.as_ref()
+    }
+
+    /// The records kept: id and stored bytes, in the order asked.
     pub fn records(&self) -> impl Iterator<Item = (i64, &[u8])> + '_ {
-        self.found.iter().filter_map(|&(id, i)| Some((id, self.reply.get(i)?)))
+        self.found.iter().filter_map(|&(id, i)| Some((id, self.reply.as_ref()?.get(i)?)))
     }
 }

@@ -290,12 +290,18 @@ pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<Option
     let mut rest = w;
     let mut batches = Vec::new();
     let mut found = 0;
-    // Each round asks for as many records as the limit still wants: a missing record costs
-    // one more id read, never a record more than needed.
+    // Each round asks for as many records as the page still needs; after a round that came
+    // back short (records gone, entries not ids, outside the bounds), it reads ahead twice as
+    // far, so a long run of missing records costs a few rounds, not one per record. What a
+    // round reads beyond the page is dropped; a key the caller may not read counts only if the
+    // page needs a record from there on, as when records are read one by one.
+    let mut ahead = 0;
     while found < limit && !rest.is_empty() {
+        let need = limit - found;
+        let size = need.max(ahead).min(FETCH_BATCH);
         let mut ids = Vec::new();
-        while ids.len() < (limit - found).min(FETCH_BATCH) && !rest.is_empty() {
-            let n = ((limit - found).min(FETCH_BATCH) - ids.len()).min(rest.len());
+        while ids.len() < size && !rest.is_empty() {
+            let n = (size - ids.len()).min(rest.len());
             // The next `n` entries in reply order: from the head for newest first.
             let chunk = if q.asc { rest.end - n..rest.end } else { rest.start..rest.start + n };
             rest = if q.asc { rest.start..chunk.start } else { chunk.end..rest.end };
@@ -312,13 +318,20 @@ pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<Option
         if ids.is_empty() {
             break;
         }
-        let Some(mut batch) = flow.fetch(&ids)? else { return Ok(None) };
+        let Some((mut batch, refused)) = flow.fetch(&ids)? else { return Ok(None) };
         if q.has_time_bounds() {
             // Each record's time is checked: records of other clients may be out of order.
             batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)));
         }
+        batch.truncate(need);
         found += batch.len();
         batches.push(batch);
+        if found < limit {
+            if let Some(e) = refused {
+                return Err(e);
+            }
+            ahead = size.saturating_mul(2);
+        }
     }
     Ok(Some(batches))
 }
@@ -327,7 +340,7 @@ pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<Option
 /// forwarded as MGET's reply in RAW form.
 pub fn reply_page(reply: &Reply, batches: Vec<Fetched>, raw: bool) {
     if let [one] = batches.as_slice() {
-        if raw && one.complete() && reply.forward(one.reply()) {
+        if raw && one.complete() && one.reply().is_some_and(|r| reply.forward(r)) {
             return;
         }
     }
