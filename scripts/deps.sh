@@ -7,10 +7,13 @@ set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-# Any one of these places will do.
+# libclang as bindgen loads it: libclang.so* or libclang-<version>.so*. The image's
+# libclang-cpp.so.* is a different library that bindgen cannot use, so `libclang*` is too wide.
 libclang=no
-for pattern in '/usr/lib/llvm-*/lib/libclang*.so*' '/usr/lib/x86_64-linux-gnu/libclang*.so*' '/usr/lib/aarch64-linux-gnu/libclang*.so*'; do
-    compgen -G "$pattern" >/dev/null && libclang=yes
+for dir in /usr/lib/llvm-*/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+    for pattern in "$dir/libclang.so*" "$dir/libclang-[0-9]*.so*"; do
+        compgen -G "$pattern" >/dev/null && libclang=yes
+    done
 done
 [ "$libclang" = yes ] || missing+=(libclang-dev)
 
