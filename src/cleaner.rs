@@ -58,22 +58,31 @@ pub mod stats {
         add(&TICK_HISTOGRAM[i], 1);
     }
 
-    /// The upper bound of the bucket holding the `q` quantile (0..=1) of tick durations.
+    /// The `q` quantile (0..=1) of tick durations: the upper bound of the bucket holding it,
+    /// but never more than the longest tick seen (a bucket's bound can lie above every tick in
+    /// it, and a p99 above the max reads as a bug).
     pub fn tick_quantile_us(q: f64) -> u64 {
         let counts: Vec<u64> = TICK_HISTOGRAM.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        quantile_us(&counts, q, MAX_TICK_US.load(Ordering::Relaxed))
+    }
+
+    /// The quantile of a histogram of `BUCKET_US` buckets, capped at `max_us`.
+    pub(super) fn quantile_us(counts: &[u64], q: f64, max_us: u64) -> u64 {
         let total: u64 = counts.iter().sum();
         if total == 0 {
             return 0;
         }
         let rank = ((total as f64 * q).ceil() as u64).max(1);
         let mut seen = 0;
+        let mut bound = counts.len() as u64 * BUCKET_US;
         for (i, c) in counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                return (i as u64 + 1) * BUCKET_US;
+                bound = (i as u64 + 1) * BUCKET_US;
+                break;
             }
         }
-        counts.len() as u64 * BUCKET_US
+        bound.min(max_us)
     }
 
     pub fn add(counter: &AtomicU64, n: u64) {
@@ -858,5 +867,15 @@ mod tests {
         assert_eq!(stats::tick_quantile_us(1.0), 5010);
         assert_eq!(stats::MAX_TICK_US.load(std::sync::atomic::Ordering::Relaxed), 7000);
         assert_eq!(stats::MAX_TICK_CPU_US.load(std::sync::atomic::Ordering::Relaxed), 900);
+    }
+
+    #[test]
+    fn tick_quantile_is_never_above_the_longest_tick() {
+        // Every tick took 35 µs: its bucket ends at 40, but no tick took that long.
+        let mut counts = [0u64; 10];
+        counts[3] = 100;
+        assert_eq!(stats::quantile_us(&counts, 0.99, 35), 35);
+        assert_eq!(stats::quantile_us(&counts, 0.99, 80), 40);
+        assert_eq!(stats::quantile_us(&[0; 10], 0.99, 0), 0);
     }
 }
