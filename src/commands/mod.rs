@@ -194,7 +194,7 @@ pub const COUNT_ARGS: &[Arg] = &[
     ]),
 ];
 
-/// Every command of the module, in the order of the README reference.
+/// Every command of the module, in the order of the command reference (docs/commands/).
 pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC, &del::SPEC, &purge::SPEC];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
@@ -493,15 +493,37 @@ mod tests {
         assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
     }
 
-    /// The README reference and `COMMAND DOCS` come from these specs: the README must carry
-    /// each command's syntax, summary and complexity exactly as the server reports them.
+    /// Each command's page in docs/commands/ and `COMMAND DOCS` come from these specs: the page
+    /// must carry the command's syntax line, summary, version, complexity and flags exactly as
+    /// the server reports them.
     #[test]
-    fn readme_reference_matches_the_command_table() {
-        let readme = include_str!("../../README.md");
+    fn command_pages_match_the_command_table() {
+        const PAGES: &[(&str, &str)] = &[
+            ("tlog.log", include_str!("../../docs/commands/tlog.log.md")),
+            ("tlog.add", include_str!("../../docs/commands/tlog.add.md")),
+            ("tlog.get", include_str!("../../docs/commands/tlog.get.md")),
+            ("tlog.latest", include_str!("../../docs/commands/tlog.latest.md")),
+            ("tlog.count", include_str!("../../docs/commands/tlog.count.md")),
+            ("tlog.tail", include_str!("../../docs/commands/tlog.tail.md")),
+            ("tlog.tags", include_str!("../../docs/commands/tlog.tags.md")),
+            ("tlog.del", include_str!("../../docs/commands/tlog.del.md")),
+            ("tlog.purge", include_str!("../../docs/commands/tlog.purge.md")),
+        ];
         for spec in COMMANDS {
-            assert!(readme.contains(&format!("`{}`", spec.syntax())), "README lacks syntax of {}", spec.name);
-            assert!(readme.contains(spec.summary), "README lacks summary of {}", spec.name);
-            assert!(readme.contains(spec.complexity), "README lacks complexity of {}", spec.name);
+            let page = PAGES
+                .iter()
+                .find(|(name, _)| *name == spec.name)
+                .map(|(_, page)| *page)
+                .unwrap_or_else(|| panic!("no page docs/commands/{}.md", spec.name));
+            let has_line = |want: &str| page.lines().any(|l| l.trim_end() == want);
+            let file = format!("docs/commands/{}.md", spec.name);
+            assert!(page.starts_with(&format!("# {}\n", spec.name.to_ascii_uppercase())), "{file} does not start with its title");
+            assert!(has_line(&format!("`{}`", spec.syntax())), "{file} lacks the syntax line `{}`", spec.syntax());
+            assert!(has_line(spec.summary), "{file} lacks the summary line: {}", spec.summary);
+            assert!(has_line(&format!("- **Available since:** {}", spec.since)), "{file} lacks the version {}", spec.since);
+            assert!(has_line(&format!("- **Time complexity:** {}", spec.complexity)), "{file} lacks the complexity: {}", spec.complexity);
+            assert!(has_line(&format!("- **Flags:** `{}`", spec.flags)), "{file} lacks the flags `{}`", spec.flags);
         }
+        assert_eq!(PAGES.len(), COMMANDS.len(), "a page in docs/commands/ has no command");
     }
 }
