@@ -111,6 +111,77 @@ impl std::ops::Deref for KeyName {
     }
 }
 
+/// The segment that nests prefixes: a prefix `a:flow:x` would have its keys among the flows of
+/// `a` (`a:flow:x:counter` is also the flow of tag `x:counter` of `a`).
+const FLOW_SEGMENT: &[u8] = b"flow";
+
+/// If `prefix` has a `flow` segment (`flow`, `a:flow`, `flow:x`, `a:flow:b`; segments are what
+/// `:` separates), the prefix whose flows its keys would be: what comes before the first such
+/// segment (`a`; the empty prefix for `flow` and `flow:x`). tlog refuses such a prefix, so that
+/// no key is both a flow of one prefix and a key of another.
+pub fn flow_segment_outer(prefix: &[u8]) -> Option<&[u8]> {
+    let mut start: usize = 0;
+    for segment in prefix.split(|&c| c == b':') {
+        if segment == FLOW_SEGMENT {
+            return Some(&prefix[..start.saturating_sub(1)]);
+        }
+        start += segment.len() + 1;
+    }
+    None
+}
+
+/// The key of a nested prefix that the flow of a tag would be (see [`nested_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nested<'a> {
+    /// What the nested prefix adds after `<prefix>:flow`: `Some(b"x")` for `<prefix>:flow:x`,
+    /// `None` for `<prefix>:flow` itself.
+    pub inner: Option<&'a [u8]>,
+    /// What the key is in the nested prefix's layout.
+    pub role: Role,
+    /// The key's name after the nested prefix and its `:`: `counter`, `archive`, `msg:<id>` or
+    /// `flow:<tag>`.
+    pub rest: &'a [u8],
+}
+
+impl Nested<'_> {
+    /// The nested prefix's name, for a tag of `prefix`: `<prefix>:flow[:<inner>]`.
+    pub fn prefix_under(&self, prefix: &[u8]) -> Vec<u8> {
+        let mut name = Keys::new(prefix).with_tail(FLOW_SEGMENT).to_vec();
+        if let Some(inner) = self.inner {
+            name.push(b':');
+            name.extend_from_slice(inner);
+        }
+        name
+    }
+}
+
+/// Whether the flow of `tag` under any prefix P, `P:flow:<tag>`, would also be a key of a
+/// prefix nested as `P:flow` or `P:flow:<x>`: its counter, archive, a record or a flow. That is
+/// the case when the tag, or what follows any `:` in it, is `counter`, `archive`, `msg:<id>` or
+/// `flow:<anything>` (`counter`, `msg:7`, `flow:x`, `x:counter`, `a:b:flow:c`). The first such
+/// reading is returned (the shortest nested prefix). Tags such as `user:42` or `order:17` name
+/// no other key. Writes refuse these tags, and tlog never takes such a key for a flow of P.
+pub fn nested_key(tag: &[u8]) -> Option<Nested<'_>> {
+    if let Some(role) = layout_role(tag) {
+        return Some(Nested { inner: None, role, rest: tag });
+    }
+    tag.iter().enumerate().filter(|&(_, &c)| c == b':').find_map(|(i, _)| {
+        let rest = &tag[i + 1..];
+        layout_role(rest).map(|role| Nested { inner: Some(&tag[..i]), role, rest })
+    })
+}
+
+/// How `key` reads as a flow `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix) of a
+/// prefix tlog accepts, with a tag that names no key of a nested prefix: `(prefix, tag)`. At
+/// most one reading qualifies: the prefix ends before the first `flow` segment (a longer one
+/// would have a `flow` segment), and then the tag must not be refused. `a:flow:b:flow:c` has
+/// none: tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`.
+pub fn flow_owner(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = (0..key.len()).find(|&i| key[i..].starts_with(b"flow:") && (i == 0 || key[i - 1] == b':'))?;
+    let (prefix, tag) = (&key[..at.saturating_sub(1)], &key[at + 5..]);
+    nested_key(tag).is_none().then_some((prefix, tag))
+}
+
 /// The ways a key name reads as `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix):
 /// `a:flow:b:flow:c` is tag `b:flow:c` of prefix `a`, or tag `c` of prefix `a:flow:b`.
 pub fn flow_owners(key: &[u8]) -> Vec<(&[u8], &[u8])> {
@@ -135,10 +206,8 @@ pub enum Role {
     Archive,
 }
 
-/// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
-/// or its archive. `None` for other keys that merely start with the prefix.
-pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
-    let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
+/// The role a key name has in the layout of the empty prefix, whatever the tag of a flow.
+fn layout_role(rest: &[u8]) -> Option<Role> {
     if rest == b"counter" {
         Some(Role::Counter)
     } else if rest == b"archive" {
@@ -150,6 +219,13 @@ pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
     } else {
         None
     }
+}
+
+/// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
+/// or its archive. `None` for other keys that merely start with the prefix.
+pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
+    let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
+    layout_role(rest)
 }
 
 /// The cluster slot of a key: CRC16 (XMODEM) of its hash tag if it has one, else of the whole
@@ -299,21 +375,80 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
     }
 
     #[test]
-    fn a_flow_key_names_its_possible_prefixes() {
-        assert_eq!(flow_owners(b"app:flow:user:1"), vec![(&b"app"[..], &b"user:1"[..])]);
-        assert_eq!(flow_owners(b"flow:__all__"), vec![(&b""[..], &b"__all__"[..])]);
-        assert_eq!(flow_owners(b"a:flow:b:flow:c"), vec![(&b"a"[..], &b"b:flow:c"[..]), (&b"a:flow:b"[..], &b"c"[..])]);
-        assert!(flow_owners(b"workflow:x").is_empty());
-        assert!(flow_owners(b"app:msg:1").is_empty());
+    fn a_flow_key_has_at_most_one_owner() {
+        assert_eq!(flow_owner(b"app:flow:user:1"), Some((&b"app"[..], &b"user:1"[..])));
+        assert_eq!(flow_owner(b"flow:__all__"), Some((&b""[..], &b"__all__"[..])));
+        assert_eq!(flow_owner(b"flow:queue"), Some((&b""[..], &b"queue"[..])));
+        assert_eq!(flow_owner(b"{a}:x:flow:t"), Some((&b"{a}:x"[..], &b"t"[..])));
+        // Tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`.
+        assert_eq!(flow_owner(b"a:flow:b:flow:c"), None);
+        // The main flow of the nested prefix `a:flow`, not tag `flow:__all__` of `a`.
+        assert_eq!(flow_owner(b"a:flow:flow:__all__"), None);
+        assert_eq!(flow_owner(b"flow:x:counter"), None);
+        assert!(flow_owner(b"workflow:x").is_none());
+        assert!(flow_owner(b"app:msg:1").is_none());
+        assert!(flow_owner(b"app:flow").is_none());
+    }
+
+    #[test]
+    fn tags_that_would_name_keys_of_a_nested_prefix() {
+        let refused: [(&[u8], Option<&[u8]>, Role, &[u8]); 10] = [
+            (b"counter", None, Role::Counter, b"counter"),
+            (b"archive", None, Role::Archive, b"archive"),
+            (b"msg:7", None, Role::Record, b"msg:7"),
+            (b"flow:x", None, Role::Flow, b"flow:x"),
+            (b"flow:__all__", None, Role::Flow, b"flow:__all__"),
+            (b"flow:", None, Role::Flow, b"flow:"),
+            (b"x:counter", Some(b"x"), Role::Counter, b"counter"),
+            (b"x:flow:y", Some(b"x"), Role::Flow, b"flow:y"),
+            (b"a:b:msg:12", Some(b"a:b"), Role::Record, b"msg:12"),
+            (b":archive", Some(b""), Role::Archive, b"archive"),
+        ];
+        for (tag, inner, role, rest) in refused {
+            assert_eq!(nested_key(tag), Some(Nested { inner, role, rest }), "{}", String::from_utf8_lossy(tag));
+        }
+        for ok in [&b"user:42"[..], b"order:17", b"flow", b"x:flow", b"workflow:x", b"counters", b"my-counter", b"msg:0", b"msg:007", b"msg:x", b"x:msg", b"archive:2024", b"__all__", b"t"] {
+            assert_eq!(nested_key(ok), None, "{}", String::from_utf8_lossy(ok));
+        }
+        let n = nested_key(b"x:counter").unwrap();
+        assert_eq!(n.prefix_under(b"a"), b"a:flow:x");
+        assert_eq!(n.prefix_under(b""), b"flow:x");
+        assert_eq!(nested_key(b"counter").unwrap().prefix_under(b"a"), b"a:flow");
+        assert_eq!(nested_key(b"counter").unwrap().prefix_under(b""), b"flow");
+        // The refused key, rebuilt from the nested prefix, is the tag's flow.
+        for (prefix, tag) in [(&b"a"[..], &b"x:flow:y"[..]), (b"", b"msg:7"), (b"{t}", b"a:b:archive")] {
+            let n = nested_key(tag).unwrap();
+            assert_eq!(Keys::new(&n.prefix_under(prefix)).with_tail(n.rest).to_vec(), Keys::new(prefix).flow(tag).to_vec());
+        }
+    }
+
+    #[test]
+    fn prefixes_with_a_flow_segment() {
+        let cases: [(&[u8], &[u8]); 7] = [
+            (b"flow", b""),
+            (b"flow:x", b""),
+            (b"a:flow", b"a"),
+            (b"a:flow:b", b"a"),
+            (b"a:b:flow", b"a:b"),
+            (b"a:flow:flow", b"a"),
+            (b"{t}:flow:", b"{t}"),
+        ];
+        for (prefix, outer) in cases {
+            assert_eq!(flow_segment_outer(prefix), Some(outer), "{}", String::from_utf8_lossy(prefix));
+        }
+        for ok in [&b""[..], b"app", b"flows", b"workflow", b"a:flowx", b"a:xflow:b", b"{flow}", b"a::b", b"Flow"] {
+            assert_eq!(flow_segment_outer(ok), None, "{}", String::from_utf8_lossy(ok));
+        }
     }
 
     #[test]
     fn only_layout_keys_belong_to_a_prefix() {
-        let cases: [(&[u8], Role); 5] = [
+        let cases: [(&[u8], Role); 6] = [
             (b"app:counter", Role::Counter),
             (b"app:archive", Role::Archive),
             (b"app:flow:x", Role::Flow),
             (b"app:flow:__all__", Role::Flow),
+            (b"app:flow:user:42", Role::Flow),
             (b"app:msg:12", Role::Record),
         ];
         for (k, role) in cases {
@@ -324,6 +459,7 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         }
         assert_eq!(role_under(b"", b"msg:3"), Some(Role::Record));
         assert_eq!(role_under(b"", b"app:msg:3"), None);
+        assert_eq!(role_under(b"", b"flow:queue"), Some(Role::Flow));
     }
 
     #[test]
