@@ -222,10 +222,15 @@ fn layout_role(rest: &[u8]) -> Option<Role> {
 }
 
 /// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
-/// or its archive. `None` for other keys that merely start with the prefix.
+/// or its archive. `None` for other keys that merely start with the prefix, among them the
+/// keys under `<prefix>:flow:` whose tag [`nested_key`] refuses: they are keys of a nested
+/// prefix (`a:flow:x:counter` is the counter of `a:flow:x`), never flows of this one.
 pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
     let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
-    layout_role(rest)
+    match layout_role(rest)? {
+        Role::Flow if rest.strip_prefix(b"flow:").and_then(nested_key).is_some() => None,
+        role => Some(role),
+    }
 }
 
 /// The cluster slot of a key: CRC16 (XMODEM) of its hash tag if it has one, else of the whole
@@ -390,6 +395,50 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         assert!(flow_owner(b"app:flow").is_none());
     }
 
+    /// The analysis behind the rule, checked by brute force: for prefixes Q and P2 = Q:S and a
+    /// suffix of each layout, a key of Q equals a key of P2 only if S is `flow` or starts with
+    /// `flow:`, the key is a flow of Q, and `nested_key` refuses its tag (naming P2 and the
+    /// key's role there).
+    #[test]
+    fn keys_of_two_prefixes_meet_only_where_the_rule_says() {
+        let prefixes: &[&[u8]] = &[b"", b"a", b"a:b", b"flow", b"a:flow", b"flow:x", b"a:flow:x", b"a:flow:x:y", b"msg", b"a:msg", b"a:counter", b"x:flow:flow"];
+        let tails: &[&[u8]] = &[b"", b"t", b"x", b"y", b"x:y", b"flow", b"counter", b"archive", b"msg:1", b"msg:01", b"msg:x", b"__all__", b"flow:t", b"flow:__all__", b"x:counter", b"x:flow:y", b"x:y:msg:7", b"x:archive", b"user:42", b"order:17"];
+        let mut suffixes: Vec<Vec<u8>> = vec![b"counter".to_vec(), b"archive".to_vec(), b"msg:1".to_vec(), b"msg:42".to_vec()];
+        suffixes.extend(tails.iter().map(|t| [&b"flow:"[..], t].concat()));
+        let key = |p: &[u8], s: &[u8]| if p.is_empty() { s.to_vec() } else { [p, b":", s].concat() };
+        let is_key = |p: &[u8], k: &[u8]| suffixes.iter().any(|s| key(p, s) == k);
+        let mut met = Vec::new();
+        for &q in prefixes {
+            for &p2 in prefixes {
+                if q == p2 {
+                    continue;
+                }
+                for s in &suffixes {
+                    let k = key(q, s);
+                    if !is_key(p2, &k) || role_under(p2, &k).is_none() {
+                        continue;
+                    }
+                    // A key of both (as P2's layout reads it).
+                    let nested_under_q = if q.is_empty() { Some(p2) } else { p2.strip_prefix(q).and_then(|r| r.strip_prefix(b":")) };
+                    let s2 = nested_under_q.unwrap_or_else(|| panic!("{:?} {:?}", String::from_utf8_lossy(q), String::from_utf8_lossy(p2)));
+                    assert!(s2 == b"flow" || s2.starts_with(b"flow:"), "{}", String::from_utf8_lossy(p2));
+                    assert_eq!(flow_segment_outer(p2).map(|o| o.len() <= q.len()), Some(true));
+                    let tag = s.strip_prefix(b"flow:").expect("a flow of Q");
+                    let n = nested_key(tag).unwrap_or_else(|| panic!("tag {} not refused", String::from_utf8_lossy(tag)));
+                    // The nested prefix named is P2 itself or one nested further (a prefix
+                    // refused for its own `flow` segment).
+                    assert!(n.prefix_under(q) == p2 || flow_segment_outer(&n.prefix_under(q)).is_some());
+                    assert_eq!(role_under(q, &k), None, "{}", String::from_utf8_lossy(&k));
+                    met.push(String::from_utf8_lossy(&k).into_owned());
+                }
+            }
+        }
+        // The collisions of the issue are among those found.
+        for k in ["a:flow:flow:__all__", "a:flow:counter", "a:flow:x:counter", "flow:counter", "flow:x:flow:y", "a:flow:msg:1", "a:flow:x:flow:y"] {
+            assert!(met.iter().any(|m| m == k), "{k} not found: {met:?}");
+        }
+    }
+
     #[test]
     fn tags_that_would_name_keys_of_a_nested_prefix() {
         let refused: [(&[u8], Option<&[u8]>, Role, &[u8]); 10] = [
@@ -457,9 +506,14 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         for k in [&b"app:sub:msg:1"[..], b"app:msg:x", b"app:msg:0", b"app2:counter", b"app:other", b"app"] {
             assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
         }
+        // Keys of the nested prefixes `app:flow` and `app:flow:x`, not flows of `app`.
+        for k in [&b"app:flow:counter"[..], b"app:flow:msg:3", b"app:flow:flow:__all__", b"app:flow:x:flow:t", b"app:flow:x:archive"] {
+            assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
+        }
         assert_eq!(role_under(b"", b"msg:3"), Some(Role::Record));
         assert_eq!(role_under(b"", b"app:msg:3"), None);
         assert_eq!(role_under(b"", b"flow:queue"), Some(Role::Flow));
+        assert_eq!(role_under(b"", b"flow:x:counter"), None);
     }
 
     #[test]

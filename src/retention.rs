@@ -168,7 +168,9 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
         }
         let mut flows = Vec::new();
         for tag in record::decode(&body).tags.iter() {
-            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
+            // Only the flows of the record's own tags, and never a key of a nested prefix (a
+            // tag `x:counter` written by another client): see `keys::nested_key`.
+            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW || keys::nested_key(tag.as_bytes()).is_some() {
                 continue;
             }
             let name = ctx.string(&keys.flow(tag.as_bytes()))?;

@@ -83,6 +83,64 @@ fn records_of_plain_clients_without_tags_are_cleaned_too() {
 }
 
 #[test]
+fn purge_and_tags_leave_the_keys_of_a_nested_prefix_alone() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 1..=3 {
+        cmd(&mut con, &["TLOG.LOG", "a", &format!("m{i}"), "t"]).unwrap();
+    }
+    // The prefixes `a:flow` and `a:flow:x`, written by another client (tlog refuses them): their
+    // keys are named like flows of `a`.
+    plain_prefix(&mut con, "a:flow", &[1, 2]);
+    plain_prefix(&mut con, "a:flow:x", &[1]);
+    let _: () = redis::cmd("XADD").arg("a:flow:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
+    let own = ["a:flow:__all__", "a:flow:t"];
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let before = nested(&mut con);
+    assert_eq!(before.len(), 5 + 4 + 1);
+    // The catalog of `a` holds its own tag only.
+    let page = cmd(&mut con, &["TLOG.TAGS", "a", "0", "COUNT", "1000"]).unwrap();
+    let page = array(&page);
+    assert_eq!(text(&page[0]), "0");
+    let listed: Vec<String> = array(&page[1]).iter().map(|t| text(&field(t, "tag"))).collect();
+    assert_eq!(listed, vec!["t"]);
+    // The purge of `a` removes its counter, 3 records, `__all__` and the flow of `t`: 6 keys.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "a"]).unwrap()), 6);
+    assert_eq!(nested(&mut con), before);
+    let left: HashSet<String> = keys(&mut con, "a:*");
+    assert_eq!(left, before.iter().map(|(k, _)| k.clone()).collect());
+}
+
+#[test]
+fn removing_a_record_touches_only_the_flows_of_its_own_tags() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // Records 1 and 3 of `a`, written by another client, list tags whose flows would be keys of
+    // the nested prefixes `a:flow` (its flow `t`) and `a:flow:x` (its counter).
+    let _: () = con.set("a:msg:1", r#"{"id":1,"ts":1.5,"message":"by hand","tags":["t","flow:t","x:counter"]}"#).unwrap();
+    let _: () = con.lpush("a:flow:__all__", 1).unwrap();
+    let _: () = con.lpush("a:flow:t", 1).unwrap();
+    let _: () = con.set("a:counter", 1).unwrap();
+    plain_prefix(&mut con, "a:flow", &[1, 3]);
+    let _: () = con.set("a:flow:x:counter", 1).unwrap();
+    let own = ["a:flow:__all__", "a:flow:t"];
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let before = nested(&mut con);
+    // MAXLEN removes record 1 from the flows of `a` only.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "t"]).unwrap()), 2);
+    assert_eq!((flow(&mut con, "a:flow:__all__"), flow(&mut con, "a:flow:t")), (vec![2], vec![2]));
+    assert!(!con.exists::<_, bool>("a:msg:1").unwrap());
+    assert_eq!(nested(&mut con), before);
+    // So does TLOG.DEL.
+    let _: () = con.set("a:msg:3", r#"{"id":3,"ts":1.5,"message":"by hand","tags":["t","flow:t"]}"#).unwrap();
+    let _: () = con.lpush("a:flow:__all__", 3).unwrap();
+    let _: () = con.lpush("a:flow:t", 3).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "a", "3"]).unwrap()), 1);
+    assert_eq!((flow(&mut con, "a:flow:__all__"), flow(&mut con, "a:flow:t")), (vec![2], vec![2]));
+    assert_eq!(nested(&mut con), before);
+}
+
+#[test]
 fn count_and_age_limits_hold_under_continuous_logging() {
     let s = Server::start_with(true, &["max-records", "50"]);
     let mut con = s.conn();
