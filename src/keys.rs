@@ -182,21 +182,6 @@ pub fn flow_owner(key: &[u8]) -> Option<(&[u8], &[u8])> {
     nested_key(tag).is_none().then_some((prefix, tag))
 }
 
-/// The ways a key name reads as `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix):
-/// `a:flow:b:flow:c` is tag `b:flow:c` of prefix `a`, or tag `c` of prefix `a:flow:b`.
-pub fn flow_owners(key: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut owners = Vec::new();
-    let mut i = 0;
-    while i + 5 <= key.len() {
-        if &key[i..i + 5] == b"flow:" && (i == 0 || key[i - 1] == b':') {
-            let prefix = if i == 0 { &key[..0] } else { &key[..i - 1] };
-            owners.push((prefix, &key[i + 5..]));
-        }
-        i += 1;
-    }
-    owners
-}
-
 /// What a key of the layout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

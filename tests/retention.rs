@@ -75,11 +75,68 @@ fn records_of_plain_clients_without_tags_are_cleaned_too() {
     }
     let _: () = con.set("p:counter", 2).unwrap();
     assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "by tlog", "x"]).unwrap()), 3);
-    eventually(15, "the plain records' ids are gone from every flow", || {
-        flow(&mut con, "p:flow:__all__") == vec![3]
-            && flow(&mut con, "p:flow:x") == vec![3]
-            && !con.exists::<_, bool>("p:flow:plain").unwrap()
+    eventually(15, "the plain records' ids are gone from the flows shown to be p's", || {
+        flow(&mut con, "p:flow:__all__") == vec![3] && flow(&mut con, "p:flow:x") == vec![3]
     });
+    // No record ever listed `plain`, and its ids are all dead now: nothing shows the list is a
+    // flow of `p` (tlog never wrote it), so it is left as it is, pass after pass.
+    scan_cycles(&mut con, 2);
+    assert_eq!(flow(&mut con, "p:flow:plain"), vec![2, 1]);
+}
+
+/// Waits until the cleaner has finished `n` more full SCAN passes over every database.
+fn scan_cycles(con: &mut Connection, n: u64) {
+    let start = info(con)["cleaner_scan_cycles"];
+    eventually(30, &format!("{n} more SCAN cycles"), || info(con)["cleaner_scan_cycles"] >= start + n);
+}
+
+#[test]
+fn the_cleaner_changes_no_list_it_cannot_show_to_be_a_flow() {
+    let s = Server::start_with(true, &["max-records", "5"]);
+    let mut con = s.conn();
+    // Prefixes in use: the empty one (bare keys), `p`, and `a`.
+    for (prefix, n) in [("", 3), ("p", 5), ("a", 3)] {
+        for i in 1..=n {
+            cmd(&mut con, &["TLOG.LOG", prefix, &format!("m{i}"), "t"]).unwrap();
+        }
+    }
+    // Other clients' lists, named like flows of those prefixes. No record 7, 8 or 9 exists.
+    let _: () = con.rpush("flow:queue", &[7, 8, 9]).unwrap();
+    let _: () = con.rpush("p:flow:jobs", &[11, 12, 13]).unwrap();
+    // Its oldest id is dead, but record 5 of `p` does not list `mixed`.
+    let _: () = con.rpush("p:flow:mixed", &[5, 12]).unwrap();
+    // By name, a prefix `x` of 8 records (max-records 5 would remove 3), but no `x:msg:<id>` is
+    // a record of `x` (a JSON object holding its id).
+    for i in 1..=8 {
+        let _: () = con.set(format!("x:msg:{i}"), format!("job {i}")).unwrap();
+        let _: () = con.lpush("x:flow:__all__", i).unwrap();
+    }
+    // The flows of the prefix `a:flow` nested in `a`'s, with ids of no record of either.
+    let _: () = con.rpush("a:flow:flow:__all__", &[50, 51]).unwrap();
+    let _: () = con.rpush("a:flow:flow:t", &[50, 51]).unwrap();
+    let foreign = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
+        ["flow:queue", "p:flow:jobs", "p:flow:mixed", "x:*", "a:flow:flow:*"].iter().flat_map(|p| dump(con, p)).collect()
+    };
+    let before = foreign(&mut con);
+    assert_eq!(before.len(), 3 + 9 + 2);
+    // Dead ids of tlog's flows: records deleted by another client.
+    let _: () = con.del(&["msg:1", "p:msg:1", "a:msg:1"]).unwrap();
+    let cycles = info(&mut con)["cleaner_scan_cycles"];
+    // The cleaner removes them, from `__all__` as it visits each prefix and from the flow of
+    // `t` as its SCAN passes (record 2 lists `t`: the flow is shown to be the prefix's) ...
+    eventually(15, "the dead ids of tlog's flows are removed", || {
+        flow(&mut con, "flow:__all__") == vec![3, 2]
+            && flow(&mut con, "flow:t") == vec![3, 2]
+            && flow(&mut con, "p:flow:__all__") == vec![5, 4, 3, 2]
+            && flow(&mut con, "p:flow:t") == vec![5, 4, 3, 2]
+            && flow(&mut con, "a:flow:__all__") == vec![3, 2]
+            && flow(&mut con, "a:flow:t") == vec![3, 2]
+    });
+    // ... and passes every key three more times, leaving the others' lists alone.
+    eventually(30, "three SCAN cycles", || info(&mut con)["cleaner_scan_cycles"] >= cycles + 3);
+    assert_eq!(foreign(&mut con), before);
+    let stats = info(&mut con);
+    assert_eq!((stats["records_expired"], stats["dead_ids_trimmed"], stats["records_evicted"]), (3, 3, 0));
 }
 
 #[test]
