@@ -38,6 +38,8 @@ pub mod stats {
     pub static ARCHIVED: AtomicU64 = AtomicU64::new(0);
     pub static PURGED: AtomicU64 = AtomicU64::new(0);
     pub static TICKS: AtomicU64 = AtomicU64::new(0);
+    /// Ticks that did nothing because the server is a replica (or loading its data).
+    pub static STANDBY_TICKS: AtomicU64 = AtomicU64::new(0);
     pub static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
     pub static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
     pub static MAX_TICK_CPU_US: AtomicU64 = AtomicU64::new(0);
@@ -410,6 +412,7 @@ fn tick(ctx: Ctx) -> bool {
     let flags = ctx.flags().unwrap_or(0);
     if flags & (raw::REDISMODULE_CTX_FLAGS_SLAVE | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
         abort_purges("this server became a replica");
+        stats::add(&stats::STANDBY_TICKS, 1);
         return false;
     }
     let start = Instant::now();
@@ -846,7 +849,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 17] = [
+    let fields: [(&std::ffi::CStr, u64); 18] = [
         (c"records_logged", load(&stats::LOGGED)),
         (c"records_evicted", load(&stats::EVICTED)),
         (c"records_expired", load(&stats::EXPIRED)),
@@ -858,6 +861,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         (c"purges_running", purges),
         (c"cleaner_prefixes", prefixes),
         (c"cleaner_ticks", load(&stats::TICKS)),
+        (c"cleaner_standby_ticks", load(&stats::STANDBY_TICKS)),
         (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
         (c"cleaner_p99_tick_us", stats::tick_quantile_us(0.99)),
         (c"cleaner_max_tick_us", load(&stats::MAX_TICK_US)),

@@ -491,11 +491,18 @@ fn a_replica_with_the_module_does_not_clean() {
     }
     eventually(10, "the master keeps 5", || con.llen::<_, usize>("p:flow:__all__").unwrap() == 5);
     let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The replica's cleaner ticks all along and stands by: five more ticks, and the replica
+    // still holds the master's 5 records, not the 1 its own max-records allows.
     let mut r = replica.conn();
+    let ticks = info(&mut r)["cleaner_standby_ticks"];
+    eventually(10, "the replica's cleaner ticks", || info(&mut r)["cleaner_standby_ticks"] >= ticks + 5);
     assert_eq!(r.llen::<_, usize>("p:flow:__all__").unwrap(), 5);
     assert_eq!(info(&mut r)["records_evicted"], 0);
+    assert_eq!(info(&mut r)["cleaner_ticks"], 0);
     assert_eq!(master.digest(), replica.digest());
+    // The same server as a master cleans down to its limit: as a replica it could have.
+    let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();
+    eventually(10, "the promoted server keeps 1", || r.llen::<_, usize>("p:flow:__all__").unwrap() == 1);
 }
 
 #[test]
