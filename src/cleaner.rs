@@ -38,6 +38,8 @@ pub mod stats {
     pub static ARCHIVED: AtomicU64 = AtomicU64::new(0);
     pub static PURGED: AtomicU64 = AtomicU64::new(0);
     pub static TICKS: AtomicU64 = AtomicU64::new(0);
+    /// Ticks that did nothing because the server is a replica (or loading its data).
+    pub static STANDBY_TICKS: AtomicU64 = AtomicU64::new(0);
     pub static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
     pub static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
     pub static MAX_TICK_CPU_US: AtomicU64 = AtomicU64::new(0);
@@ -123,8 +125,9 @@ const PURGE_BUDGET_US: i64 = 400;
 struct FlowJob {
     db: i32,
     key: Vec<u8>,
-    /// The prefixes whose records the flow's ids may name (see `owners`).
-    prefixes: Vec<Vec<u8>>,
+    /// The prefix and tag the flow's name reads as (see `keys::flow_owner`).
+    prefix: Vec<u8>,
+    tag: Vec<u8>,
 }
 
 /// A TLOG.PURGE in progress.
@@ -155,8 +158,10 @@ struct TtlTags {
 
 #[derive(Default)]
 struct State {
-    /// Every prefix known to hold tlog data, per database.
-    known: HashMap<i32, HashSet<Vec<u8>>>,
+    /// Every prefix known to hold tlog data, per database: true for those this server wrote
+    /// to since the keyspace was last replaced (their `__all__` is theirs), false for those
+    /// the SCAN found (the contents of their `__all__` must show it).
+    known: HashMap<i32, HashMap<Vec<u8>, bool>>,
     /// The same, in the order they are visited; `next` is the next one.
     order: Vec<(i32, Vec<u8>)>,
     next: usize,
@@ -185,21 +190,41 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-/// Remembers a prefix that holds tlog data (called on its first write this server sees).
+/// Remembers a prefix this server writes to (called on its first write this server sees).
 /// False if it is not known and there is no room to remember it.
 pub fn know(db: i32, prefix: &[u8]) -> bool {
+    remember(db, prefix, true)
+}
+
+/// Remembers a prefix the SCAN found, unless known already. False if there is no room.
+fn discovered(db: i32, prefix: &[u8]) -> bool {
+    remember(db, prefix, false)
+}
+
+fn remember(db: i32, prefix: &[u8], written: bool) -> bool {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.known.get(&db).is_some_and(|k| k.contains(prefix)) {
+        if let Some(w) = s.known.get_mut(&db).and_then(|k| k.get_mut(prefix)) {
+            *w |= written;
             return true;
         }
         if s.order.len() >= MAX_PREFIXES {
             return false;
         }
-        s.known.entry(db).or_default().insert(prefix.to_vec());
+        s.known.entry(db).or_default().insert(prefix.to_vec(), written);
         s.order.push((db, prefix.to_vec()));
         true
     })
+}
+
+/// True if this server wrote to the prefix since the keyspace was last replaced.
+fn written(db: i32, prefix: &[u8]) -> bool {
+    STATE.with(|s| s.borrow().known.get(&db).and_then(|k| k.get(prefix)).copied().unwrap_or(false))
+}
+
+/// True if this server remembers writing a record with a TTL and this tag to the prefix.
+fn ttl_tag(db: i32, prefix: &[u8], tag: &[u8]) -> bool {
+    STATE.with(|s| s.borrow().ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.set.contains(tag)))
 }
 
 /// Remembers the tags of a record written with a TTL, so that once records expire, the
@@ -234,32 +259,26 @@ fn enqueue(s: &mut State, job: FlowJob, front: bool) {
     }
 }
 
-/// The prefixes whose records flow `key` of database `db` may hold ids of: each way to read
-/// the name as `<prefix>:flow:<tag>` where the prefix is known or has a `flow:__all__`. An id
-/// is dead only if no record of any of them has it. Empty (leave the flow alone) where it
-/// cannot be judged: no such prefix, or in cluster mode a prefix without a hash tag or a slot
-/// being migrated.
-fn owners(ctx: Ctx, db: i32, key: &[u8]) -> Vec<Vec<u8>> {
-    let candidates = keys::flow_owners(key);
-    let mut owners = Vec::new();
-    for (prefix, _) in candidates {
-        let known = STATE.with(|s| s.borrow().known.get(&db).is_some_and(|k| k.contains(prefix)));
-        let real = known || {
-            ctx.select_db(db)
-                && ctx
-                    .string(&Keys::new(prefix).all_flow())
-                    .and_then(|name| Ok(crate::ffi::Key::open(ctx, &name, crate::ffi::Mode::Read)?.kind()))
-                    .is_ok_and(|k| k == crate::ffi::KeyKind::List)
-        };
-        if !real {
-            continue;
-        }
-        if !settled(prefix) {
-            return Vec::new();
-        }
-        owners.push(prefix.to_vec());
+/// The flow job for key `key` of database `db`: the one way to read its name as
+/// `<prefix>:flow:<tag>` (see `keys::flow_owner`), if the prefix is known or has a
+/// `flow:__all__`. `None` (leave the key alone) where it cannot be judged: no such prefix, or
+/// in cluster mode a prefix without a hash tag or a slot being migrated. Whether the flow is
+/// really the prefix's is shown when dead ids are to be removed (see `clean_flow`).
+fn flow_job(ctx: Ctx, db: i32, key: Vec<u8>) -> Option<FlowJob> {
+    let (prefix, tag) = keys::flow_owner(&key)?;
+    let known = STATE.with(|s| s.borrow().known.get(&db).is_some_and(|k| k.contains_key(prefix)));
+    let real = known || {
+        ctx.select_db(db)
+            && ctx
+                .string(&Keys::new(prefix).all_flow())
+                .and_then(|name| Ok(Key::open(ctx, &name, Mode::Read)?.kind()))
+                .is_ok_and(|k| k == KeyKind::List)
+    };
+    if !real || !settled(prefix) {
+        return None;
     }
-    owners
+    let (prefix, tag) = (prefix.to_vec(), tag.to_vec());
+    Some(FlowJob { db, key, prefix, tag })
 }
 
 /// False in cluster mode for a prefix without a hash tag (its records would be on other
@@ -327,9 +346,8 @@ fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
         });
         let Some((db, names)) = batch else { break };
         for key in names {
-            let prefixes = owners(ctx, db, &key);
-            if !prefixes.is_empty() {
-                STATE.with(|s| enqueue(&mut s.borrow_mut(), FlowJob { db, key, prefixes }, false));
+            if let Some(job) = flow_job(ctx, db, key) {
+                STATE.with(|s| enqueue(&mut s.borrow_mut(), job, false));
             }
         }
     }
@@ -394,6 +412,7 @@ fn tick(ctx: Ctx) -> bool {
     let flags = ctx.flags().unwrap_or(0);
     if flags & (raw::REDISMODULE_CTX_FLAGS_SLAVE | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
         abort_purges("this server became a replica");
+        stats::add(&stats::STANDBY_TICKS, 1);
         return false;
     }
     let start = Instant::now();
@@ -455,7 +474,10 @@ pub fn archive() -> Option<Archive> {
 }
 
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
-/// `__all__`, in steps, while the budget lasts. Returns true if it finished.
+/// `__all__`, in steps, while the budget lasts. Returns true if it finished. A prefix this
+/// server has not written to is left alone unless the contents of its `__all__` show that it
+/// is a prefix's flow of every record (see `retention::shown_by_contents`): a list named
+/// `x:flow:__all__` is not enough.
 fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     // A prefix being purged goes as a whole: nothing to trim there.
     if !ctx.select_db(db) || !settled(prefix) || purging(db, prefix) {
@@ -464,11 +486,20 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     let keys = Keys::new(prefix);
     let acl = Acl::unrestricted();
     let mut dead = 0;
+    let mut shown = written(db, prefix);
     let finished = loop {
         let step = retention::Step { entries: STEP, flow_ops: STEP * 4, dead_removable: true };
         let rules = retention::Rules { limits: server_limits(), now_micros: record::now_micros(), adding: 0, archive: archive() };
-        let result = retention::plan(ctx, &keys, &acl, rules, step)
-            .and_then(|plan| Ok((plan.more(), retention::execute(ctx, &plan)?)));
+        let result = retention::plan(ctx, &keys, &acl, rules, step).and_then(|plan| {
+            if !plan.is_empty() && !shown {
+                shown = retention::shown_by_contents(ctx, &keys, keys::ALL_FLOW, &ctx.string(&keys.all_flow())?)?;
+                if !shown {
+                    // Not shown to be the prefix's: nothing is removed.
+                    return Ok((false, retention::Removed::default()));
+                }
+            }
+            Ok((plan.more(), retention::execute(ctx, &plan)?))
+        });
         match result {
             Ok((more, removed)) => {
                 stats::removed(&removed);
@@ -496,15 +527,18 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     finished
 }
 
-/// Removes dead ids at the end of a tag flow while the budget lasts. True if it finished.
+/// Removes dead ids at the end of a tag flow while the budget lasts, if the flow is shown to
+/// be the prefix's: a flow of a tag this server remembers writing a TTL record with, or one
+/// whose contents show it. True if it finished.
 fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
-    if !ctx.select_db(job.db) || !job.prefixes.iter().all(|p| settled(p) && !purging(job.db, p)) {
+    if !ctx.select_db(job.db) || !settled(&job.prefix) || purging(job.db, &job.prefix) {
         return true;
     }
     let Ok(name) = ctx.string(&job.key) else { return true };
-    let prefixes: Vec<&[u8]> = job.prefixes.iter().map(Vec::as_slice).collect();
+    let keys = Keys::new(&job.prefix);
+    let shown = ttl_tag(job.db, &job.prefix, &job.tag);
     loop {
-        match retention::trim_dead_tail(ctx, &name, &prefixes, STEP) {
+        match retention::trim_dead_tail(ctx, &name, &keys, &job.tag, STEP, shown) {
             Ok(n) => {
                 stats::add(&stats::TRIMMED, n);
                 if (n as usize) < STEP {
@@ -596,19 +630,14 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
         }
         let Ok((next, found)) = ctx.scan(&cursor, b"*flow:*", SCAN_COUNT) else { return false };
         for key in found {
-            let readings = keys::flow_owners(&key);
-            if let Some((prefix, _)) = readings.iter().rev().find(|(_, tag)| *tag == keys::ALL_FLOW) {
-                if !know(db, prefix) && budget.left() {
+            if let Some((prefix, keys::ALL_FLOW)) = keys::flow_owner(&key) {
+                if !discovered(db, prefix) && budget.left() {
                     // No room to remember it: clean it now, as the SCAN passes.
                     clean_prefix(ctx, db, prefix, budget);
                 }
                 continue;
             }
-            let prefixes = owners(ctx, db, &key);
-            if prefixes.is_empty() {
-                continue;
-            }
-            let job = FlowJob { db, key, prefixes };
+            let Some(job) = flow_job(ctx, db, key) else { continue };
             // Out of time: the flow waits for the next tick.
             if !budget.left() || !clean_flow(ctx, &job, budget) {
                 STATE.with(|s| enqueue(&mut s.borrow_mut(), job, false));
@@ -709,7 +738,7 @@ fn finish_purge(job: &Purge) {
     stats::add(&stats::PURGED, job.removed);
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix)) {
+        if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix).is_some()) {
             s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
         }
         if let Some(tags) = s.ttl_tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
@@ -820,7 +849,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 17] = [
+    let fields: [(&std::ffi::CStr, u64); 18] = [
         (c"records_logged", load(&stats::LOGGED)),
         (c"records_evicted", load(&stats::EVICTED)),
         (c"records_expired", load(&stats::EXPIRED)),
@@ -832,6 +861,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         (c"purges_running", purges),
         (c"cleaner_prefixes", prefixes),
         (c"cleaner_ticks", load(&stats::TICKS)),
+        (c"cleaner_standby_ticks", load(&stats::STANDBY_TICKS)),
         (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
         (c"cleaner_p99_tick_us", stats::tick_quantile_us(0.99)),
         (c"cleaner_max_tick_us", load(&stats::MAX_TICK_US)),

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::keys::Role;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// `ERR syntax error`, as Redis says it for an unknown or misplaced token.
@@ -23,6 +25,11 @@ pub enum Error {
     NotUtf8(&'static str),
     EmptyTag,
     ReservedTag,
+    /// A tag whose flow would be a key of a prefix nested under `<prefix>:flow` (see
+    /// `keys::nested_key`): the tag, the nested prefix, and the key's role and name there.
+    NestedTag { tag: Vec<u8>, nested: Vec<u8>, role: Role, rest: Vec<u8> },
+    /// A prefix with a `flow` segment: its keys would be flows of `outer`.
+    FlowPrefix { prefix: Vec<u8>, outer: Vec<u8> },
     TooManyTags(usize),
     /// The counter holds something that is not an integer (INCR's message).
     CounterNotInteger,
@@ -64,6 +71,23 @@ impl fmt::Display for Error {
             Error::EmptyTag => f.write_str("ERR tag must not be empty"),
             Error::ReservedTag => {
                 f.write_str("ERR tag '__all__' is reserved: every record is in it already")
+            }
+            Error::NestedTag { tag, nested, role, rest } => {
+                write!(f, "ERR tag '{}' would name a key of the prefix '{}': its ", printable(tag), printable(nested))?;
+                match role {
+                    Role::Counter => f.write_str("counter"),
+                    Role::Archive => f.write_str("archive"),
+                    Role::Record => write!(f, "record {}", printable(rest.strip_prefix(b"msg:").unwrap_or(rest))),
+                    Role::Flow => write!(f, "flow '{}'", printable(rest.strip_prefix(b"flow:").unwrap_or(rest))),
+                }
+            }
+            Error::FlowPrefix { prefix, outer } => {
+                write!(f, "ERR prefix '{}' has a 'flow' segment: its keys would be flows of ", printable(prefix))?;
+                if outer.is_empty() {
+                    f.write_str("the empty prefix")
+                } else {
+                    write!(f, "the prefix '{}'", printable(outer))
+                }
             }
             Error::TooManyTags(max) => write!(f, "ERR too many tags (at most {max})"),
             Error::CounterNotInteger => f.write_str("ERR value is not an integer or out of range"),
@@ -110,6 +134,8 @@ mod tests {
             Error::EmptyTag,
             Error::ReservedTag,
             Error::TooManyTags(3),
+            Error::NestedTag { tag: b"x:counter".to_vec(), nested: b"a:flow:x".to_vec(), role: Role::Counter, rest: b"counter".to_vec() },
+            Error::FlowPrefix { prefix: b"a:flow\r\n".to_vec(), outer: b"a".to_vec() },
             Error::CounterNotInteger,
             Error::CounterOverflow,
             Error::WrongType,
@@ -127,6 +153,18 @@ mod tests {
             assert!(["ERR", "WRONGTYPE", "NOPERM"].contains(&code), "{s}");
             assert!(!s.contains('\n') && !s.contains('\r'), "{s}");
         }
+    }
+
+    #[test]
+    fn colliding_names_say_which_key_they_would_be() {
+        let nested = |tag: &[u8], nested: &[u8], role, rest: &[u8]| Error::NestedTag { tag: tag.to_vec(), nested: nested.to_vec(), role, rest: rest.to_vec() }.to_string();
+        assert_eq!(nested(b"x:counter", b"a:flow:x", Role::Counter, b"counter"), "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter");
+        assert_eq!(nested(b"archive", b"flow", Role::Archive, b"archive"), "ERR tag 'archive' would name a key of the prefix 'flow': its archive");
+        assert_eq!(nested(b"msg:7", b"a:flow", Role::Record, b"msg:7"), "ERR tag 'msg:7' would name a key of the prefix 'a:flow': its record 7");
+        assert_eq!(nested(b"flow:__all__", b"a:flow", Role::Flow, b"flow:__all__"), "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'");
+        let prefix = |p: &[u8], o: &[u8]| Error::FlowPrefix { prefix: p.to_vec(), outer: o.to_vec() }.to_string();
+        assert_eq!(prefix(b"a:flow:b", b"a"), "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'");
+        assert_eq!(prefix(b"flow", b""), "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix");
     }
 
     #[test]

@@ -139,8 +139,9 @@ fn round(rng: &mut Rng) -> usize {
             let _ = keys::parse_i64(&data);
         },
         &|| {
-            let _ = new_record_tags(&args);
+            let _ = new_record_tags(b"p", &args);
             let _ = keys::has_hash_tag(&data);
+            let _ = (keys::flow_owner(&data), keys::flow_segment_outer(&data), keys::nested_key(&data), keys::role_under(b"p", &data));
         },
         &|| {
             if let Some(ts) = record::decode_ts(&data) {

@@ -111,19 +111,75 @@ impl std::ops::Deref for KeyName {
     }
 }
 
-/// The ways a key name reads as `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix):
-/// `a:flow:b:flow:c` is tag `b:flow:c` of prefix `a`, or tag `c` of prefix `a:flow:b`.
-pub fn flow_owners(key: &[u8]) -> Vec<(&[u8], &[u8])> {
-    let mut owners = Vec::new();
-    let mut i = 0;
-    while i + 5 <= key.len() {
-        if &key[i..i + 5] == b"flow:" && (i == 0 || key[i - 1] == b':') {
-            let prefix = if i == 0 { &key[..0] } else { &key[..i - 1] };
-            owners.push((prefix, &key[i + 5..]));
+/// The segment that nests prefixes: a prefix `a:flow:x` would have its keys among the flows of
+/// `a` (`a:flow:x:counter` is also the flow of tag `x:counter` of `a`).
+const FLOW_SEGMENT: &[u8] = b"flow";
+
+/// If `prefix` has a `flow` segment (`flow`, `a:flow`, `flow:x`, `a:flow:b`; segments are what
+/// `:` separates), the prefix whose flows its keys would be: what comes before the first such
+/// segment (`a`; the empty prefix for `flow` and `flow:x`). tlog refuses such a prefix, so that
+/// no key is both a flow of one prefix and a key of another.
+pub fn flow_segment_outer(prefix: &[u8]) -> Option<&[u8]> {
+    let mut start: usize = 0;
+    for segment in prefix.split(|&c| c == b':') {
+        if segment == FLOW_SEGMENT {
+            return Some(&prefix[..start.saturating_sub(1)]);
         }
-        i += 1;
+        start += segment.len() + 1;
     }
-    owners
+    None
+}
+
+/// The key of a nested prefix that the flow of a tag would be (see [`nested_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nested<'a> {
+    /// What the nested prefix adds after `<prefix>:flow`: `Some(b"x")` for `<prefix>:flow:x`,
+    /// `None` for `<prefix>:flow` itself.
+    pub inner: Option<&'a [u8]>,
+    /// What the key is in the nested prefix's layout.
+    pub role: Role,
+    /// The key's name after the nested prefix and its `:`: `counter`, `archive`, `msg:<id>` or
+    /// `flow:<tag>`.
+    pub rest: &'a [u8],
+}
+
+impl Nested<'_> {
+    /// The nested prefix's name, for a tag of `prefix`: `<prefix>:flow[:<inner>]`.
+    pub fn prefix_under(&self, prefix: &[u8]) -> Vec<u8> {
+        let mut name = Keys::new(prefix).with_tail(FLOW_SEGMENT).to_vec();
+        if let Some(inner) = self.inner {
+            name.push(b':');
+            name.extend_from_slice(inner);
+        }
+        name
+    }
+}
+
+/// Whether the flow of `tag` under any prefix P, `P:flow:<tag>`, would also be a key of a
+/// prefix nested as `P:flow` or `P:flow:<x>`: its counter, archive, a record or a flow. That is
+/// the case when the tag, or what follows any `:` in it, is `counter`, `archive`, `msg:<id>` or
+/// `flow:<anything>` (`counter`, `msg:7`, `flow:x`, `x:counter`, `a:b:flow:c`). The first such
+/// reading is returned (the shortest nested prefix). Tags such as `user:42` or `order:17` name
+/// no other key. Writes refuse these tags, and tlog never takes such a key for a flow of P.
+pub fn nested_key(tag: &[u8]) -> Option<Nested<'_>> {
+    if let Some(role) = layout_role(tag) {
+        return Some(Nested { inner: None, role, rest: tag });
+    }
+    tag.iter().enumerate().filter(|&(_, &c)| c == b':').find_map(|(i, _)| {
+        let rest = &tag[i + 1..];
+        layout_role(rest).map(|role| Nested { inner: Some(&tag[..i]), role, rest })
+    })
+}
+
+/// How `key` reads as a flow `<prefix>:flow:<tag>` (or `flow:<tag>` for the empty prefix) of a
+/// prefix tlog accepts, with a tag that names no key of a nested prefix: `(prefix, tag)`. At
+/// most one reading qualifies: the prefix ends before the first `flow` segment (a longer one
+/// would have a `flow` segment), and then the tag must not be refused. `a:flow:b:flow:c` has
+/// none: tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`.
+pub fn flow_owner(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = (0..key.len()).find(|&i| key[i..].starts_with(b"flow:") && (i == 0 || key[i - 1] == b':'))?;
+    let (prefix, tag) = (&key[..at.saturating_sub(1)], &key[at + 5..]);
+    nested_key(tag).is_none().then_some((prefix, tag))
 }
 
 /// What a key of the layout is.
@@ -135,10 +191,8 @@ pub enum Role {
     Archive,
 }
 
-/// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
-/// or its archive. `None` for other keys that merely start with the prefix.
-pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
-    let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
+/// The role a key name has in the layout of the empty prefix, whatever the tag of a flow.
+fn layout_role(rest: &[u8]) -> Option<Role> {
     if rest == b"counter" {
         Some(Role::Counter)
     } else if rest == b"archive" {
@@ -149,6 +203,18 @@ pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
         Some(Role::Record)
     } else {
         None
+    }
+}
+
+/// The role of `key` in the layout under `prefix`: its counter, a record (`msg:<id>`), a flow,
+/// or its archive. `None` for other keys that merely start with the prefix, among them the
+/// keys under `<prefix>:flow:` whose tag [`nested_key`] refuses: they are keys of a nested
+/// prefix (`a:flow:x:counter` is the counter of `a:flow:x`), never flows of this one.
+pub fn role_under(prefix: &[u8], key: &[u8]) -> Option<Role> {
+    let rest = if prefix.is_empty() { key } else { key.strip_prefix(prefix)?.strip_prefix(b":")? };
+    match layout_role(rest)? {
+        Role::Flow if rest.strip_prefix(b"flow:").and_then(nested_key).is_some() => None,
+        role => Some(role),
     }
 }
 
@@ -299,21 +365,124 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
     }
 
     #[test]
-    fn a_flow_key_names_its_possible_prefixes() {
-        assert_eq!(flow_owners(b"app:flow:user:1"), vec![(&b"app"[..], &b"user:1"[..])]);
-        assert_eq!(flow_owners(b"flow:__all__"), vec![(&b""[..], &b"__all__"[..])]);
-        assert_eq!(flow_owners(b"a:flow:b:flow:c"), vec![(&b"a"[..], &b"b:flow:c"[..]), (&b"a:flow:b"[..], &b"c"[..])]);
-        assert!(flow_owners(b"workflow:x").is_empty());
-        assert!(flow_owners(b"app:msg:1").is_empty());
+    fn a_flow_key_has_at_most_one_owner() {
+        assert_eq!(flow_owner(b"app:flow:user:1"), Some((&b"app"[..], &b"user:1"[..])));
+        assert_eq!(flow_owner(b"flow:__all__"), Some((&b""[..], &b"__all__"[..])));
+        assert_eq!(flow_owner(b"flow:queue"), Some((&b""[..], &b"queue"[..])));
+        assert_eq!(flow_owner(b"{a}:x:flow:t"), Some((&b"{a}:x"[..], &b"t"[..])));
+        // Tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`.
+        assert_eq!(flow_owner(b"a:flow:b:flow:c"), None);
+        // The main flow of the nested prefix `a:flow`, not tag `flow:__all__` of `a`.
+        assert_eq!(flow_owner(b"a:flow:flow:__all__"), None);
+        assert_eq!(flow_owner(b"flow:x:counter"), None);
+        assert!(flow_owner(b"workflow:x").is_none());
+        assert!(flow_owner(b"app:msg:1").is_none());
+        assert!(flow_owner(b"app:flow").is_none());
+    }
+
+    /// The analysis behind the rule, checked by brute force: for prefixes Q and P2 = Q:S and a
+    /// suffix of each layout, a key of Q equals a key of P2 only if S is `flow` or starts with
+    /// `flow:`, the key is a flow of Q, and `nested_key` refuses its tag (naming P2 and the
+    /// key's role there).
+    #[test]
+    fn keys_of_two_prefixes_meet_only_where_the_rule_says() {
+        let prefixes: &[&[u8]] = &[b"", b"a", b"a:b", b"flow", b"a:flow", b"flow:x", b"a:flow:x", b"a:flow:x:y", b"msg", b"a:msg", b"a:counter", b"x:flow:flow"];
+        let tails: &[&[u8]] = &[b"", b"t", b"x", b"y", b"x:y", b"flow", b"counter", b"archive", b"msg:1", b"msg:01", b"msg:x", b"__all__", b"flow:t", b"flow:__all__", b"x:counter", b"x:flow:y", b"x:y:msg:7", b"x:archive", b"user:42", b"order:17"];
+        let mut suffixes: Vec<Vec<u8>> = vec![b"counter".to_vec(), b"archive".to_vec(), b"msg:1".to_vec(), b"msg:42".to_vec()];
+        suffixes.extend(tails.iter().map(|t| [&b"flow:"[..], t].concat()));
+        let key = |p: &[u8], s: &[u8]| if p.is_empty() { s.to_vec() } else { [p, b":", s].concat() };
+        let is_key = |p: &[u8], k: &[u8]| suffixes.iter().any(|s| key(p, s) == k);
+        let mut met = Vec::new();
+        for &q in prefixes {
+            for &p2 in prefixes {
+                if q == p2 {
+                    continue;
+                }
+                for s in &suffixes {
+                    let k = key(q, s);
+                    if !is_key(p2, &k) || role_under(p2, &k).is_none() {
+                        continue;
+                    }
+                    // A key of both (as P2's layout reads it).
+                    let nested_under_q = if q.is_empty() { Some(p2) } else { p2.strip_prefix(q).and_then(|r| r.strip_prefix(b":")) };
+                    let s2 = nested_under_q.unwrap_or_else(|| panic!("{:?} {:?}", String::from_utf8_lossy(q), String::from_utf8_lossy(p2)));
+                    assert!(s2 == b"flow" || s2.starts_with(b"flow:"), "{}", String::from_utf8_lossy(p2));
+                    assert_eq!(flow_segment_outer(p2).map(|o| o.len() <= q.len()), Some(true));
+                    let tag = s.strip_prefix(b"flow:").expect("a flow of Q");
+                    let n = nested_key(tag).unwrap_or_else(|| panic!("tag {} not refused", String::from_utf8_lossy(tag)));
+                    // The nested prefix named is P2 itself or one nested further (a prefix
+                    // refused for its own `flow` segment).
+                    assert!(n.prefix_under(q) == p2 || flow_segment_outer(&n.prefix_under(q)).is_some());
+                    assert_eq!(role_under(q, &k), None, "{}", String::from_utf8_lossy(&k));
+                    met.push(String::from_utf8_lossy(&k).into_owned());
+                }
+            }
+        }
+        // The collisions of the issue are among those found.
+        for k in ["a:flow:flow:__all__", "a:flow:counter", "a:flow:x:counter", "flow:counter", "flow:x:flow:y", "a:flow:msg:1", "a:flow:x:flow:y"] {
+            assert!(met.iter().any(|m| m == k), "{k} not found: {met:?}");
+        }
+    }
+
+    #[test]
+    fn tags_that_would_name_keys_of_a_nested_prefix() {
+        let refused: [(&[u8], Option<&[u8]>, Role, &[u8]); 10] = [
+            (b"counter", None, Role::Counter, b"counter"),
+            (b"archive", None, Role::Archive, b"archive"),
+            (b"msg:7", None, Role::Record, b"msg:7"),
+            (b"flow:x", None, Role::Flow, b"flow:x"),
+            (b"flow:__all__", None, Role::Flow, b"flow:__all__"),
+            (b"flow:", None, Role::Flow, b"flow:"),
+            (b"x:counter", Some(b"x"), Role::Counter, b"counter"),
+            (b"x:flow:y", Some(b"x"), Role::Flow, b"flow:y"),
+            (b"a:b:msg:12", Some(b"a:b"), Role::Record, b"msg:12"),
+            (b":archive", Some(b""), Role::Archive, b"archive"),
+        ];
+        for (tag, inner, role, rest) in refused {
+            assert_eq!(nested_key(tag), Some(Nested { inner, role, rest }), "{}", String::from_utf8_lossy(tag));
+        }
+        for ok in [&b"user:42"[..], b"order:17", b"flow", b"x:flow", b"workflow:x", b"counters", b"my-counter", b"msg:0", b"msg:007", b"msg:x", b"x:msg", b"archive:2024", b"__all__", b"t"] {
+            assert_eq!(nested_key(ok), None, "{}", String::from_utf8_lossy(ok));
+        }
+        let n = nested_key(b"x:counter").unwrap();
+        assert_eq!(n.prefix_under(b"a"), b"a:flow:x");
+        assert_eq!(n.prefix_under(b""), b"flow:x");
+        assert_eq!(nested_key(b"counter").unwrap().prefix_under(b"a"), b"a:flow");
+        assert_eq!(nested_key(b"counter").unwrap().prefix_under(b""), b"flow");
+        // The refused key, rebuilt from the nested prefix, is the tag's flow.
+        for (prefix, tag) in [(&b"a"[..], &b"x:flow:y"[..]), (b"", b"msg:7"), (b"{t}", b"a:b:archive")] {
+            let n = nested_key(tag).unwrap();
+            assert_eq!(Keys::new(&n.prefix_under(prefix)).with_tail(n.rest).to_vec(), Keys::new(prefix).flow(tag).to_vec());
+        }
+    }
+
+    #[test]
+    fn prefixes_with_a_flow_segment() {
+        let cases: [(&[u8], &[u8]); 7] = [
+            (b"flow", b""),
+            (b"flow:x", b""),
+            (b"a:flow", b"a"),
+            (b"a:flow:b", b"a"),
+            (b"a:b:flow", b"a:b"),
+            (b"a:flow:flow", b"a"),
+            (b"{t}:flow:", b"{t}"),
+        ];
+        for (prefix, outer) in cases {
+            assert_eq!(flow_segment_outer(prefix), Some(outer), "{}", String::from_utf8_lossy(prefix));
+        }
+        for ok in [&b""[..], b"app", b"flows", b"workflow", b"a:flowx", b"a:xflow:b", b"{flow}", b"a::b", b"Flow"] {
+            assert_eq!(flow_segment_outer(ok), None, "{}", String::from_utf8_lossy(ok));
+        }
     }
 
     #[test]
     fn only_layout_keys_belong_to_a_prefix() {
-        let cases: [(&[u8], Role); 5] = [
+        let cases: [(&[u8], Role); 6] = [
             (b"app:counter", Role::Counter),
             (b"app:archive", Role::Archive),
             (b"app:flow:x", Role::Flow),
             (b"app:flow:__all__", Role::Flow),
+            (b"app:flow:user:42", Role::Flow),
             (b"app:msg:12", Role::Record),
         ];
         for (k, role) in cases {
@@ -322,8 +491,14 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         for k in [&b"app:sub:msg:1"[..], b"app:msg:x", b"app:msg:0", b"app2:counter", b"app:other", b"app"] {
             assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
         }
+        // Keys of the nested prefixes `app:flow` and `app:flow:x`, not flows of `app`.
+        for k in [&b"app:flow:counter"[..], b"app:flow:msg:3", b"app:flow:flow:__all__", b"app:flow:x:flow:t", b"app:flow:x:archive"] {
+            assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
+        }
         assert_eq!(role_under(b"", b"msg:3"), Some(Role::Record));
         assert_eq!(role_under(b"", b"app:msg:3"), None);
+        assert_eq!(role_under(b"", b"flow:queue"), Some(Role::Flow));
+        assert_eq!(role_under(b"", b"flow:x:counter"), None);
     }
 
     #[test]

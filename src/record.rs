@@ -481,6 +481,29 @@ fn canonical(text: &str) -> Option<Decoded<'_>> {
     })
 }
 
+/// The `"id"` of a stored record: the integer a JSON object holds there. `None` for anything
+/// else (no such field, another type, not an object, not JSON). A record of a prefix holds its
+/// own id: this is part of what shows that a key is one (see the cleaner).
+pub fn decode_id(raw: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if canonical(text).is_some() {
+        // The exact form tlog writes: `{"id":<digits>,...`.
+        let digits = &raw[6..];
+        let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+        return crate::keys::parse_i64(&digits[..n]);
+    }
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct WithId<'a> {
+        #[serde(borrow, default)]
+        id: Option<&'a RawValue>,
+    }
+    let with_id: WithId<'_> = serde_json::from_str(text).ok()?;
+    serde_json::from_str::<i64>(with_id.id?.get()).ok()
+}
+
 /// Only the timestamp of a stored record (cheaper than [`decode`]).
 pub fn decode_ts(raw: &[u8]) -> Option<i64> {
     if let Some(ts) = fast_ts(raw) {
@@ -655,6 +678,17 @@ pub fn minify(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_holds_its_own_id() {
+        let tlog = encode(42, 1_700_000_000_000_000, &JsonMessage::text("m"), &["a"]);
+        assert_eq!(decode_id(&tlog), Some(42));
+        assert_eq!(decode_id(br#"{"ts":1.5,"message":"m","id":7}"#), Some(7));
+        assert_eq!(decode_id(br#" {"id":7,"message":{"id":8}}"#), Some(7));
+        for bad in [&br#"{"message":"m"}"#[..], br#"{"id":"7"}"#, br#"{"id":7.5}"#, br#"[7]"#, b"7", b"queue item", br#"{"id":7"#, b"\xff"] {
+            assert_eq!(decode_id(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
 
     #[test]
     fn encodes_the_layout_compactly_in_field_order() {

@@ -1,7 +1,7 @@
 //! Retention: records leave a prefix from the oldest end of its `__all__` flow, because a limit
 //! says so (at most N records, none older than D) or because they are already gone (expired or
 //! deleted by another client, leaving a dead id behind). Also the trimming of dead ids from the
-//! oldest end of any flow.
+//! oldest end of any flow shown to be a prefix's.
 //!
 //! Removal follows the path of every write: a plan is made with read-only opens (ACL, key
 //! types, which records go), then carried out as plain commands run and replicated as such
@@ -168,7 +168,9 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
         }
         let mut flows = Vec::new();
         for tag in record::decode(&body).tags.iter() {
-            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
+            // Only the flows of the record's own tags, and never a key of a nested prefix (a
+            // tag `x:counter` written by another client): see `keys::nested_key`.
+            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW || keys::nested_key(tag.as_bytes()).is_some() {
                 continue;
             }
             let name = ctx.string(&keys.flow(tag.as_bytes()))?;
@@ -235,10 +237,15 @@ pub fn execute(ctx: Ctx, plan: &Plan) -> Result<Removed> {
     Ok(done)
 }
 
-/// Removes the dead ids at the oldest end of flow `name`, at most `max`: entries that are not
-/// ids, or whose record is missing under every one of `prefixes` (a flow's name can be read
-/// as belonging to more than one prefix: `a:flow:b:flow:c`). Runs as `RPOP name count`.
-pub fn trim_dead_tail(ctx: Ctx, name: &RString, prefixes: &[&[u8]], max: usize) -> Result<u64> {
+/// How many entries at each end of a flow are looked at to show whose flow it is.
+pub const PROOF_LOOK: usize = 16;
+
+/// Removes the dead ids at the oldest end of flow `name`, flow `tag` of `keys`, at most `max`:
+/// entries that are not ids, or whose record is missing. Only if the flow is the prefix's:
+/// `shown` (this server remembers writing it), or shown by its contents (see
+/// [`shown_by_contents`]); otherwise nothing is removed. Names alone prove nothing: a list
+/// `flow:queue` of numbers is, by name, a flow of the empty prefix. Runs as `RPOP name count`.
+pub fn trim_dead_tail(ctx: Ctx, name: &RString, keys: &Keys<'_>, tag: &[u8], max: usize, shown: bool) -> Result<u64> {
     let flow = Key::open(ctx, name, Mode::Read)?;
     if flow.kind() != KeyKind::List {
         return Ok(0);
@@ -247,28 +254,82 @@ pub fn trim_dead_tail(ctx: Ctx, name: &RString, prefixes: &[&[u8]], max: usize) 
     let mut dead = 0;
     while dead < len.min(max) {
         let Some(entry) = flow.list_get(ctx, len - 1 - dead) else { break };
-        if !is_dead(ctx, prefixes, entry.as_bytes())? {
+        if !is_dead(ctx, keys, entry.as_bytes())? {
             break;
         }
         dead += 1;
     }
     drop(flow);
-    if dead > 0 {
-        let mut buf = keys::itoa_buf();
-        let n = ctx.string(keys::fmt_id(dead as i64, &mut buf))?;
-        ctx.call_replicated(c"RPOP", &[name, &n])?;
+    if dead == 0 || !(shown || shown_by_contents(ctx, keys, tag, name)?) {
+        return Ok(0);
     }
+    let mut buf = keys::itoa_buf();
+    let n = ctx.string(keys::fmt_id(dead as i64, &mut buf))?;
+    ctx.call_replicated(c"RPOP", &[name, &n])?;
     Ok(dead as u64)
 }
 
-/// True if a flow entry leads to no record under any of `prefixes`.
-pub fn is_dead(ctx: Ctx, prefixes: &[&[u8]], entry: &[u8]) -> Result<bool> {
-    let Some(id) = keys::parse_id(entry) else { return Ok(true) };
-    for p in prefixes {
-        let msg = ctx.string(&Keys::new(p).msg(id))?;
-        if Key::open(ctx, &msg, Mode::Read)?.kind() == KeyKind::String {
-            return Ok(false);
+/// True if a flow entry leads to no record of `keys`.
+fn is_dead(ctx: Ctx, keys: &Keys<'_>, entry: &[u8]) -> Result<bool> {
+    match keys::parse_id(entry) {
+        Some(id) => Ok(!record_exists(ctx, keys, id)?),
+        None => Ok(true),
+    }
+}
+
+fn record_exists(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<bool> {
+    let msg = ctx.string(&keys.msg(id))?;
+    Ok(Key::open(ctx, &msg, Mode::Read)?.kind() == KeyKind::String)
+}
+
+/// True if the contents of list `name` show that it is flow `tag` of `keys`: among its
+/// `PROOF_LOOK` newest ids, or the oldest of its `PROOF_LOOK` oldest ids whose record exists,
+/// one is the id of a record of the prefix that lists `tag` in its `"tags"` (for `__all__`,
+/// any record of the prefix). A record of the prefix is a string `<prefix>:msg:<id>` holding
+/// a JSON object whose `"id"` is `<id>`. A flow whose ids are all dead shows nothing.
+pub fn shown_by_contents(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], name: &RString) -> Result<bool> {
+    let mut ids = Vec::with_capacity(PROOF_LOOK + 1);
+    // Each end from a fresh open: the server reaches an index by stepping from the last one
+    // read, and a jump from one end to the other would step through the whole list.
+    let flow = Key::open(ctx, name, Mode::Read)?;
+    if flow.kind() != KeyKind::List {
+        return Ok(false);
+    }
+    let len = flow.len();
+    for k in 0..len.min(PROOF_LOOK) {
+        let Some(id) = flow.list_get(ctx, len - 1 - k).and_then(|e| keys::parse_id(e.as_bytes())) else { continue };
+        if record_exists(ctx, keys, id)? {
+            ids.push(id);
+            break;
         }
     }
-    Ok(true)
+    drop(flow);
+    let flow = Key::open(ctx, name, Mode::Read)?;
+    for i in 0..len.min(PROOF_LOOK).min(flow.len()) {
+        if let Some(id) = flow.list_get(ctx, i).and_then(|e| keys::parse_id(e.as_bytes())) {
+            ids.push(id);
+        }
+    }
+    drop(flow);
+    for id in ids {
+        if shows(ctx, keys, tag, id)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// True if record `id` of `keys` exists, is a record of the prefix (its `"id"` is `id`) and
+/// lists `tag` in its `"tags"`; for `__all__`, if it is a record of the prefix.
+fn shows(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], id: i64) -> Result<bool> {
+    let msg = ctx.string(&keys.msg(id))?;
+    let k = Key::open(ctx, &msg, Mode::Read)?;
+    if k.kind() != KeyKind::String {
+        return Ok(false);
+    }
+    let body = k.string_value()?;
+    if record::decode_id(body) != Some(id) {
+        return Ok(false);
+    }
+    Ok(tag == keys::ALL_FLOW || record::decode(body).tags.iter().any(|t| t.as_bytes() == tag))
 }

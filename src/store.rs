@@ -44,8 +44,19 @@ fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
     open_prefix_flags(ctx, prefix).map(|(keys, acl, _)| (keys, acl))
 }
 
+/// Refuses a prefix with a `flow` segment (`flow`, `a:flow`, `a:flow:b`): its keys would be
+/// flows of another prefix (`a:flow:b:counter` is the flow of tag `b:counter` of `a`), so no
+/// command could tell its data from that prefix's.
+pub fn check_prefix(prefix: &[u8]) -> Result<()> {
+    match keys::flow_segment_outer(prefix) {
+        Some(outer) => Err(Error::FlowPrefix { prefix: prefix.to_vec(), outer: outer.to_vec() }),
+        None => Ok(()),
+    }
+}
+
 /// As `open_prefix`, also returning the context flags.
 fn open_prefix_flags(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl, u32)> {
+    check_prefix(prefix)?;
     let flags = ctx.flags()?;
     if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 && !keys::has_hash_tag(prefix) {
         return Err(Error::NeedsHashTag);
@@ -239,10 +250,10 @@ const TOUCH_TRIM: usize = 16;
 /// Pops up to `TOUCH_TRIM` dead ids from the end of a flow just written (open for writing),
 /// if the caller may read and write the flow. Returns how many.
 fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString, is_all: bool) -> usize {
-    // `__all__` was checked for reading and writing already; a tag flow only for writing. A
-    // flow whose name also reads as a flow of another prefix (`a:flow:b:flow:c`) is left to
-    // the cleaner, which looks at the records of both.
-    if !is_all && (acl.check(name, Access::ReadWrite).is_err() || keys::flow_owners(name.as_bytes()).len() > 1) {
+    // `__all__` was checked for reading and writing already; a tag flow only for writing. The
+    // flow is the prefix's: this command just wrote to it, and its name is no other prefix's
+    // key (the prefix and the tags were checked: `keys::nested_key`).
+    if !is_all && acl.check(name, Access::ReadWrite).is_err() {
         return 0;
     }
     let mut n = 0;
@@ -417,7 +428,8 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         }
         let mut flows = vec![ctx.string(all.as_bytes())?];
         for tag in record::decode(k.string_value()?).tags.iter() {
-            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
+            // A tag naming a key of a nested prefix (written by another client) has no flow here.
+            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW || keys::nested_key(tag.as_bytes()).is_some() {
                 continue;
             }
             let name = ctx.string(&keys.flow(tag.as_bytes()))?;
@@ -467,7 +479,8 @@ pub struct TagInfo {
 
 /// One page of a prefix's tags: SCAN over `<prefix>:flow:<pattern>` (the prefix escaped, so
 /// only its own flows match), then each flow's length and newest record. `__all__` is not a
-/// tag and is left out. Returns the next cursor ("0" when done) and the page.
+/// tag and is left out, nor are keys of nested prefixes (see `keys::nested_key`). Returns the
+/// next cursor ("0" when done) and the page.
 pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<TagInfo>)> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
     // Listing a prefix's tags takes the right to read the prefix's flow of every record,
@@ -486,7 +499,8 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
     let mut page = Vec::with_capacity(found.len());
     for key in found {
         let Some(tag) = key.strip_prefix(&*base) else { continue };
-        if tag == keys::ALL_FLOW {
+        // Keys of a nested prefix (`<prefix>:flow:x:counter`) are not tags of this one.
+        if tag == keys::ALL_FLOW || keys::nested_key(tag).is_some() {
             continue;
         }
         let name = ctx.string(&key)?;

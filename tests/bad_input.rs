@@ -120,3 +120,78 @@ fn a_record_key_of_another_type_is_skipped_not_overwritten() {
     let ty: String = redis::cmd("TYPE").arg("p:msg:1").query(&mut con).unwrap();
     assert_eq!(ty, "set");
 }
+
+#[test]
+fn tags_that_would_name_a_key_of_a_nested_prefix_are_refused() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "a", "first", "t"]).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "", "bare", "t"]).unwrap();
+    // The prefixes whose keys these tags would be, written by another client.
+    plain_prefix(&mut con, "a:flow", &[1, 2]);
+    plain_prefix(&mut con, "a:flow:x", &[1]);
+    plain_prefix(&mut con, "flow", &[1]);
+    let _: () = redis::cmd("XADD").arg("a:flow:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
+    // Each refused write leaves every key as it was (`refused` compares DEBUG DIGEST).
+    for (words, error) in [
+        (vec!["TLOG.LOG", "a", "outer", "flow:__all__"], "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'"),
+        (vec!["TLOG.LOG", "a", "m", "flow:t"], "ERR tag 'flow:t' would name a key of the prefix 'a:flow': its flow 't'"),
+        (vec!["TLOG.LOG", "a", "m", "ok", "counter"], "ERR tag 'counter' would name a key of the prefix 'a:flow': its counter"),
+        (vec!["TLOG.LOG", "a", "m", "msg:2"], "ERR tag 'msg:2' would name a key of the prefix 'a:flow': its record 2"),
+        (vec!["TLOG.LOG", "a", "m", "archive"], "ERR tag 'archive' would name a key of the prefix 'a:flow': its archive"),
+        (vec!["TLOG.LOG", "a", "m", "x:counter"], "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter"),
+        (vec!["TLOG.LOG", "a", "m", "x:flow:t"], "ERR tag 'x:flow:t' would name a key of the prefix 'a:flow:x': its flow 't'"),
+        (vec!["TLOG.ADD", "a", "TTL", "10", "MESSAGE", "m", "x:msg:1"], "ERR tag 'x:msg:1' would name a key of the prefix 'a:flow:x': its record 1"),
+        (vec!["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "flow:__all__"], "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'"),
+        // The empty prefix's flows are the keys of the prefixes `flow` and `flow:...`.
+        (vec!["TLOG.LOG", "", "m", "counter"], "ERR tag 'counter' would name a key of the prefix 'flow': its counter"),
+        (vec!["TLOG.LOG", "", "m", "x:flow:__all__"], "ERR tag 'x:flow:__all__' would name a key of the prefix 'flow:x': its flow '__all__'"),
+    ] {
+        refused(&s, &t(&words), error);
+    }
+    // Tags that name no other key work as before, and went only where they should.
+    let before = dump(&mut con, "*");
+    let ok_tags = ["user:42", "order:17", "flow", "x:flow", "workflow:x", "msg:x"];
+    let mut words = vec!["TLOG.LOG", "a", "m"];
+    words.extend(ok_tags);
+    assert_eq!(int(&cmd(&mut con, &words).unwrap()), 2);
+    for tag in ok_tags {
+        assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "a", tag]).unwrap()), 1, "{tag}");
+    }
+    // Only `a`'s own keys changed or appeared (`a:flow:flow` is the flow of tag `flow`: no key of
+    // `a:flow`'s layout); the nested prefixes' keys are byte for byte as they were.
+    let own: Vec<String> = ["a:counter", "a:msg:2", "a:flow:__all__"].iter().map(|k| k.to_string()).chain(ok_tags.iter().map(|t| format!("a:flow:{t}"))).collect();
+    let others = |d: Vec<(String, Vec<u8>)>| d.into_iter().filter(|(k, _)| !own.contains(k)).collect::<Vec<_>>();
+    assert_eq!(others(dump(&mut con, "*")), others(before));
+}
+
+#[test]
+fn prefixes_with_a_flow_segment_are_refused_by_every_command() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "a", "first", "t"]).unwrap();
+    plain_prefix(&mut con, "a:flow", &[1]);
+    plain_prefix(&mut con, "flow", &[1]);
+    let e = |p: &str, outer: &str| format!("ERR prefix '{p}' has a 'flow' segment: its keys would be flows of {outer}");
+    for (p, outer) in [("a:flow", "the prefix 'a'"), ("flow", "the empty prefix"), ("flow:x", "the empty prefix"), ("x:flow", "the prefix 'x'"), ("a:flow:b", "the prefix 'a'")] {
+        let want = e(p, outer);
+        for words in [
+            vec!["TLOG.LOG", p, "m", "t"],
+            vec!["TLOG.ADD", p, "MESSAGE", "m"],
+            vec!["TLOG.GET", p],
+            vec!["TLOG.GET", p, "t", "LIMIT", "1"],
+            vec!["TLOG.LATEST", p],
+            vec!["TLOG.COUNT", p, "t"],
+            vec!["TLOG.TAIL", p, "t", "0"],
+            vec!["TLOG.TAGS", p, "0"],
+            vec!["TLOG.DEL", p, "1"],
+            vec!["TLOG.PURGE", p],
+        ] {
+            refused(&s, &t(&words), &want);
+        }
+    }
+    // Segments are what `:` separates: these are ordinary prefixes.
+    for p in ["flows", "workflow", "a:flowing", "{flow}", "Flow"] {
+        assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", p, "m", "t"]).unwrap()), 1, "{p}");
+    }
+}

@@ -75,11 +75,126 @@ fn records_of_plain_clients_without_tags_are_cleaned_too() {
     }
     let _: () = con.set("p:counter", 2).unwrap();
     assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "by tlog", "x"]).unwrap()), 3);
-    eventually(15, "the plain records' ids are gone from every flow", || {
-        flow(&mut con, "p:flow:__all__") == vec![3]
-            && flow(&mut con, "p:flow:x") == vec![3]
-            && !con.exists::<_, bool>("p:flow:plain").unwrap()
+    eventually(15, "the plain records' ids are gone from the flows shown to be p's", || {
+        flow(&mut con, "p:flow:__all__") == vec![3] && flow(&mut con, "p:flow:x") == vec![3]
     });
+    // No record ever listed `plain`, and its ids are all dead now: nothing shows the list is a
+    // flow of `p` (tlog never wrote it), so it is left as it is, pass after pass.
+    scan_cycles(&mut con, 2);
+    assert_eq!(flow(&mut con, "p:flow:plain"), vec![2, 1]);
+}
+
+/// Waits until the cleaner has finished `n` more full SCAN passes over every database.
+fn scan_cycles(con: &mut Connection, n: u64) {
+    let start = info(con)["cleaner_scan_cycles"];
+    eventually(30, &format!("{n} more SCAN cycles"), || info(con)["cleaner_scan_cycles"] >= start + n);
+}
+
+#[test]
+fn the_cleaner_changes_no_list_it_cannot_show_to_be_a_flow() {
+    let s = Server::start_with(true, &["max-records", "5"]);
+    let mut con = s.conn();
+    // Prefixes in use: the empty one (bare keys), `p`, and `a`.
+    for (prefix, n) in [("", 3), ("p", 5), ("a", 3)] {
+        for i in 1..=n {
+            cmd(&mut con, &["TLOG.LOG", prefix, &format!("m{i}"), "t"]).unwrap();
+        }
+    }
+    // Other clients' lists, named like flows of those prefixes. No record 7, 8 or 9 exists.
+    let _: () = con.rpush("flow:queue", &[7, 8, 9]).unwrap();
+    let _: () = con.rpush("p:flow:jobs", &[11, 12, 13]).unwrap();
+    // Its oldest id is dead, but record 5 of `p` does not list `mixed`.
+    let _: () = con.rpush("p:flow:mixed", &[5, 12]).unwrap();
+    // By name, a prefix `x` of 8 records (max-records 5 would remove 3), but no `x:msg:<id>` is
+    // a record of `x` (a JSON object holding its id).
+    for i in 1..=8 {
+        let _: () = con.set(format!("x:msg:{i}"), format!("job {i}")).unwrap();
+        let _: () = con.lpush("x:flow:__all__", i).unwrap();
+    }
+    // The flows of the prefix `a:flow` nested in `a`'s, with ids of no record of either.
+    let _: () = con.rpush("a:flow:flow:__all__", &[50, 51]).unwrap();
+    let _: () = con.rpush("a:flow:flow:t", &[50, 51]).unwrap();
+    let foreign = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
+        ["flow:queue", "p:flow:jobs", "p:flow:mixed", "x:*", "a:flow:flow:*"].iter().flat_map(|p| dump(con, p)).collect()
+    };
+    let before = foreign(&mut con);
+    assert_eq!(before.len(), 3 + 9 + 2);
+    // Dead ids of tlog's flows: records deleted by another client.
+    let _: () = con.del(&["msg:1", "p:msg:1", "a:msg:1"]).unwrap();
+    let cycles = info(&mut con)["cleaner_scan_cycles"];
+    // The cleaner removes them, from `__all__` as it visits each prefix and from the flow of
+    // `t` as its SCAN passes (record 2 lists `t`: the flow is shown to be the prefix's) ...
+    eventually(15, "the dead ids of tlog's flows are removed", || {
+        flow(&mut con, "flow:__all__") == vec![3, 2]
+            && flow(&mut con, "flow:t") == vec![3, 2]
+            && flow(&mut con, "p:flow:__all__") == vec![5, 4, 3, 2]
+            && flow(&mut con, "p:flow:t") == vec![5, 4, 3, 2]
+            && flow(&mut con, "a:flow:__all__") == vec![3, 2]
+            && flow(&mut con, "a:flow:t") == vec![3, 2]
+    });
+    // ... and passes every key three more times, leaving the others' lists alone.
+    eventually(30, "three SCAN cycles", || info(&mut con)["cleaner_scan_cycles"] >= cycles + 3);
+    assert_eq!(foreign(&mut con), before);
+    let stats = info(&mut con);
+    assert_eq!((stats["records_expired"], stats["dead_ids_trimmed"], stats["records_evicted"]), (3, 3, 0));
+}
+
+#[test]
+fn purge_and_tags_leave_the_keys_of_a_nested_prefix_alone() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 1..=3 {
+        cmd(&mut con, &["TLOG.LOG", "a", &format!("m{i}"), "t"]).unwrap();
+    }
+    // The prefixes `a:flow` and `a:flow:x`, written by another client (tlog refuses them): their
+    // keys are named like flows of `a`.
+    plain_prefix(&mut con, "a:flow", &[1, 2]);
+    plain_prefix(&mut con, "a:flow:x", &[1]);
+    let _: () = redis::cmd("XADD").arg("a:flow:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
+    let own = ["a:flow:__all__", "a:flow:t"];
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let before = nested(&mut con);
+    assert_eq!(before.len(), 5 + 4 + 1);
+    // The catalog of `a` holds its own tag only.
+    let page = cmd(&mut con, &["TLOG.TAGS", "a", "0", "COUNT", "1000"]).unwrap();
+    let page = array(&page);
+    assert_eq!(text(&page[0]), "0");
+    let listed: Vec<String> = array(&page[1]).iter().map(|t| text(&field(t, "tag"))).collect();
+    assert_eq!(listed, vec!["t"]);
+    // The purge of `a` removes its counter, 3 records, `__all__` and the flow of `t`: 6 keys.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "a"]).unwrap()), 6);
+    assert_eq!(nested(&mut con), before);
+    let left: HashSet<String> = keys(&mut con, "a:*");
+    assert_eq!(left, before.iter().map(|(k, _)| k.clone()).collect());
+}
+
+#[test]
+fn removing_a_record_touches_only_the_flows_of_its_own_tags() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // Records 1 and 3 of `a`, written by another client, list tags whose flows would be keys of
+    // the nested prefixes `a:flow` (its flow `t`) and `a:flow:x` (its counter).
+    let _: () = con.set("a:msg:1", r#"{"id":1,"ts":1.5,"message":"by hand","tags":["t","flow:t","x:counter"]}"#).unwrap();
+    let _: () = con.lpush("a:flow:__all__", 1).unwrap();
+    let _: () = con.lpush("a:flow:t", 1).unwrap();
+    let _: () = con.set("a:counter", 1).unwrap();
+    plain_prefix(&mut con, "a:flow", &[1, 3]);
+    let _: () = con.set("a:flow:x:counter", 1).unwrap();
+    let own = ["a:flow:__all__", "a:flow:t"];
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let before = nested(&mut con);
+    // MAXLEN removes record 1 from the flows of `a` only.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "t"]).unwrap()), 2);
+    assert_eq!((flow(&mut con, "a:flow:__all__"), flow(&mut con, "a:flow:t")), (vec![2], vec![2]));
+    assert!(!con.exists::<_, bool>("a:msg:1").unwrap());
+    assert_eq!(nested(&mut con), before);
+    // So does TLOG.DEL.
+    let _: () = con.set("a:msg:3", r#"{"id":3,"ts":1.5,"message":"by hand","tags":["t","flow:t"]}"#).unwrap();
+    let _: () = con.lpush("a:flow:__all__", 3).unwrap();
+    let _: () = con.lpush("a:flow:t", 3).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "a", "3"]).unwrap()), 1);
+    assert_eq!((flow(&mut con, "a:flow:__all__"), flow(&mut con, "a:flow:t")), (vec![2], vec![2]));
+    assert_eq!(nested(&mut con), before);
 }
 
 #[test]
@@ -376,11 +491,18 @@ fn a_replica_with_the_module_does_not_clean() {
     }
     eventually(10, "the master keeps 5", || con.llen::<_, usize>("p:flow:__all__").unwrap() == 5);
     let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The replica's cleaner ticks all along and stands by: five more ticks, and the replica
+    // still holds the master's 5 records, not the 1 its own max-records allows.
     let mut r = replica.conn();
+    let ticks = info(&mut r)["cleaner_standby_ticks"];
+    eventually(10, "the replica's cleaner ticks", || info(&mut r)["cleaner_standby_ticks"] >= ticks + 5);
     assert_eq!(r.llen::<_, usize>("p:flow:__all__").unwrap(), 5);
     assert_eq!(info(&mut r)["records_evicted"], 0);
+    assert_eq!(info(&mut r)["cleaner_ticks"], 0);
     assert_eq!(master.digest(), replica.digest());
+    // The same server as a master cleans down to its limit: as a replica it could have.
+    let _: () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut r).unwrap();
+    eventually(10, "the promoted server keeps 1", || r.llen::<_, usize>("p:flow:__all__").unwrap() == 1);
 }
 
 #[test]

@@ -114,9 +114,10 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let req = parse(args)?;
+    store::check_prefix(req.prefix)?;
     let text = message_text(req.message)?;
     let message = if req.json { JsonMessage::json(text)? } else { JsonMessage::text(text) };
-    let tags = new_record_tags(req.tags)?;
+    let tags = new_record_tags(req.prefix, req.tags)?;
     let limits = Limits {
         max_records: req.maxlen.map(|n| n as u64),
         max_age_micros: req.maxage.map(|s| s * 1_000_000),

@@ -27,8 +27,9 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let [prefix, message, tags @ ..] = args else {
         return Err(Error::Syntax);
     };
+    store::check_prefix(prefix)?;
     let message = JsonMessage::text(message_text(message)?);
-    let tags = new_record_tags(tags)?;
+    let tags = new_record_tags(prefix, tags)?;
     let id = store::append(ctx, &NewRecord { prefix, message: &message, tags: &tags, ttl_secs: None, limits: Default::default(), evict_cap: usize::MAX })?;
     Reply::new(ctx).int(id);
     Ok(())

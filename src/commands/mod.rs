@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::ffi::Reply;
-use crate::keys::ALL_FLOW;
+use crate::keys::{self, ALL_FLOW};
 use crate::query::{self, Allowed, Query, Sources};
 use crate::store::{Fetched, Flow};
 use crate::record;
@@ -200,9 +200,11 @@ pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::S
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
 
-/// Validates the tags of a new record and drops repeats, keeping the first occurrence's place.
-/// A tag must be UTF-8 (it is stored in the record's JSON), non-empty, and not `__all__`.
-pub fn new_record_tags<'a>(raw: &[&'a [u8]]) -> Result<Vec<&'a str>> {
+/// Validates the tags of a new record of `prefix` and drops repeats, keeping the first
+/// occurrence's place. A tag must be UTF-8 (it is stored in the record's JSON), non-empty, not
+/// `__all__`, and its flow must not be a key of a prefix nested under `<prefix>:flow` (see
+/// [`keys::nested_key`]): `counter`, `msg:7`, `flow:x`, `x:counter` are refused.
+pub fn new_record_tags<'a>(prefix: &[u8], raw: &[&'a [u8]]) -> Result<Vec<&'a str>> {
     if raw.len() > MAX_TAGS {
         return Err(Error::TooManyTags(MAX_TAGS));
     }
@@ -215,6 +217,9 @@ pub fn new_record_tags<'a>(raw: &[&'a [u8]]) -> Result<Vec<&'a str>> {
         }
         if t == ALL_FLOW {
             return Err(Error::ReservedTag);
+        }
+        if let Some(n) = keys::nested_key(t) {
+            return Err(Error::NestedTag { tag: t.to_vec(), nested: n.prefix_under(prefix), role: n.role, rest: n.rest.to_vec() });
         }
         // A linear scan beats hashing for the usual handful of tags.
         let repeated = if raw.len() <= 16 { tags.contains(&tag) } else { !seen.insert(tag) };
@@ -431,22 +436,32 @@ mod tests {
 
     #[test]
     fn tags_keep_first_occurrence_order_without_repeats() {
-        assert_eq!(new_record_tags(&[b"b", b"a", b"b", b"c", b"a"]).unwrap(), vec!["b", "a", "c"]);
+        assert_eq!(new_record_tags(b"p", &[b"b", b"a", b"b", b"c", b"a"]).unwrap(), vec!["b", "a", "c"]);
         let many: Vec<Vec<u8>> = (0..40).map(|i| format!("t{}", i % 20).into_bytes()).collect();
         let refs: Vec<&[u8]> = many.iter().map(|v| v.as_slice()).collect();
-        assert_eq!(new_record_tags(&refs).unwrap().len(), 20);
+        assert_eq!(new_record_tags(b"p", &refs).unwrap().len(), 20);
     }
 
     #[test]
     fn bad_tags_are_refused_with_coded_errors() {
-        assert_eq!(new_record_tags(&[b"ok", b""]), Err(Error::EmptyTag));
-        assert_eq!(new_record_tags(&[b"__all__"]), Err(Error::ReservedTag));
-        assert_eq!(new_record_tags(&[b"\xff"]), Err(Error::NotUtf8("tag")));
+        assert_eq!(new_record_tags(b"p", &[b"ok", b""]), Err(Error::EmptyTag));
+        assert_eq!(new_record_tags(b"p", &[b"__all__"]), Err(Error::ReservedTag));
+        assert_eq!(new_record_tags(b"p", &[b"\xff"]), Err(Error::NotUtf8("tag")));
         let too_many = vec![&b"t"[..]; MAX_TAGS + 1];
-        assert_eq!(new_record_tags(&too_many), Err(Error::TooManyTags(MAX_TAGS)));
-        assert_eq!(new_record_tags(&vec![&b"t"[..]; MAX_TAGS]).unwrap(), vec!["t"]);
+        assert_eq!(new_record_tags(b"p", &too_many), Err(Error::TooManyTags(MAX_TAGS)));
+        assert_eq!(new_record_tags(b"p", &vec![&b"t"[..]; MAX_TAGS]).unwrap(), vec!["t"]);
         // NUL is just a byte of a tag.
-        assert_eq!(new_record_tags(&[b"a\0b"]).unwrap(), vec!["a\0b"]);
+        assert_eq!(new_record_tags(b"p", &[b"a\0b"]).unwrap(), vec!["a\0b"]);
+    }
+
+    #[test]
+    fn tags_naming_keys_of_a_nested_prefix_are_refused() {
+        let nested = |tag: &[u8], prefix: &[u8], role, rest: &[u8]| Err(Error::NestedTag { tag: tag.to_vec(), nested: prefix.to_vec(), role, rest: rest.to_vec() });
+        assert_eq!(new_record_tags(b"a", &[b"ok", b"counter"]), nested(b"counter", b"a:flow", keys::Role::Counter, b"counter"));
+        assert_eq!(new_record_tags(b"a", &[b"flow:__all__"]), nested(b"flow:__all__", b"a:flow", keys::Role::Flow, b"flow:__all__"));
+        assert_eq!(new_record_tags(b"a", &[b"x:msg:5"]), nested(b"x:msg:5", b"a:flow:x", keys::Role::Record, b"msg:5"));
+        assert_eq!(new_record_tags(b"", &[b"x:flow:y"]), nested(b"x:flow:y", b"flow:x", keys::Role::Flow, b"flow:y"));
+        assert_eq!(new_record_tags(b"a", &[b"user:42", b"order:17", b"flow", b"workflow:x"]).unwrap(), vec!["user:42", "order:17", "flow", "workflow:x"]);
     }
 
     const ANY: Allowed = Allowed::GET;

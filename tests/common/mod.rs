@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use redis::{Connection, Value};
+use redis::{Commands, Connection, Value};
 
 pub fn module_path() -> PathBuf {
     let path = std::env::var_os("TLOG_MODULE").map(PathBuf::from).unwrap_or_else(|| {
@@ -219,4 +219,47 @@ pub fn ids(v: &Value) -> Vec<i64> {
 
 pub fn tags(rec: &Value) -> Vec<String> {
     array(&field(rec, "tags")).iter().map(text).collect()
+}
+
+/// Every key matching `pattern` with its DUMP, sorted by name: compare two to show that
+/// nothing of those keys changed.
+pub fn dump(con: &mut Connection, pattern: &str) -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<String> = con.keys(pattern).expect("KEYS");
+    names.sort();
+    names
+        .into_iter()
+        .map(|k| {
+            let d: Vec<u8> = redis::cmd("DUMP").arg(&k).query(con).expect("DUMP");
+            (k, d)
+        })
+        .collect()
+}
+
+/// Writes records `ids` of prefix `p` as another client following the layout would: counter,
+/// records tagged `t`, `__all__` and the flow of `t`.
+pub fn plain_prefix(con: &mut Connection, p: &str, ids: &[i64]) {
+    for &id in ids {
+        let _: () = con.set(format!("{p}:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"of {p}","tags":["t"]}}"#)).expect("SET");
+        let _: () = con.lpush(format!("{p}:flow:__all__"), id).expect("LPUSH");
+        let _: () = con.lpush(format!("{p}:flow:t"), id).expect("LPUSH");
+    }
+    let _: () = con.set(format!("{p}:counter"), ids.iter().max().copied().unwrap_or(0)).expect("SET");
+}
+
+/// The `tlog_*` fields of INFO, without the `tlog_` prefix.
+pub fn tlog_info(con: &mut Connection) -> std::collections::HashMap<String, u64> {
+    let text: String = redis::cmd("INFO").arg("tlog").query(con).expect("INFO tlog");
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(k, v)| Some((k.strip_prefix("tlog_")?.to_string(), v.trim().parse().ok()?)))
+        .collect()
+}
+
+/// Polls `f` until it returns true, for at most `secs` seconds.
+pub fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "not reached in {secs} s: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
