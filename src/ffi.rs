@@ -132,16 +132,6 @@ impl Ctx {
         unsafe { raw::RedisModule_GetBlockedClientPrivateData.map_or(ptr::null_mut(), |f| f(self.as_ptr())) }
     }
 
-    /// Wakes clients blocked on `key` (list pushes through the module API do not).
-    pub fn signal_ready(self, key: &RString) {
-        // SAFETY: live context and key string.
-        unsafe {
-            if let Some(f) = raw::RedisModule_SignalKeyAsReady {
-                f(self.as_ptr(), key.ptr);
-            }
-        }
-    }
-
     /// PUBLISH `message` on `channel`.
     pub fn publish(self, channel: &RString, message: &RString) {
         // SAFETY: live context and strings.

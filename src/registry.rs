@@ -43,7 +43,8 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_BlockClient, RedisModule_UnblockClient, RedisModule_RegisterInfoFunc,
         RedisModule_InfoAddSection, RedisModule_InfoAddFieldULongLong, RedisModule_SelectDb,
         RedisModule_ListPop, RedisModule_FreeString, RedisModule_GetSelectedDb,
-        RedisModule_ReplyWithCallReply,
+        RedisModule_ReplyWithCallReply, RedisModule_SubscribeToKeyspaceEvents,
+        RedisModule_ACLCheckChannelPermissions,
     )
 }
 
@@ -82,6 +83,46 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
         if unsafe { subscribe(ctx.as_ptr(), event, Some(callback)) } != raw::REDISMODULE_OK as c_int {
             return Err(format!("could not subscribe to server event {id}"));
         }
+    }
+    subscribe_list_pushes(ctx)
+}
+
+/// Wakes TLOG.TAIL readers blocked on a list whenever something is pushed on it, whoever
+/// pushes: tlog itself, a plain client (`LPUSH`, in `MULTI` or a script too) or, on a replica,
+/// the master's stream. The server wakes a client blocked on keys by itself only when the key
+/// is created, never for a push on a list that exists. Module subscribers get every keyspace
+/// event whatever `notify-keyspace-events` says, on masters and replicas alike. While no
+/// reader waits, the callback returns at once: a write pays one atomic load.
+fn subscribe_list_pushes(ctx: Ctx) -> Result<(), String> {
+    unsafe extern "C" fn on_list_event(
+        ctx: *mut raw::RedisModuleCtx,
+        _class: c_int,
+        event: *const c_char,
+        key: *mut raw::RedisModuleString,
+    ) -> c_int {
+        if !crate::store::readers::any() || ctx.is_null() || event.is_null() || key.is_null() {
+            return raw::REDISMODULE_OK as c_int;
+        }
+        // SAFETY: the server passes a NUL-terminated event name for the call.
+        let event = unsafe { std::ffi::CStr::from_ptr(event) }.to_bytes();
+        // The events of the commands that add an element (LMOVE and BLMOVE report theirs as a
+        // push on the destination); removals wake nobody.
+        if matches!(event, b"lpush" | b"rpush" | b"linsert" | b"lset") {
+            // SAFETY: the context and key of the event, alive for the call; the server only
+            // queues the key for the clients blocked on it, if any, served after the command.
+            unsafe {
+                if let Some(signal) = raw::RedisModule_SignalKeyAsReady {
+                    signal(ctx, key);
+                }
+            }
+        }
+        raw::REDISMODULE_OK as c_int
+    }
+    let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.ok_or("no SubscribeToKeyspaceEvents")?;
+    // SAFETY: live load context; the callback touches only module state and the server's
+    // ready-key queue.
+    if unsafe { subscribe(ctx.as_ptr(), raw::REDISMODULE_NOTIFY_LIST as c_int, Some(on_list_event)) } != raw::REDISMODULE_OK as c_int {
+        return Err("could not subscribe to list events".into());
     }
     Ok(())
 }

@@ -215,13 +215,11 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
     for (i, k) in flow_keys.iter().enumerate() {
+        // Also what wakes the TLOG.TAIL readers blocked on the flow (see
+        // `registry::subscribe_list_pushes`), as a plain client's LPUSH does.
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
         if trimmed.get(i).is_some_and(|&n| n > 0) {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
-        }
-        // Wakes TLOG.TAIL readers blocked on the flow, if any reader waits at all.
-        if readers::any() {
-            ctx.signal_ready(k);
         }
     }
     if let Err(e) = publish(ctx, &keys, rec.tags, &body) {
@@ -293,8 +291,8 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     })
 }
 
-/// How many TLOG.TAIL readers are blocked, on any flow: writes signal their flows only while
-/// some are (the signal costs a lookup per flow).
+/// How many TLOG.TAIL readers are blocked, on any flow: list pushes signal their keys only
+/// while some are (the signal costs a lookup per key). `INFO tlog` shows it.
 pub mod readers {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -311,6 +309,10 @@ pub mod readers {
 
     pub fn any() -> bool {
         WAITING.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn count() -> usize {
+        WAITING.load(Ordering::Relaxed)
     }
 }
 
