@@ -469,7 +469,13 @@ pub struct TagInfo {
 
 /// One page of a prefix's tags: SCAN over `<prefix>:flow:<pattern>` (the prefix escaped, so
 /// only its own flows match), then each flow's length and newest record. `__all__` is not a
-/// tag and is left out. Returns the next cursor ("0" when done) and the page.
+/// tag and is left out, and so is `<prefix>:flow:` (no tag is empty). Returns the next cursor
+/// ("0" when done) and the page.
+///
+/// A listing shows only what the caller may read, as SCAN would if it checked keys: a flow
+/// the caller may not read is left out (an error naming it would tell the tag, and MATCH would
+/// make that an oracle), and the time of a newest record the caller may not read is not given.
+/// Its id is: it is the head of the flow, which the caller may read.
 pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<TagInfo>)> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
     // Listing a prefix's tags takes the right to read the prefix's flow of every record,
@@ -488,11 +494,13 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
     let mut page = Vec::with_capacity(found.len());
     for key in found {
         let Some(tag) = key.strip_prefix(&*base) else { continue };
-        if tag == keys::ALL_FLOW {
+        if tag.is_empty() || tag == keys::ALL_FLOW {
             continue;
         }
         let name = ctx.string(&key)?;
-        acl.check(&name, Access::Read)?;
+        if acl.check(&name, Access::Read).is_err() {
+            continue;
+        }
         let flow = Key::open(ctx, &name, Mode::Read)?;
         if flow.kind() != KeyKind::List {
             continue;
@@ -501,11 +509,14 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
         let newest_ts = match newest_id {
             Some(id) => {
                 let name = ctx.string(&keys.msg(id))?;
-                acl.check(&name, Access::Read)?;
-                let k = Key::open(ctx, &name, Mode::Read)?;
-                match k.kind() {
-                    KeyKind::String => record::decode_ts(k.string_value()?),
-                    _ => None,
+                if acl.check(&name, Access::Read).is_ok() {
+                    let k = Key::open(ctx, &name, Mode::Read)?;
+                    match k.kind() {
+                        KeyKind::String => record::decode_ts(k.string_value()?),
+                        _ => None,
+                    }
+                } else {
+                    None
                 }
             }
             None => None,
