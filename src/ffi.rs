@@ -661,6 +661,24 @@ impl Acl {
     }
 }
 
+impl Acl {
+    /// Checks that the caller may publish on `channel`: a module's PUBLISH is not checked by
+    /// the server, which checks a client's own.
+    pub fn check_channel(&self, channel: &RString) -> Result<()> {
+        if self.user.is_null() {
+            return Ok(());
+        }
+        let f = api!(RedisModule_ACLCheckChannelPermissions);
+        // SAFETY: a live user and channel name; the flags say a literal channel, published to.
+        let rc = unsafe { f(self.user, channel.ptr, raw::REDISMODULE_CMD_CHANNEL_PUBLISH as c_int) };
+        if rc == raw::REDISMODULE_OK as c_int {
+            Ok(())
+        } else {
+            Err(Error::NoPermChannel(channel.as_bytes().to_vec()))
+        }
+    }
+}
+
 impl Drop for Acl {
     fn drop(&mut self) {
         if self.user.is_null() {

@@ -78,6 +78,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     for k in &flow_keys[1..] {
         acl.check(k, Access::Write)?;
     }
+    let channels = publish_channels(ctx, &keys, rec.tags, &acl)?;
 
     // Keys are opened for writing up front, one lookup each: the module option
     // NO_IMPLICIT_SIGNAL_MODIFIED (set at load) keeps a key we end up not writing from
@@ -222,8 +223,8 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
         }
     }
-    if let Err(e) = publish(ctx, &keys, rec.tags, &body) {
-        ctx.log_warning(&format!("tlog: record {id} was not published: {e}"));
+    for channel in &channels {
+        ctx.publish(channel, &body);
     }
     Ok(id)
 }
@@ -265,19 +266,27 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
     n
 }
 
-/// Publishes a new record's JSON where the module configuration asks for it (off by default).
-fn publish(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], body: &RString) -> Result<()> {
+/// The channels a new record is published on, where the module configuration asks for it
+/// (off by default), each checked against the caller's channel permissions. A caller who may
+/// not publish on one of them gets NOPERM before anything is written, as its own PUBLISH
+/// would: a write is refused whole rather than published in part, so a missing permission
+/// shows at the first write instead of as a subscriber that never hears of some records.
+fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Result<Vec<RString>> {
     use std::sync::atomic::Ordering;
     use crate::registry::config::{PUBLISH, PUBLISH_TAGS};
+    let mut channels = Vec::new();
     if PUBLISH.load(Ordering::Relaxed) {
-        ctx.publish(&ctx.string(&keys.channel(None))?, body);
+        channels.push(ctx.string(&keys.channel(None))?);
     }
     if PUBLISH_TAGS.load(Ordering::Relaxed) {
         for tag in tags {
-            ctx.publish(&ctx.string(&keys.channel(Some(tag.as_bytes())))?, body);
+            channels.push(ctx.string(&keys.channel(Some(tag.as_bytes())))?);
         }
     }
-    Ok(())
+    for channel in &channels {
+        acl.check_channel(channel)?;
+    }
+    Ok(channels)
 }
 
 /// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the

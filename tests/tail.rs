@@ -403,3 +403,55 @@ fn after_flushall_a_reader_at_dollar_waits_for_ids_past_the_old_newest() {
     assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "new 4", "t"]).unwrap()), 4);
     assert_eq!(reader.join().unwrap(), vec![4]);
 }
+
+/// A module's PUBLISH is not checked by the server: tlog checks the writer's channel
+/// permissions itself, and refuses the write whole (NOPERM, nothing written, nothing
+/// published) when one of the record's channels is denied, as the writer's own PUBLISH would be.
+#[test]
+fn publishing_obeys_the_writers_channel_permissions() {
+    let s = Server::start_with(true, &["--tlog.publish", "yes", "--tlog.publish-tags", "yes"]);
+    let mut con = s.conn();
+    let mut sub = s.conn();
+    let mut pubsub = sub.as_pubsub();
+    pubsub.psubscribe("app:log-records*").unwrap();
+    pubsub.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let user = |con: &mut redis::Connection, name: &str, channels: &[&str]| {
+        let mut c = redis::cmd("ACL");
+        c.arg("SETUSER").arg(name).arg("reset").arg("on").arg(">pw").arg("+@all").arg("~app:*").arg("resetchannels");
+        for ch in channels {
+            c.arg(format!("&{ch}"));
+        }
+        let _: () = c.query(con).unwrap();
+        redis::Client::open(format!("redis://{name}:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap()
+    };
+
+    // May publish on the prefix's channel only: a tagged record is refused, the channel named.
+    let mut narrow = user(&mut con, "narrow", &["app:log-records"]);
+    let own = err_of(redis::cmd("PUBLISH").arg("app:log-records:secret").arg("x").query::<Value>(&mut narrow));
+    assert!(own.starts_with("NOPERM"), "the server refuses the user's own PUBLISH: {own}");
+    let before = s.digest();
+    for words in [&["TLOG.LOG", "app", "m", "secret"][..], &["TLOG.ADD", "app", "MAXLEN", "1", "MESSAGE", "m", "secret"]] {
+        assert_eq!(err_of(cmd(&mut narrow, words)), "NOPERM this user has no permissions to access the 'app:log-records:secret' channel");
+    }
+    assert_eq!(s.digest(), before, "a refused write changed the dataset");
+    assert!(pubsub.get_message().is_err(), "published on a channel the writer may not publish to");
+    // A record without tags needs only the prefix's channel.
+    let id = int(&cmd(&mut narrow, &["TLOG.LOG", "app", "untagged"]).unwrap());
+    let msg = pubsub.get_message().unwrap();
+    assert_eq!(msg.get_channel_name(), "app:log-records");
+    let stored: String = redis::cmd("GET").arg(format!("app:msg:{id}")).query(&mut con).unwrap();
+    assert_eq!(msg.get_payload::<String>().unwrap(), stored);
+
+    // A pattern permission covers the tag channels.
+    let mut wide = user(&mut con, "wide", &["app:log-records*"]);
+    cmd(&mut wide, &["TLOG.LOG", "app", "m", "secret"]).unwrap();
+    let mut channels: Vec<String> = (0..2).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
+    channels.sort();
+    assert_eq!(channels, ["app:log-records", "app:log-records:secret"]);
+
+    // With publishing off, no channel permission is needed.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.publish").arg("no").arg("tlog.publish-tags").arg("no").query(&mut con).unwrap();
+    let mut none = user(&mut con, "none", &[]);
+    cmd(&mut none, &["TLOG.LOG", "app", "quiet", "secret"]).unwrap();
+    assert!(pubsub.get_message().is_err());
+}
