@@ -414,11 +414,18 @@ pub mod floor_cache {
 /// flow of each tag its JSON lists. Records that do not exist are not counted. Everything is
 /// checked (ACL, key types) before the first write; the writes run as LREM and DEL, replicated
 /// as such. Returns how many records were deleted.
+///
+/// An id is removed from each flow by an LREM from the nearer end of the flow with the count
+/// of its occurrences there, which stops at the last of them: O(log N) to find where the id
+/// sits (ids are sorted along a flow), then O(distance from that end), never a scan of the
+/// whole flow (`LREM key 0 id` scans every element even after a match).
 pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
+    let acl = std::rc::Rc::new(acl);
     let all = ctx.string(&keys.all_flow())?;
     acl.check(&all, Access::ReadWrite)?;
-    let mut plan: Vec<(RString, RString, Vec<RString>)> = Vec::new();
+    // Per record: its key, its id as text, and each (flow, LREM count) to remove it with.
+    let mut plan: Vec<(RString, RString, Vec<(RString, RString)>)> = Vec::new();
     for &id in ids {
         let msg = ctx.string(&keys.msg(id))?;
         acl.check(&msg, Access::ReadWrite)?;
@@ -426,33 +433,52 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         if k.kind() != KeyKind::String {
             continue;
         }
-        let mut flows = vec![ctx.string(all.as_bytes())?];
-        for tag in record::decode(k.string_value()?).tags.iter() {
-            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW {
-                continue;
-            }
-            let name = ctx.string(&keys.flow(tag.as_bytes()))?;
-            acl.check(&name, Access::ReadWrite)?;
-            flows.push(name);
+        // Decoding drops the tags that name no tag flow ("" and __all__); a tag listed twice
+        // is removed from its flow once.
+        let mut tags: Vec<Vec<u8>> = record::decode(k.string_value()?).tags.iter().map(|t| t.as_bytes().to_vec()).collect();
+        drop(k);
+        tags.sort_unstable();
+        tags.dedup();
+        for tag in &tags {
+            acl.check(&ctx.string(&keys.flow(tag))?, Access::ReadWrite)?;
         }
-        for f in &flows {
-            if !matches!(Key::open(ctx, f, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::List) {
-                return Err(Error::WrongType);
+        let mut removals = Vec::with_capacity(tags.len() + 1);
+        for tag in std::iter::once(keys::ALL_FLOW).chain(tags.iter().map(Vec::as_slice)) {
+            let flow = Flow::open_with(ctx, keys, acl.clone(), tag)?;
+            if let Some(count) = lrem_count(&flow, id)? {
+                let mut buf = keys::itoa_buf();
+                removals.push((ctx.string(flow.name.as_bytes())?, ctx.string(keys::fmt_id(count, &mut buf))?));
             }
         }
         let mut buf = keys::itoa_buf();
-        plan.push((msg, ctx.string(keys::fmt_id(id, &mut buf))?, flows));
+        plan.push((msg, ctx.string(keys::fmt_id(id, &mut buf))?, removals));
     }
     // Every check passed: write.
-    let zero = ctx.string(b"0")?;
-    for (msg, id, flows) in &plan {
-        for f in flows {
-            ctx.call_replicated(c"LREM", &[f, &zero, id])?;
+    for (msg, id, removals) in &plan {
+        for (flow, count) in removals {
+            ctx.call_replicated(c"LREM", &[flow, count, id])?;
         }
         ctx.call_replicated(c"DEL", &[msg])?;
     }
     cleaner::stats::add(&cleaner::stats::DELETED, plan.len() as u64);
     Ok(plan.len())
+}
+
+/// The LREM count that removes `id` from `flow` from its nearer end: the number of its
+/// occurrences (side by side, where the order of the flow puts them), positive to remove them
+/// from the head, negative from the tail. `None` if the flow does not hold it there: a flow
+/// written in order holds it nowhere else, so no LREM runs (it would scan the whole flow).
+fn lrem_count(flow: &Flow<'_>, id: i64) -> Result<Option<i64>> {
+    use crate::query::{self, Query};
+    let q = Query { after: Some(id - 1), before: id.checked_add(1), ..Query::default() };
+    let w = query::window(flow, &q)?;
+    let n = w.clone().filter(|&i| flow.id_at(i) == Some(id)).count();
+    if n == 0 {
+        return Ok(None);
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let from_tail = flow.len().saturating_sub(w.end);
+    Ok(Some(if w.start <= from_tail { n } else { -n }))
 }
 
 /// Checks that the caller may remove every key of the prefix: write access to the keys its
