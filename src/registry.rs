@@ -84,16 +84,28 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
             return Err(format!("could not subscribe to server event {id}"));
         }
     }
-    subscribe_list_pushes(ctx)
+    Ok(())
 }
+
+/// Whether the module listens to list events (see [`listen_to_list_pushes`]).
+static LISTENING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Wakes TLOG.TAIL readers blocked on a list whenever something is pushed on it, whoever
 /// pushes: tlog itself, a plain client (`LPUSH`, in `MULTI` or a script too) or, on a replica,
 /// the master's stream. The server wakes a client blocked on keys by itself only when the key
 /// is created, never for a push on a list that exists. Module subscribers get every keyspace
-/// event whatever `notify-keyspace-events` says, on masters and replicas alike. While no
-/// reader waits, the callback returns at once: a write pays one atomic load.
-fn subscribe_list_pushes(ctx: Ctx) -> Result<(), String> {
+/// event whatever `notify-keyspace-events` says, on masters and replicas alike.
+///
+/// The server calls a subscriber of list events for every list event (a context made and
+/// freed each time: a few percent of TLOG.LOG's time), and Redis 7.0 cannot unsubscribe. So
+/// the module subscribes when a reader first blocks, not at load: a server that never blocks
+/// a reader pays nothing. Afterwards, while no reader waits, the callback returns after one
+/// atomic load.
+pub fn listen_to_list_pushes(ctx: Ctx) -> crate::error::Result<()> {
+    use std::sync::atomic::Ordering;
+    if LISTENING.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     unsafe extern "C" fn on_list_event(
         ctx: *mut raw::RedisModuleCtx,
         _class: c_int,
@@ -118,12 +130,13 @@ fn subscribe_list_pushes(ctx: Ctx) -> Result<(), String> {
         }
         raw::REDISMODULE_OK as c_int
     }
-    let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.ok_or("no SubscribeToKeyspaceEvents")?;
-    // SAFETY: live load context; the callback touches only module state and the server's
-    // ready-key queue.
+    let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.ok_or(Error::Unsupported("RedisModule_SubscribeToKeyspaceEvents"))?;
+    // SAFETY: live context of a command; the callback touches only module state and the
+    // server's ready-key queue.
     if unsafe { subscribe(ctx.as_ptr(), raw::REDISMODULE_NOTIFY_LIST as c_int, Some(on_list_event)) } != raw::REDISMODULE_OK as c_int {
-        return Err("could not subscribe to list events".into());
+        return Err(Error::Internal("could not subscribe to list events"));
     }
+    LISTENING.store(true, Ordering::Relaxed);
     Ok(())
 }
 
