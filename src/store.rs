@@ -217,7 +217,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
     for (i, k) in flow_keys.iter().enumerate() {
         // Also what wakes the TLOG.TAIL readers blocked on the flow (see
-        // `registry::subscribe_list_pushes`), as a plain client's LPUSH does.
+        // `registry::listen_to_list_pushes`), as a plain client's LPUSH does.
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
         if trimmed.get(i).is_some_and(|&n| n > 0) {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
