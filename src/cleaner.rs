@@ -849,7 +849,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 18] = [
+    let fields: [(&std::ffi::CStr, u64); 19] = [
         (c"records_logged", load(&stats::LOGGED)),
         (c"records_evicted", load(&stats::EVICTED)),
         (c"records_expired", load(&stats::EXPIRED)),
@@ -868,6 +868,7 @@ unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: 
         (c"cleaner_max_tick_cpu_us", load(&stats::MAX_TICK_CPU_US)),
         (c"cleaner_scan_cycles", load(&stats::SCAN_CYCLES)),
         (c"cleaner_budget_us", config::CLEANER_BUDGET_US.load(Ordering::Relaxed).max(0) as u64),
+        (c"tail_readers", crate::store::readers::count() as u64),
     ];
     // SAFETY: live info context; the names are NUL-terminated.
     unsafe {

@@ -39,6 +39,11 @@ pub enum Error {
     WrongType,
     /// The caller's ACL user may not touch a key the command derives from the prefix.
     NoPerm { key: Vec<u8>, write: bool },
+    /// The caller's ACL user may not publish to a channel the command derives from the prefix.
+    NoPermChannel(Vec<u8>),
+    /// The count of a tag list (`AND numtags ...`) is not an integer from 1 to the maximum:
+    /// (option, maximum).
+    NumTags(&'static str, usize),
     /// Cluster mode and a prefix whose keys would spread over several slots.
     NeedsHashTag,
     /// The module was asked for an API the server does not have.
@@ -101,6 +106,12 @@ impl fmt::Display for Error {
                 if *write { "write" } else { "read" },
                 printable(key)
             ),
+            Error::NoPermChannel(channel) => write!(
+                f,
+                "NOPERM this user has no permissions to access the '{}' channel",
+                printable(channel)
+            ),
+            Error::NumTags(opt, max) => write!(f, "ERR {opt} numtags must be an integer from 1 to {max}"),
             Error::NeedsHashTag => f.write_str(
                 "ERR in cluster mode the prefix needs a hash tag, e.g. '{app}' instead of 'app', so that all its keys are in one slot",
             ),
@@ -140,6 +151,8 @@ mod tests {
             Error::CounterOverflow,
             Error::WrongType,
             Error::NoPerm { key: b"a:counter".to_vec(), write: true },
+            Error::NoPermChannel(b"a:log-records:x".to_vec()),
+            Error::NumTags("AND", 1024),
             Error::Unsupported("x"),
             Error::Internal("x"),
             Error::NeedsHashTag,
@@ -165,6 +178,12 @@ mod tests {
         let prefix = |p: &[u8], o: &[u8]| Error::FlowPrefix { prefix: p.to_vec(), outer: o.to_vec() }.to_string();
         assert_eq!(prefix(b"a:flow:b", b"a"), "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'");
         assert_eq!(prefix(b"flow", b""), "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix");
+    }
+
+    #[test]
+    fn channel_noperm_names_the_channel_as_redis_does() {
+        let e = Error::NoPermChannel(b"app:log-records:secret".to_vec());
+        assert_eq!(e.to_string(), "NOPERM this user has no permissions to access the 'app:log-records:secret' channel");
     }
 
     #[test]

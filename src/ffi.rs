@@ -132,16 +132,6 @@ impl Ctx {
         unsafe { raw::RedisModule_GetBlockedClientPrivateData.map_or(ptr::null_mut(), |f| f(self.as_ptr())) }
     }
 
-    /// Wakes clients blocked on `key` (list pushes through the module API do not).
-    pub fn signal_ready(self, key: &RString) {
-        // SAFETY: live context and key string.
-        unsafe {
-            if let Some(f) = raw::RedisModule_SignalKeyAsReady {
-                f(self.as_ptr(), key.ptr);
-            }
-        }
-    }
-
     /// PUBLISH `message` on `channel`.
     pub fn publish(self, channel: &RString, message: &RString) {
         // SAFETY: live context and strings.
@@ -668,6 +658,24 @@ impl Acl {
             Access::ReadWrite => self.check(key, Access::Write).is_err(),
         };
         Err(Error::NoPerm { key: key.as_bytes().to_vec(), write })
+    }
+}
+
+impl Acl {
+    /// Checks that the caller may publish on `channel`: a module's PUBLISH is not checked by
+    /// the server, which checks a client's own.
+    pub fn check_channel(&self, channel: &RString) -> Result<()> {
+        if self.user.is_null() {
+            return Ok(());
+        }
+        let f = api!(RedisModule_ACLCheckChannelPermissions);
+        // SAFETY: a live user and channel name; the flags say a literal channel, published to.
+        let rc = unsafe { f(self.user, channel.ptr, raw::REDISMODULE_CMD_CHANNEL_PUBLISH as c_int) };
+        if rc == raw::REDISMODULE_OK as c_int {
+            Ok(())
+        } else {
+            Err(Error::NoPermChannel(channel.as_bytes().to_vec()))
+        }
     }
 }
 

@@ -128,11 +128,13 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             if !list.is_empty() {
                 return Err(Error::RepeatedOption(name));
             }
-            let n = value.and_then(keys::parse_i64).filter(|&n| n > 0).ok_or(Error::BadNumber(name, "a number of tags above 0"))?;
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
-            if n > crate::commands::MAX_TAGS {
-                return Err(Error::TooManyTags(crate::commands::MAX_TAGS));
-            }
+            // One error for every count out of range, huge ones included (beyond i64 too).
+            let max = crate::commands::MAX_TAGS;
+            let n = value
+                .and_then(keys::parse_i64)
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|&n| (1..=max).contains(&n))
+                .ok_or(Error::NumTags(name, max))?;
             let tags = opts.get(i + 2..i + 2 + n).ok_or(Error::Syntax)?;
             if tags.iter().any(|t| t.is_empty()) {
                 return Err(Error::EmptyTag);
@@ -742,7 +744,10 @@ mod tests {
             let v: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
             parse_options(&v, ALL)
         };
-        assert_eq!(w(&["AND", "0"]), Err(Error::BadNumber("AND", "a number of tags above 0")));
+        for bad in ["0", "-1", "x", "1025", "9223372036854775808", "18446744073709551617"] {
+            assert_eq!(w(&["AND", bad, "t"]), Err(Error::NumTags("AND", 1024)), "{bad}");
+        }
+        assert_eq!(Error::NumTags("AND", 1024).to_string(), "ERR AND numtags must be an integer from 1 to 1024");
         assert_eq!(w(&["OR", "3", "a", "b"]), Err(Error::Syntax));
         assert_eq!(w(&["NOT", "1", ""]), Err(Error::EmptyTag));
         assert_eq!(w(&["OR", "1", "a", "OR", "1", "b"]), Err(Error::RepeatedOption("OR")));

@@ -6,7 +6,8 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -37,14 +38,13 @@ impl<'a> JsonMessage<'a> {
 
     /// A message given as JSON: any JSON value, validated and stored compact.
     pub fn json(json: &str) -> Result<JsonMessage<'static>> {
-        let raw: &RawValue =
-            serde_json::from_str(json).map_err(|e| Error::InvalidJson(e.to_string()))?;
+        let raw: &RawValue = serde_json::from_str(json).map_err(|e| json_error(json, &e))?;
         if depth(raw.get()) > MAX_DEPTH {
             return Err(Error::InvalidJson(format!("nested deeper than {MAX_DEPTH} levels")));
         }
         // The raw scan above accepts what a full parse refuses (a lone UTF-16 surrogate, a
         // number beyond f64): every reader of the record must be able to parse it.
-        serde_json::from_str::<serde_json::Value>(raw.get()).map_err(|e| Error::InvalidJson(e.to_string()))?;
+        serde_json::from_str::<serde_json::Value>(raw.get()).map_err(|e| json_error(json, &e))?;
         Ok(JsonMessage(Repr::Json(minify(raw.get()))))
     }
 
@@ -73,6 +73,60 @@ impl<'a> JsonMessage<'a> {
             Repr::Json(j) => j.len(),
         }
     }
+}
+
+/// The error of a JSON message serde refused. serde words a lone UTF-16 surrogate escape
+/// (`"\ud800"`) as "unexpected end of hex escape" or "lone leading surrogate", which says
+/// little: such an escape, found no later than where serde stopped, is named instead.
+fn json_error(json: &str, e: &serde_json::Error) -> Error {
+    match lone_surrogate(json) {
+        Some((escape, line, column)) if (line, column) <= (e.line(), e.column()) => {
+            Error::InvalidJson(format!("lone surrogate {escape} at line {line} column {column}"))
+        }
+        _ => Error::InvalidJson(e.to_string()),
+    }
+}
+
+/// The first `\uXXXX` escape inside a string of `text` that is half of a UTF-16 surrogate
+/// pair without its other half: the escape as written, and the line and column (from 1, in
+/// bytes) of its backslash.
+fn lone_surrogate(text: &str) -> Option<(&str, usize, usize)> {
+    let b = text.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        let hex = text.get(at..at + 4)?;
+        if b.get(at.checked_sub(2)?..at)? != b"\\u" || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(hex, 16).ok()
+    };
+    let (mut i, mut in_str) = (0, false);
+    while let Some(&c) = b.get(i) {
+        match (in_str, c) {
+            (false, b'"') => in_str = true,
+            (false, _) => {}
+            (true, b'"') => in_str = false,
+            (true, b'\\') => {
+                match unit(i + 2) {
+                    Some(0xD800..=0xDBFF) if unit(i + 8).is_some_and(|l| (0xDC00..=0xDFFF).contains(&l)) => {
+                        i += 12;
+                        continue;
+                    }
+                    Some(0xD800..=0xDFFF) => {
+                        let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+                        let line = 1 + b[..i].iter().filter(|&&c| c == b'\n').count();
+                        return Some((text.get(i..i + 6)?, line, i - line_start + 1));
+                    }
+                    _ => {}
+                }
+                // An escape is two bytes at least; `\uXXXX` is passed over by its digits.
+                i += 2;
+                continue;
+            }
+            (true, _) => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated.
@@ -167,13 +221,11 @@ fn fast_ts(raw: &[u8]) -> Option<i64> {
 }
 
 /// RFC 3339 in UTC with microseconds and an explicit offset: `2026-11-23T10:15:02.123456+00:00`.
+/// `None` outside years 0000 to 9999, which RFC 3339 cannot write (a record of another client
+/// may hold such a time): a reply then shows no time rather than a text that is not RFC 3339.
 pub fn rfc3339(micros: i64) -> Option<String> {
     let mut buf = RFC3339_BUF;
-    match rfc3339_into(micros, &mut buf) {
-        Some(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        None => DateTime::<Utc>::from_timestamp_micros(micros)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, false)),
-    }
+    rfc3339_into(micros, &mut buf).map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 /// A buffer for [`rfc3339_into`].
@@ -336,19 +388,79 @@ impl PartialEq for Tags<'_> {
 
 impl Eq for Tags<'_> {}
 
-#[derive(Deserialize)]
+/// The fields of a stored record tlog reads, each kept as raw JSON where present (a `null`
+/// too: a logged `null` is a message). A field given twice (`{"message":"a","message":"b"}`)
+/// takes its last value, as JSON.parse, Python's json and serde_json's `Value` do, rather
+/// than making the record unreadable.
+#[derive(Default)]
 struct Stored<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
     ts: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     message: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     tags: Option<&'a RawValue>,
 }
 
-/// Keeps a field that is present, even when its value is `null` (a logged `null` is a message).
-fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+impl<'de> Deserialize<'de> for Stored<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(StoredVisitor)
+    }
+}
+
+struct StoredVisitor;
+
+impl<'de> Visitor<'de> for StoredVisitor {
+    type Value = Stored<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Stored<'de>, A::Error> {
+        let mut out = Stored::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            let slot = match field {
+                Field::Ts => &mut out.ts,
+                Field::Message => &mut out.message,
+                Field::Tags => &mut out.tags,
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value::<&RawValue>()?);
+        }
+        Ok(out)
+    }
+}
+
+/// A key of a stored record, compared after unescaping.
+enum Field {
+    Ts,
+    Message,
+    Tags,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Field, E> {
+                Ok(match v {
+                    "ts" => Field::Ts,
+                    "message" => Field::Message,
+                    "tags" => Field::Tags,
+                    _ => Field::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(FieldVisitor)
+    }
 }
 
 /// Decodes a stored record, tolerating records written by other clients:
@@ -465,7 +577,10 @@ fn canonical(text: &str) -> Option<Decoded<'_>> {
     let start = c.i;
     if c.lit(b"]").is_none() {
         loop {
-            c.plain_string()?;
+            // A tag that names no tag flow is left to the parser, which drops it.
+            if !is_tag(c.plain_string()?) {
+                return None;
+            }
             if c.lit(b"]").is_some() {
                 break;
             }
@@ -546,12 +661,20 @@ fn message_text(raw: &RawValue) -> Cow<'_, str> {
     }
 }
 
+/// Whether a tag of a stored record names a tag flow. Another client's record may list `""`
+/// or `__all__`, which no tag flow is: `<prefix>:flow:` is no flow, and `__all__` holds every
+/// record. Decoding drops them, so no reply shows them and no removal touches those keys.
+fn is_tag(tag: &str) -> bool {
+    !tag.is_empty() && tag.as_bytes() != crate::keys::ALL_FLOW
+}
+
 fn tags_of(raw: &RawValue) -> Vec<Cow<'_, str>> {
     serde_json::from_str::<Vec<&RawValue>>(raw.get())
         .map(|items| {
             items
                 .into_iter()
                 .filter_map(|t| serde_json::from_str::<Cow<'_, str>>(t.get()).ok())
+                .filter(|t| is_tag(t))
                 .collect()
         })
         .unwrap_or_default()
@@ -678,6 +801,7 @@ pub fn minify(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SecondsFormat;
 
     #[test]
     fn a_record_holds_its_own_id() {
@@ -778,6 +902,26 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_is_named_with_its_place() {
+        let cases = [
+            (r#""\ud800""#, "lone surrogate \\ud800 at line 1 column 2"),
+            (r#"["ok \uD83D\uDE00", "\uDC00x"]"#, "lone surrogate \\uDC00 at line 1 column 22"),
+            ("{\n  \"a\": \"x\\ud83dy\"}", "lone surrogate \\ud83d at line 2 column 10"),
+            (r#""\ud800\u0041""#, "lone surrogate \\ud800 at line 1 column 2"),
+        ];
+        for (json, why) in cases {
+            assert_eq!(JsonMessage::json(json).unwrap_err(), Error::InvalidJson(why.into()), "{json}");
+        }
+        // A pair is fine, an escaped backslash before `u` is no escape, and an earlier syntax
+        // error is reported as serde words it.
+        assert!(JsonMessage::json(r#""\ud83d\ude00 \\ud800""#).is_ok());
+        assert_eq!(
+            JsonMessage::json(r#"[1,,"\ud800"]"#).unwrap_err().to_string(),
+            "ERR message is not valid JSON: expected value at line 1 column 4"
+        );
+    }
+
+    #[test]
     fn any_json_value_is_a_message() {
         for ok in ["null", "true", "0", "-1.5e3", "\"s\"", "[]", "{}", " [ 1 , { \"k\" : \" v \" } ] "] {
             assert!(JsonMessage::json(ok).is_ok(), "{ok}");
@@ -835,6 +979,33 @@ mod tests {
         let d = decode(br#"{"message":"a\u0000\"b","tags":["x",1,"y\n"]}"#);
         assert_eq!(d.message.as_deref(), Some("a\u{0}\"b"));
         assert_eq!(d.tags.to_vec(), vec!["x", "y\n"]);
+    }
+
+    #[test]
+    fn a_field_given_twice_takes_its_last_value() {
+        let d = decode(br#"{"id":1,"ts":1700000000,"message":"a","message":"b","tags":["x"],"tags":["y"]}"#);
+        assert_eq!((d.ts_micros, d.message.as_deref(), d.tags.to_vec()), (Some(1_700_000_000_000_000), Some("b"), vec!["y".to_string()]));
+        // Keys are compared unescaped; a later ill-typed value replaces an earlier good one.
+        let d = decode(br#"{"message":"a","m\u0065ssage":{"k":1},"ts":1,"ts":"never"}"#);
+        assert_eq!((d.ts_micros, d.message.as_deref()), (None, Some(r#"{"k":1}"#)));
+        assert_eq!(decode_ts(br#"{"ts":1,"ts":2}"#), Some(2_000_000));
+        // Still only an object is a record.
+        assert_eq!(decode(br#"["ts",1]"#).message.as_deref(), Some(r#"["ts",1]"#));
+    }
+
+    #[test]
+    fn tags_that_name_no_tag_flow_are_dropped() {
+        for raw in [
+            &br#"{"id":1,"ts":1.000000,"message":"m","tags":["a","__all__","","b"]}"#[..],
+            br#"{"id":1,"ts":1,"message":"m","tags":["a","__all__","","b"]}"#,
+            br#"{"id":1,"ts":1.000000,"message":"m","tags":["a","\u005f_all__","b"]}"#,
+        ] {
+            let d = decode(raw);
+            assert_eq!(d.tags.to_vec(), vec!["a", "b"], "{}", String::from_utf8_lossy(raw));
+            assert_eq!(d.tags.len(), 2);
+        }
+        assert!(canonical(r#"{"id":1,"ts":1.000000,"message":"m","tags":["__all__"]}"#).is_none());
+        assert!(canonical(r#"{"id":1,"ts":1.000000,"message":"m","tags":[""]}"#).is_none());
     }
 
     #[test]
@@ -923,11 +1094,12 @@ mod tests {
             let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();
             assert_eq!(rfc3339(micros).unwrap(), t.to_rfc3339_opts(SecondsFormat::Micros, false), "{micros}");
         }
-        // Outside years 0 to 9999 chrono formats it.
-        for micros in [-62_167_219_200_000_001, 253_402_300_800_000_000] {
-            let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();
-            assert_eq!(rfc3339(micros).unwrap(), t.to_rfc3339_opts(SecondsFormat::Micros, false), "{micros}");
+        // Outside years 0000 to 9999 RFC 3339 has no text for it (chrono would write
+        // `+10000-01-01T...`): no time.
+        for micros in [-62_167_219_200_000_001, 253_402_300_800_000_000, i64::MAX, i64::MIN] {
+            assert_eq!(rfc3339(micros), None, "{micros}");
         }
+        assert_eq!(rfc3339(253_402_300_799_999_999).as_deref(), Some("9999-12-31T23:59:59.999999+00:00"));
     }
 
     #[test]

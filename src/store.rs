@@ -89,6 +89,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     for k in &flow_keys[1..] {
         acl.check(k, Access::Write)?;
     }
+    let channels = publish_channels(ctx, &keys, rec.tags, &acl)?;
 
     // Keys are opened for writing up front, one lookup each: the module option
     // NO_IMPLICIT_SIGNAL_MODIFIED (set at load) keeps a key we end up not writing from
@@ -226,17 +227,15 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
     ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
     for (i, k) in flow_keys.iter().enumerate() {
+        // Also what wakes the TLOG.TAIL readers blocked on the flow (see
+        // `registry::listen_to_list_pushes`), as a plain client's LPUSH does.
         ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
         if trimmed.get(i).is_some_and(|&n| n > 0) {
             ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
         }
-        // Wakes TLOG.TAIL readers blocked on the flow, if any reader waits at all.
-        if readers::any() {
-            ctx.signal_ready(k);
-        }
     }
-    if let Err(e) = publish(ctx, &keys, rec.tags, &body) {
-        ctx.log_warning(&format!("tlog: record {id} was not published: {e}"));
+    for channel in &channels {
+        ctx.publish(channel, &body);
     }
     Ok(id)
 }
@@ -278,19 +277,27 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
     n
 }
 
-/// Publishes a new record's JSON where the module configuration asks for it (off by default).
-fn publish(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], body: &RString) -> Result<()> {
+/// The channels a new record is published on, where the module configuration asks for it
+/// (off by default), each checked against the caller's channel permissions. A caller who may
+/// not publish on one of them gets NOPERM before anything is written, as its own PUBLISH
+/// would: a write is refused whole rather than published in part, so a missing permission
+/// shows at the first write instead of as a subscriber that never hears of some records.
+fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Result<Vec<RString>> {
     use std::sync::atomic::Ordering;
     use crate::registry::config::{PUBLISH, PUBLISH_TAGS};
+    let mut channels = Vec::new();
     if PUBLISH.load(Ordering::Relaxed) {
-        ctx.publish(&ctx.string(&keys.channel(None))?, body);
+        channels.push(ctx.string(&keys.channel(None))?);
     }
     if PUBLISH_TAGS.load(Ordering::Relaxed) {
         for tag in tags {
-            ctx.publish(&ctx.string(&keys.channel(Some(tag.as_bytes())))?, body);
+            channels.push(ctx.string(&keys.channel(Some(tag.as_bytes())))?);
         }
     }
-    Ok(())
+    for channel in &channels {
+        acl.check_channel(channel)?;
+    }
+    Ok(channels)
 }
 
 /// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the
@@ -304,8 +311,8 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     })
 }
 
-/// How many TLOG.TAIL readers are blocked, on any flow: writes signal their flows only while
-/// some are (the signal costs a lookup per flow).
+/// How many TLOG.TAIL readers are blocked, on any flow: list pushes signal their keys only
+/// while some are (the signal costs a lookup per key). `INFO tlog` shows it.
 pub mod readers {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -322,6 +329,10 @@ pub mod readers {
 
     pub fn any() -> bool {
         WAITING.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn count() -> usize {
+        WAITING.load(Ordering::Relaxed)
     }
 }
 
@@ -414,11 +425,18 @@ pub mod floor_cache {
 /// flow of each tag its JSON lists. Records that do not exist are not counted. Everything is
 /// checked (ACL, key types) before the first write; the writes run as LREM and DEL, replicated
 /// as such. Returns how many records were deleted.
+///
+/// An id is removed from each flow by an LREM from the nearer end of the flow with the count
+/// of its occurrences there, which stops at the last of them: O(log N) to find where the id
+/// sits (ids are sorted along a flow), then O(distance from that end), never a scan of the
+/// whole flow (`LREM key 0 id` scans every element even after a match).
 pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
+    let acl = std::rc::Rc::new(acl);
     let all = ctx.string(&keys.all_flow())?;
     acl.check(&all, Access::ReadWrite)?;
-    let mut plan: Vec<(RString, RString, Vec<RString>)> = Vec::new();
+    // Per record: its key, its id as text, and each (flow, LREM count) to remove it with.
+    let mut plan: Vec<(RString, RString, Vec<(RString, RString)>)> = Vec::new();
     for &id in ids {
         let msg = ctx.string(&keys.msg(id))?;
         acl.check(&msg, Access::ReadWrite)?;
@@ -426,34 +444,54 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         if k.kind() != KeyKind::String {
             continue;
         }
-        let mut flows = vec![ctx.string(all.as_bytes())?];
-        for tag in record::decode(k.string_value()?).tags.iter() {
-            // A tag naming a key of a nested prefix (written by another client) has no flow here.
-            if tag.is_empty() || tag.as_bytes() == keys::ALL_FLOW || keys::nested_key(tag.as_bytes()).is_some() {
-                continue;
-            }
-            let name = ctx.string(&keys.flow(tag.as_bytes()))?;
-            acl.check(&name, Access::ReadWrite)?;
-            flows.push(name);
+        // Decoding drops the tags that name no tag flow ("" and __all__); a tag listed twice
+        // is removed from its flow once. A tag naming a key of a nested prefix (written by
+        // another client) has no flow here.
+        let mut tags: Vec<Vec<u8>> = record::decode(k.string_value()?).tags.iter().map(|t| t.as_bytes().to_vec()).collect();
+        drop(k);
+        tags.retain(|t| keys::nested_key(t).is_none());
+        tags.sort_unstable();
+        tags.dedup();
+        for tag in &tags {
+            acl.check(&ctx.string(&keys.flow(tag))?, Access::ReadWrite)?;
         }
-        for f in &flows {
-            if !matches!(Key::open(ctx, f, Mode::Read)?.kind(), KeyKind::Empty | KeyKind::List) {
-                return Err(Error::WrongType);
+        let mut removals = Vec::with_capacity(tags.len() + 1);
+        for tag in std::iter::once(keys::ALL_FLOW).chain(tags.iter().map(Vec::as_slice)) {
+            let flow = Flow::open_with(ctx, keys, acl.clone(), tag)?;
+            if let Some(count) = lrem_count(&flow, id)? {
+                let mut buf = keys::itoa_buf();
+                removals.push((ctx.string(flow.name.as_bytes())?, ctx.string(keys::fmt_id(count, &mut buf))?));
             }
         }
         let mut buf = keys::itoa_buf();
-        plan.push((msg, ctx.string(keys::fmt_id(id, &mut buf))?, flows));
+        plan.push((msg, ctx.string(keys::fmt_id(id, &mut buf))?, removals));
     }
     // Every check passed: write.
-    let zero = ctx.string(b"0")?;
-    for (msg, id, flows) in &plan {
-        for f in flows {
-            ctx.call_replicated(c"LREM", &[f, &zero, id])?;
+    for (msg, id, removals) in &plan {
+        for (flow, count) in removals {
+            ctx.call_replicated(c"LREM", &[flow, count, id])?;
         }
         ctx.call_replicated(c"DEL", &[msg])?;
     }
     cleaner::stats::add(&cleaner::stats::DELETED, plan.len() as u64);
     Ok(plan.len())
+}
+
+/// The LREM count that removes `id` from `flow` from its nearer end: the number of its
+/// occurrences (side by side, where the order of the flow puts them), positive to remove them
+/// from the head, negative from the tail. `None` if the flow does not hold it there: a flow
+/// written in order holds it nowhere else, so no LREM runs (it would scan the whole flow).
+fn lrem_count(flow: &Flow<'_>, id: i64) -> Result<Option<i64>> {
+    use crate::query::{self, Query};
+    let q = Query { after: Some(id - 1), before: id.checked_add(1), ..Query::default() };
+    let w = query::window(flow, &q)?;
+    let n = w.clone().filter(|&i| flow.id_at(i) == Some(id)).count();
+    if n == 0 {
+        return Ok(None);
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let from_tail = flow.len().saturating_sub(w.end);
+    Ok(Some(if w.start <= from_tail { n } else { -n }))
 }
 
 /// Checks that the caller may remove every key of the prefix: write access to the keys its
@@ -479,8 +517,13 @@ pub struct TagInfo {
 
 /// One page of a prefix's tags: SCAN over `<prefix>:flow:<pattern>` (the prefix escaped, so
 /// only its own flows match), then each flow's length and newest record. `__all__` is not a
-/// tag and is left out, nor are keys of nested prefixes (see `keys::nested_key`). Returns the
-/// next cursor ("0" when done) and the page.
+/// tag and is left out, and so are `<prefix>:flow:` (no tag is empty) and keys of nested
+/// prefixes (see `keys::nested_key`). Returns the next cursor ("0" when done) and the page.
+///
+/// A listing shows only what the caller may read, as SCAN would if it checked keys: a flow
+/// the caller may not read is left out (an error naming it would tell the tag, and MATCH would
+/// make that an oracle), and the time of a newest record the caller may not read is not given.
+/// Its id is: it is the head of the flow, which the caller may read.
 pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<TagInfo>)> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
     // Listing a prefix's tags takes the right to read the prefix's flow of every record,
@@ -500,11 +543,13 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
     for key in found {
         let Some(tag) = key.strip_prefix(&*base) else { continue };
         // Keys of a nested prefix (`<prefix>:flow:x:counter`) are not tags of this one.
-        if tag == keys::ALL_FLOW || keys::nested_key(tag).is_some() {
+        if tag.is_empty() || tag == keys::ALL_FLOW || keys::nested_key(tag).is_some() {
             continue;
         }
         let name = ctx.string(&key)?;
-        acl.check(&name, Access::Read)?;
+        if acl.check(&name, Access::Read).is_err() {
+            continue;
+        }
         let flow = Key::open(ctx, &name, Mode::Read)?;
         if flow.kind() != KeyKind::List {
             continue;
@@ -513,11 +558,14 @@ pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: 
         let newest_ts = match newest_id {
             Some(id) => {
                 let name = ctx.string(&keys.msg(id))?;
-                acl.check(&name, Access::Read)?;
-                let k = Key::open(ctx, &name, Mode::Read)?;
-                match k.kind() {
-                    KeyKind::String => record::decode_ts(k.string_value()?),
-                    _ => None,
+                if acl.check(&name, Access::Read).is_ok() {
+                    let k = Key::open(ctx, &name, Mode::Read)?;
+                    match k.kind() {
+                        KeyKind::String => record::decode_ts(k.string_value()?),
+                        _ => None,
+                    }
+                } else {
+                    None
                 }
             }
             None => None,

@@ -50,6 +50,32 @@ fn invalid_json_is_refused() {
     refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()], "ERR message is not valid JSON: nested deeper than 100 levels");
 }
 
+/// Half a UTF-16 surrogate pair is named, with its place, rather than worded as an
+/// "unexpected end of hex escape".
+#[test]
+fn a_lone_surrogate_is_named() {
+    let s = Server::start();
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud800""#]), r#"ERR message is not valid JSON: lone surrogate \ud800 at line 1 column 2"#);
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"{"a": "\uDC00"}"#]), r#"ERR message is not valid JSON: lone surrogate \uDC00 at line 1 column 8"#);
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"["\ud83d\u0041"]"#]), r#"ERR message is not valid JSON: lone surrogate \ud83d at line 1 column 3"#);
+    // A whole pair is a character.
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud83d\ude00""#]).unwrap();
+    assert_eq!(text(&field(&cmd(&mut con, &["TLOG.LATEST", "p"]).unwrap(), "message")), "\u{1F600}");
+}
+
+/// The count of an AND, OR or NOT list out of range, huge ones included, says what it must be.
+#[test]
+fn a_tag_count_out_of_range_says_what_it_must_be() {
+    let s = Server::start();
+    for (opt, n) in [("AND", "18446744073709551617"), ("AND", "0"), ("OR", "-1"), ("NOT", "1025"), ("AND", "x"), ("OR", "9223372036854775808")] {
+        let want = format!("ERR {opt} numtags must be an integer from 1 to 1024");
+        refused(&s, &t(&["TLOG.GET", "p", "t", opt, n, "a"]), &want);
+        refused(&s, &t(&["TLOG.COUNT", "p", "t", opt, n, "a"]), &want);
+        refused(&s, &t(&["TLOG.TAIL", "p", "t", "0", opt, n, "a"]), &want);
+    }
+}
+
 #[test]
 fn non_utf8_messages_and_tags_are_refused() {
     let s = Server::start();

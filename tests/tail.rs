@@ -142,14 +142,29 @@ fn many_readers_each_get_only_their_tag() {
     assert_eq!(blocked_clients(&s), 0);
 }
 
+/// `tlog_tail_readers` of INFO tlog: the readers blocked now.
+fn tail_readers(s: &Server) -> i64 {
+    let info: String = redis::cmd("INFO").arg("tlog").query(&mut s.conn()).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("tlog_tail_readers:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("tlog_tail_readers in INFO tlog")
+}
+
+fn wait_tail_readers(s: &Server, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tail_readers(s) != n {
+        assert!(Instant::now() < deadline, "expected {n} TAIL readers, INFO tlog says {}", tail_readers(s));
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Every reader's state is freed whichever way its wait ends: disconnected, timed out or
+/// served. The module counts the states alive: it must come back to 0 each time.
 #[test]
 fn disconnected_readers_free_everything() {
     let s = Server::start();
-    let mem = |s: &Server| -> i64 {
-        let info: String = redis::cmd("INFO").arg("memory").query(&mut s.conn()).unwrap();
-        info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
-    };
-    let before = mem(&s);
+    assert_eq!(tail_readers(&s), 0);
     for _ in 0..3 {
         let mut clients: Vec<std::net::TcpStream> = Vec::new();
         for i in 0..100 {
@@ -160,14 +175,19 @@ fn disconnected_readers_free_everything() {
             clients.push(c);
         }
         wait_blocked(&s, 100);
+        assert_eq!(tail_readers(&s), 100);
         drop(clients);
         wait_blocked(&s, 0);
+        wait_tail_readers(&s, 0);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while mem(&s) > before + 200_000 {
-        assert!(Instant::now() < deadline, "memory grew from {before} to {}", mem(&s));
-        thread::sleep(Duration::from_millis(20));
-    }
+    let mut con = s.conn();
+    assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "t", "$", "BLOCK", "20"]).unwrap(), Value::Nil);
+    assert_eq!(tail_readers(&s), 0);
+    let reader = spawn_reader(s.port, &["p", "t", "0", "BLOCK", "10000"]);
+    wait_tail_readers(&s, 1);
+    cmd(&mut con, &["TLOG.LOG", "p", "served", "t"]).unwrap();
+    assert_eq!(reader.join().unwrap(), vec![1]);
+    wait_tail_readers(&s, 0);
 }
 
 #[test]
@@ -269,4 +289,169 @@ fn readers_are_woken_after_others_timed_out_were_served_or_left() {
         let id = int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("r{round}"), "t"]).unwrap());
         assert_eq!(reader.join().unwrap(), vec![id], "round {round}");
     }
+}
+
+/// A reader blocked in another thread: `TLOG.TAIL <args>` on `port`, its record ids.
+fn spawn_reader(port: u16, args: &[&str]) -> thread::JoinHandle<Vec<i64>> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let words: Vec<&str> = std::iter::once("TLOG.TAIL").chain(args.iter().map(String::as_str)).collect();
+        tail_ids(&cmd(&mut c, &words).unwrap())
+    })
+}
+
+/// The record layout a plain client writes, as the interoperability recipe says.
+fn plain_record(id: i64, tag: &str) -> String {
+    format!(r#"{{"id":{id},"ts":1700000000.{id:06},"message":"plain {id}","tags":["{tag}"]}}"#)
+}
+
+/// The server wakes a client blocked on a list only when the list is created: a push on a flow
+/// that exists must wake the reader too, whoever pushes. Here the flow exists before the reader
+/// blocks, on a replica, and the master's TLOG.LOG arrives through replication.
+#[test]
+fn a_reader_on_a_replica_wakes_for_a_flow_that_already_exists() {
+    let master = Server::start();
+    let replica = Server::replica_of(&master, true);
+    let mut con = master.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "first", "t"]).unwrap();
+    let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert!(redis::cmd("EXISTS").arg("p:flow:t").query::<bool>(&mut replica.conn()).unwrap());
+    let reader = spawn_reader(replica.port, &["p", "t", "1", "BLOCK", "10000"]);
+    wait_blocked(&replica, 1);
+    let started = Instant::now();
+    cmd(&mut con, &["TLOG.LOG", "p", "second", "t"]).unwrap();
+    assert_eq!(reader.join().unwrap(), vec![2]);
+    assert!(started.elapsed() < Duration::from_secs(5), "woken by the timeout, not the record");
+    assert_eq!(blocked_clients(&replica), 0);
+}
+
+/// The documented recipe of a plain client (INCR, SET, LPUSH), sent as separate commands, in
+/// MULTI/EXEC and in a script, wakes a reader blocked on a flow that exists.
+#[test]
+fn a_reader_wakes_for_records_that_plain_clients_push() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "by tlog", "t"]).unwrap();
+    let push = |con: &mut redis::Connection, id: i64| {
+        let _: i64 = redis::cmd("INCR").arg("p:counter").query(con).unwrap();
+        let _: () = redis::cmd("SET").arg(format!("p:msg:{id}")).arg(plain_record(id, "t")).query(con).unwrap();
+        let _: i64 = redis::cmd("LPUSH").arg("p:flow:__all__").arg(id).query(con).unwrap();
+        let _: i64 = redis::cmd("LPUSH").arg("p:flow:t").arg(id).query(con).unwrap();
+    };
+
+    // Separate commands.
+    let reader = spawn_reader(s.port, &["p", "t", "$", "BLOCK", "10000"]);
+    wait_blocked(&s, 1);
+    push(&mut con, 2);
+    assert_eq!(reader.join().unwrap(), vec![2]);
+
+    // MULTI/EXEC.
+    let reader = spawn_reader(s.port, &["p", "t", "2", "BLOCK", "10000"]);
+    wait_blocked(&s, 1);
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("INCR").arg("p:counter").ignore()
+        .cmd("SET").arg("p:msg:3").arg(plain_record(3, "t")).ignore()
+        .cmd("LPUSH").arg("p:flow:__all__").arg(3).ignore()
+        .cmd("LPUSH").arg("p:flow:t").arg(3).ignore()
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(reader.join().unwrap(), vec![3]);
+
+    // A script.
+    let reader = spawn_reader(s.port, &["p", "t", "3", "BLOCK", "10000"]);
+    wait_blocked(&s, 1);
+    let script = "local id = redis.call('INCR', KEYS[1]) \
+                  redis.call('SET', KEYS[2] .. id, ARGV[1]) \
+                  redis.call('LPUSH', KEYS[3], id) \
+                  redis.call('LPUSH', KEYS[4], id) return id";
+    let id: i64 = redis::cmd("EVAL").arg(script).arg(4).arg("p:counter").arg("p:msg:").arg("p:flow:__all__").arg("p:flow:t").arg(plain_record(4, "t")).query(&mut con).unwrap();
+    assert_eq!(id, 4);
+    assert_eq!(reader.join().unwrap(), vec![4]);
+
+    // A push that adds nothing the reader matches leaves it waiting; tlog's own write wakes it.
+    let reader = spawn_reader(s.port, &["p", "t", "4", "BLOCK", "10000"]);
+    wait_blocked(&s, 1);
+    let _: i64 = redis::cmd("LPUSH").arg("p:flow:t").arg("not an id").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("LPUSH").arg("p:flow:other").arg("4").query(&mut con).unwrap();
+    // The pushes above were served before this reply: the reader looked and kept waiting.
+    let _: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(blocked_clients(&s), 1);
+    let id = int(&cmd(&mut con, &["TLOG.LOG", "p", "by tlog again", "t"]).unwrap());
+    assert_eq!(reader.join().unwrap(), vec![id]);
+    assert_eq!(blocked_clients(&s), 0);
+}
+
+/// `$` is resolved when the call is made, as XREAD's is: after FLUSHALL the reader waits for
+/// ids above the old newest one (documented on the TLOG.TAIL page).
+#[test]
+fn after_flushall_a_reader_at_dollar_waits_for_ids_past_the_old_newest() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 0..3 {
+        cmd(&mut con, &["TLOG.LOG", "p", &format!("old {i}"), "t"]).unwrap();
+    }
+    let reader = spawn_reader(s.port, &["p", "t", "$", "BLOCK", "10000"]);
+    wait_blocked(&s, 1);
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    for want in 1..=3 {
+        assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("new {want}"), "t"]).unwrap()), want);
+    }
+    let _: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(blocked_clients(&s), 1);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "p", "new 4", "t"]).unwrap()), 4);
+    assert_eq!(reader.join().unwrap(), vec![4]);
+}
+
+/// A module's PUBLISH is not checked by the server: tlog checks the writer's channel
+/// permissions itself, and refuses the write whole (NOPERM, nothing written, nothing
+/// published) when one of the record's channels is denied, as the writer's own PUBLISH would be.
+#[test]
+fn publishing_obeys_the_writers_channel_permissions() {
+    let s = Server::start_with(true, &["--tlog.publish", "yes", "--tlog.publish-tags", "yes"]);
+    let mut con = s.conn();
+    let mut sub = s.conn();
+    let mut pubsub = sub.as_pubsub();
+    pubsub.psubscribe("app:log-records*").unwrap();
+    pubsub.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let user = |con: &mut redis::Connection, name: &str, channels: &[&str]| {
+        let mut c = redis::cmd("ACL");
+        c.arg("SETUSER").arg(name).arg("reset").arg("on").arg(">pw").arg("+@all").arg("~app:*").arg("resetchannels");
+        for ch in channels {
+            c.arg(format!("&{ch}"));
+        }
+        let _: () = c.query(con).unwrap();
+        redis::Client::open(format!("redis://{name}:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap()
+    };
+
+    // May publish on the prefix's channel only: a tagged record is refused, the channel named.
+    let mut narrow = user(&mut con, "narrow", &["app:log-records"]);
+    let own = err_of(redis::cmd("PUBLISH").arg("app:log-records:secret").arg("x").query::<Value>(&mut narrow));
+    assert!(own.starts_with("NOPERM"), "the server refuses the user's own PUBLISH: {own}");
+    let before = s.digest();
+    for words in [&["TLOG.LOG", "app", "m", "secret"][..], &["TLOG.ADD", "app", "MAXLEN", "1", "MESSAGE", "m", "secret"]] {
+        assert_eq!(err_of(cmd(&mut narrow, words)), "NOPERM this user has no permissions to access the 'app:log-records:secret' channel");
+    }
+    assert_eq!(s.digest(), before, "a refused write changed the dataset");
+    assert!(pubsub.get_message().is_err(), "published on a channel the writer may not publish to");
+    // A record without tags needs only the prefix's channel.
+    let id = int(&cmd(&mut narrow, &["TLOG.LOG", "app", "untagged"]).unwrap());
+    let msg = pubsub.get_message().unwrap();
+    assert_eq!(msg.get_channel_name(), "app:log-records");
+    let stored: String = redis::cmd("GET").arg(format!("app:msg:{id}")).query(&mut con).unwrap();
+    assert_eq!(msg.get_payload::<String>().unwrap(), stored);
+
+    // A pattern permission covers the tag channels.
+    let mut wide = user(&mut con, "wide", &["app:log-records*"]);
+    cmd(&mut wide, &["TLOG.LOG", "app", "m", "secret"]).unwrap();
+    let mut channels: Vec<String> = (0..2).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
+    channels.sort();
+    assert_eq!(channels, ["app:log-records", "app:log-records:secret"]);
+
+    // With publishing off, no channel permission is needed.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.publish").arg("no").arg("tlog.publish-tags").arg("no").query(&mut con).unwrap();
+    let mut none = user(&mut con, "none", &[]);
+    cmd(&mut none, &["TLOG.LOG", "app", "quiet", "secret"]).unwrap();
+    assert!(pubsub.get_message().is_err());
 }

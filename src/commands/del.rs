@@ -12,7 +12,7 @@ pub static SPEC: Spec = Spec {
     arity: -3,
     writes: true,
     summary: "Deletes records and removes their ids from every flow they are in; returns how many were deleted.",
-    complexity: "O(K * F * L) for K ids, F flows per record and L ids per flow (each removal scans its flow, as LREM).",
+    complexity: "O(K * F * (log N + D)) for K ids and F flows per record, where N is the length of a flow and D the distance of the id from the nearer end of that flow.",
     since: "0.1.0",
     args: &[Arg::new("prefix", ArgKind::Key), Arg::new("id", ArgKind::Integer).multiple()],
     handler: run,

@@ -105,6 +105,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
         return Ok(());
     }
     let keys = wait_keys(ctx, &req)?;
+    crate::registry::listen_to_list_pushes(ctx)?;
     let state = Box::into_raw(Box::new(Waiting::new(prefix, tag, req.query.clone())));
     if let Err(e) = ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) {
         // SAFETY: the server did not take the state; it is still ours.
