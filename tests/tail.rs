@@ -165,6 +165,13 @@ fn wait_tail_readers(s: &Server, n: i64) {
 fn disconnected_readers_free_everything() {
     let s = Server::start();
     assert_eq!(tail_readers(&s), 0);
+    // The count shows every reader's state freed; memory, coarsely, that nothing large is kept
+    // beside it (300 readers come and go).
+    let mem = |s: &Server| -> i64 {
+        let info: String = redis::cmd("INFO").arg("memory").query(&mut s.conn()).unwrap();
+        info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
+    };
+    let before = mem(&s);
     for _ in 0..3 {
         let mut clients: Vec<std::net::TcpStream> = Vec::new();
         for i in 0..100 {
@@ -179,6 +186,12 @@ fn disconnected_readers_free_everything() {
         drop(clients);
         wait_blocked(&s, 0);
         wait_tail_readers(&s, 0);
+    }
+    // Closed clients are freed asynchronously: wait for the memory to come back down.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mem(&s) > before + 200_000 {
+        assert!(Instant::now() < deadline, "memory grew from {before} to {} over 300 readers", mem(&s));
+        thread::sleep(Duration::from_millis(20));
     }
     let mut con = s.conn();
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "t", "$", "BLOCK", "20"]).unwrap(), Value::Nil);
@@ -381,6 +394,31 @@ fn a_reader_wakes_for_records_that_plain_clients_push() {
     let id = int(&cmd(&mut con, &["TLOG.LOG", "p", "by tlog again", "t"]).unwrap());
     assert_eq!(reader.join().unwrap(), vec![id]);
     assert_eq!(blocked_clients(&s), 0);
+}
+
+/// A reader with a tag filter wakes when a plain client's separate pushes complete a match,
+/// whichever flow it pushes last: the pushes on the filter's flow come before the tag's here.
+#[test]
+fn a_filtered_reader_wakes_when_the_last_of_separate_pushes_lands() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "by tlog", "t", "a"]).unwrap();
+    for (args, last_flow) in [
+        (&["p", "t", "1", "AND", "1", "a", "BLOCK", "10000"][..], "p:flow:t"),
+        (&["p", "t", "2", "OR", "2", "a", "b", "BLOCK", "10000"][..], "p:flow:t"),
+        (&["p", "t", "3", "AND", "1", "a", "BLOCK", "10000"][..], "p:flow:a"),
+    ] {
+        let id: i64 = redis::cmd("INCR").arg("p:counter").query(&mut con).unwrap();
+        let reader = spawn_reader(s.port, args);
+        wait_blocked(&s, 1);
+        let body = format!(r#"{{"id":{id},"ts":1700000000.0,"message":"m","tags":["a","t"]}}"#);
+        let _: () = redis::cmd("SET").arg(format!("p:msg:{id}")).arg(body).query(&mut con).unwrap();
+        let _: i64 = redis::cmd("LPUSH").arg("p:flow:__all__").arg(id).query(&mut con).unwrap();
+        for flow in ["p:flow:a", "p:flow:t"].into_iter().filter(|f| *f != last_flow).chain([last_flow]) {
+            let _: i64 = redis::cmd("LPUSH").arg(flow).arg(id).query(&mut con).unwrap();
+        }
+        assert_eq!(reader.join().unwrap(), vec![id], "{args:?}");
+    }
 }
 
 /// `$` is resolved when the call is made, as XREAD's is: after FLUSHALL the reader waits for

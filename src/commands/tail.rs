@@ -129,15 +129,14 @@ fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
 fn wait_keys(ctx: Ctx, req: &ReadRequest<'_>) -> Result<Vec<crate::ffi::RString>> {
     let keys = Keys::new(req.prefix);
     let q = &req.query;
-    // Every match is in each of these sets; the narrowest is waited on, so a record that
-    // cannot match wakes nobody: the OR flows together, else an AND flow, else the tag's flow.
-    let tags: Vec<&[u8]> = if !q.or.is_empty() {
-        q.or.iter().map(Vec::as_slice).collect()
-    } else if let Some(t) = q.and.first() {
-        vec![t.as_slice()]
-    } else {
-        vec![req.tag]
-    };
+    // A match is pushed on the tag's flow, on every AND flow and on one of the OR flows. A
+    // writer that is not atomic (a plain client's LPUSHes one at a time, or a master's on a
+    // replica) may push them in any order, and only the last push finds the record complete:
+    // so the reader waits on all of them. A push that cannot complete a match costs one query.
+    let mut tags: Vec<&[u8]> = vec![req.tag];
+    tags.extend(q.and.iter().chain(&q.or).map(Vec::as_slice));
+    tags.sort_unstable();
+    tags.dedup();
     tags.into_iter().map(|t| ctx.string(&keys.flow(t))).collect()
 }
 
