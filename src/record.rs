@@ -44,7 +44,8 @@ impl<'a> JsonMessage<'a> {
         }
         // The raw scan above accepts what a full parse refuses (a lone UTF-16 surrogate, a
         // number beyond f64): every reader of the record must be able to parse it.
-        serde_json::from_str::<serde_json::Value>(raw.get()).map_err(|e| json_error(json, &e))?;
+        // Parsed from the text as given, so that its positions are those of `json`.
+        serde_json::from_str::<serde_json::Value>(json).map_err(|e| json_error(json, &e))?;
         Ok(JsonMessage(Repr::Json(minify(raw.get()))))
     }
 

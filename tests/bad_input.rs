@@ -58,6 +58,8 @@ fn a_lone_surrogate_is_named() {
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud800""#]), r#"ERR message is not valid JSON: lone surrogate \ud800 at line 1 column 2"#);
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"{"a": "\uDC00"}"#]), r#"ERR message is not valid JSON: lone surrogate \uDC00 at line 1 column 8"#);
     refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"["\ud83d\u0041"]"#]), r#"ERR message is not valid JSON: lone surrogate \ud83d at line 1 column 3"#);
+    // Leading white space: the place is counted in the text as given.
+    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "\n  \"\\ud800\""]), r#"ERR message is not valid JSON: lone surrogate \ud800 at line 2 column 4"#);
     // A whole pair is a character.
     let mut con = s.conn();
     cmd(&mut con, &["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud83d\ude00""#]).unwrap();
