@@ -409,12 +409,10 @@ pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
     reply.bulk(b"ts");
     let mut buf = record::RFC3339_BUF;
     match rec.ts_micros {
+        // A time outside the years 0000 to 9999 has no RFC 3339 form: null.
         Some(ts) => match record::rfc3339_into(ts, &mut buf) {
             Some(text) => reply.bulk(text),
-            None => match record::rfc3339(ts) {
-                Some(text) => reply.bulk(text.as_bytes()),
-                None => reply.null(),
-            },
+            None => reply.null(),
         },
         None => reply.null(),
     }
