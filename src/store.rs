@@ -542,6 +542,15 @@ impl crate::query::IdList for Flow<'_> {
         self.id_at(index)
     }
 
+    fn ids(&self, range: std::ops::Range<usize>) -> Vec<Option<i64>> {
+        // One LRANGE for a run costs far less than a list read per entry; where the server
+        // will not run it for the module, entry by entry.
+        match self.ids_in(range.clone()) {
+            Ok(Some(ids)) => ids,
+            _ => range.map(|i| self.id_at(i)).collect(),
+        }
+    }
+
     fn probe_ts(&self, id: i64) -> Result<Option<i64>> {
         let name = self.record_key(id)?;
         Ok(self.with_record(&name, record::decode_ts)?.flatten())
