@@ -229,6 +229,27 @@ pub trait IdList {
         range.map(|i| self.id(i)).collect()
     }
 
+    /// An id no id of the flow is above, if known at little cost (the prefix's counter: the
+    /// last id given out). `None` when unknown.
+    fn ceiling(&self) -> Option<i64> {
+        None
+    }
+
+    /// [`IdList::record_ts`] of each of `ids`, in order. At the first record the caller may
+    /// not read, the answers stop short, with that error beside them (an error at once if it
+    /// is the first). A flow reads many records at once for less than one by one.
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            match self.record_ts(id, need_ts) {
+                Ok(r) => out.push(r),
+                Err(e) if out.is_empty() => return Err(e),
+                Err(e) => return Ok((out, Some(e))),
+            }
+        }
+        Ok((out, None))
+    }
+
     /// The timestamp of record `id` for a search probe; `None` if unknown.
     fn probe_ts(&self, id: i64) -> Result<Option<i64>> {
         Ok(self.record_ts(id, true)?.flatten())
@@ -254,7 +275,8 @@ pub trait IdList {
 ///
 /// The scan limit: an id passed over is one looked at and not returned (its record gone,
 /// filtered out by a tag or a time, a repeat, or an entry that is not an id), in any flow the
-/// read goes through; for a count with a tag filter, every id counted too. Finding where the
+/// read goes through, a probe of a search that skips ahead in a flow counting twice; for a
+/// count with a tag filter, every id counted too. Finding where the
 /// bounds start (the search, and the ids within the window of the start) is not counted: it
 /// costs O(log N + w) whatever the limit. A read stops after the first id that brings it to
 /// the limit, so each call gets past at least one id and a continuation always moves on.
@@ -330,6 +352,10 @@ impl Outcome {
     }
 }
 
+/// What a probe of a search that skips ahead in a flow counts toward the scan limit: a jump
+/// into a list costs about twice what reading on costs.
+const PROBE_COST: u64 = 2;
+
 /// Entries read at once when a flow is read in order, at most.
 const READ_AHEAD_MAX: usize = 1024;
 
@@ -356,6 +382,9 @@ pub struct Sorted<'l, L> {
     ahead: usize,
     /// The last id handed out or passed.
     last: Option<i64>,
+    /// Where the last search found its id: the next search, for an id further on, starts
+    /// there (every id it stops coming before is before that one too).
+    probe_from: usize,
     work: &'l Work,
 }
 
@@ -368,6 +397,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let next = range.start.min(end);
         let window = work.window;
         let cap = if next == 0 { window.saturating_add(1) } else { window.saturating_mul(2).saturating_add(1) };
+        // Away from an end, the first twice the window of ids are mostly before the start
+        // bound: read them with the rest.
+        let hint = if next == 0 { hint } else { hint.saturating_add(window.saturating_mul(2)) };
         Sorted {
             list,
             asc,
@@ -380,6 +412,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
             buf: VecDeque::new(),
             ahead: hint.clamp(1, READ_AHEAD_MAX),
             last: None,
+            probe_from: 0,
             work,
         }
     }
@@ -436,7 +469,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
             return None;
         }
         if self.buf.is_empty() {
-            let want = self.cap.saturating_sub(self.heap.len()).max(self.ahead);
+            // What the heap lacks, and what is expected to be handed out from it. Each read of
+            // a run deep in a list walks the list to it: one read rather than several.
+            let want = self.cap.saturating_sub(self.heap.len()).saturating_add(self.ahead);
             let size = want.min(self.end - self.next).min(READ_AHEAD_MAX.max(self.cap));
             let range = if self.asc {
                 self.n - self.next - size..self.n - self.next
@@ -496,15 +531,35 @@ impl<'l, L: IdList> Sorted<'l, L> {
     /// Passes over the ids that come before `x` in reply order: one by one when they are few,
     /// else by a galloping search to where `x` would be, from where the heap is filled anew.
     pub fn skip_to(&mut self, x: i64) {
-        let Some(top) = self.peek() else { return };
+        self.advance(x, false);
+    }
+
+    /// [`Sorted::skip_to`]; with `find`, a search that lands on `x` itself answers at once
+    /// (true), leaving the reading position behind: `x` is in the flow, and the window around
+    /// it need not be read.
+    fn advance(&mut self, x: i64, find: bool) -> bool {
+        let Some(top) = self.peek() else { return false };
         if !self.before(top, x) {
-            return;
+            return false;
         }
         // An id at least this far on that still comes before `x` puts `x` beyond the heap's
-        // reach by more than the window on either side: seek.
-        let far = self.next.saturating_add(self.window.saturating_mul(4)).saturating_add(64);
-        if far < self.end && self.raw(far).is_some_and(|id| self.before(id, x)) {
-            self.seek(x);
+        // reach by more than the window on either side: search. Each probe counts as an id
+        // passed over.
+        // A search already went past here, for an id before `x`: far, without a probe.
+        let reach = self.window.saturating_mul(4).saturating_add(64);
+        let far = self.next.saturating_add(reach);
+        let jump = self.probe_from > far || {
+            far < self.end && {
+                self.work.pass(PROBE_COST);
+                self.raw(far).is_some_and(|id| self.before(id, x))
+            }
+        };
+        if jump {
+            let (s, at_s) = self.search(x);
+            if find && at_s == Some(x) {
+                return true;
+            }
+            self.seek(s);
         }
         while let Some(top) = self.peek() {
             if !self.before(top, x) {
@@ -514,12 +569,22 @@ impl<'l, L: IdList> Sorted<'l, L> {
             self.last = Some(top);
             self.work.pass(1);
         }
+        false
     }
 
-    /// Moves the reading position to where ids stop coming before `x`, less twice the window.
-    fn seek(&mut self, x: i64) {
-        let from = self.next;
-        let not_before = |k: usize| -> Result<Option<bool>> { Ok(self.raw(k).map(|id| !self.before(id, x))) };
+    /// The first logical position from `next` on whose id, as it stands, does not come before
+    /// `x`: galloping, then binary search. On ids out of order within the window, `x`'s sorted
+    /// place is within the window of it.
+    /// Also returns the id at that position, as it stands.
+    fn search(&mut self, x: i64) -> (usize, Option<i64>) {
+        let from = self.next.max(self.probe_from);
+        let seen: Cell<Option<(usize, Option<i64>)>> = Cell::new(None);
+        let not_before = |k: usize| -> Result<Option<bool>> {
+            self.work.pass(PROBE_COST);
+            let id = self.raw(k);
+            seen.set(Some((k, id)));
+            Ok(id.map(|id| !self.before(id, x)))
+        };
         let mut step = 1usize;
         let mut hi = from;
         while hi < self.end {
@@ -530,12 +595,27 @@ impl<'l, L: IdList> Sorted<'l, L> {
             step = step.saturating_mul(2);
         }
         let s = partition(from, hi.min(self.end), not_before).unwrap_or(self.end);
+        // Only a search that found an id before `x` (at `s - 1`) tells where `x` is.
+        if s > from {
+            self.probe_from = s;
+        }
+        let at_s = match seen.get() {
+            Some((k, id)) if k == s => id,
+            _ => self.raw(s),
+        };
+        (s, at_s)
+    }
+
+    /// Moves the reading position to twice the window before `s`, the place [`Sorted::search`]
+    /// found for an id.
+    fn seek(&mut self, s: usize) {
         let start = s.saturating_sub(self.window.saturating_mul(2));
         if start <= self.next {
             return;
         }
-        // Everything read so far sits before `start`, so (within the window) before `x`. The
-        // ids in the heap were looked at; those read ahead and dropped were not.
+        // Everything read so far sits before `start`, so (within the window) before the id
+        // searched for. The ids in the heap were looked at; those read ahead and dropped were
+        // not.
         let skipped = (start - self.next).min(self.buf.len());
         self.buf.drain(..skipped);
         if skipped < start - self.next {
@@ -545,14 +625,16 @@ impl<'l, L: IdList> Sorted<'l, L> {
         self.heap.clear();
         self.next = start;
         self.cap = self.window.saturating_mul(2).saturating_add(1);
-        // Read no further ahead than the heap needs: the next jump may come soon.
-        self.ahead = 1;
+        // Read up to `x` and the heap beyond it, no further: the next jump may come soon.
+        self.ahead = self.window.saturating_mul(2).saturating_add(1);
     }
 
     /// Whether the flow holds `x`, for ids asked in reply order: the ids before `x` are passed
     /// over, and `x` itself taken.
     pub fn has(&mut self, x: i64) -> bool {
-        self.skip_to(x);
+        if self.advance(x, true) {
+            return true;
+        }
         if self.peek() == Some(x) {
             self.heap.pop();
             self.last = Some(x);
@@ -763,25 +845,32 @@ impl Plan {
 /// ids within the bounds.
 pub fn count(list: &impl IdList, q: &Query, window: usize) -> Result<usize> {
     let p = plan(list, q, window)?;
-    let mut n = 0;
-    for (run, side) in p.runs() {
-        match side {
-            Side::In => n += run.len(),
-            Side::Check => {
-                for id in list.ids(run).into_iter().flatten() {
-                    if q.before.is_some_and(|b| id >= b) || q.after.is_some_and(|a| id <= a) {
-                        continue;
-                    }
-                    if q.has_time_bounds() {
-                        match list.record_ts(id, true)? {
-                            Some(ts) if q.admits(id, ts) => {}
-                            _ => continue,
-                        }
-                    }
-                    n += 1;
+    let runs = p.runs();
+    let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
+    // The runs to check, read together where they are close: each read deep in a list walks
+    // the list to it.
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    for (r, _) in runs.iter().filter(|(_, side)| *side == Side::Check) {
+        match spans.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(64) => last.end = r.end,
+            _ => spans.push(r.clone()),
+        }
+    }
+    for span in spans {
+        let entries = list.ids(span.clone());
+        let in_check = |i: usize| runs.iter().any(|(r, side)| *side == Side::Check && r.contains(&i));
+        for (k, entry) in entries.into_iter().enumerate() {
+            let Some(id) = entry.filter(|_| in_check(span.start + k)) else { continue };
+            if q.before.is_some_and(|b| id >= b) || q.after.is_some_and(|a| id <= a) {
+                continue;
+            }
+            if q.has_time_bounds() {
+                match list.record_ts(id, true)? {
+                    Some(ts) if q.admits(id, ts) => {}
+                    _ => continue,
                 }
             }
-            _ => {}
+            n += 1;
         }
     }
     Ok(n)
@@ -845,23 +934,70 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
     if limit == 0 {
         return Ok((out, Outcome::DONE));
     }
+    // The newest record: an id at the head equal to the counter is the largest there is, with
+    // no need to read the window of ids after it.
+    if limit == 1 && !q.asc && q.before.is_none() && q.until.is_none() && work.window > 0 {
+        if let Some(head) = list.id(0).filter(|&h| list.ceiling() == Some(h) && q.after.is_none_or(|a| h > a)) {
+            if let Some(ts) = list.record_ts(head, q.has_time_bounds())? {
+                if q.admits(head, ts) {
+                    return Ok((vec![head], Outcome { end: End::Full, last: Some(head) }));
+                }
+            }
+        }
+    }
     let p = plan(list, q, work.window)?;
     let mut ids = Candidates::new(list, q, &p, limit.min(READ_AHEAD_MAX), work);
     let mut last = None;
-    while let Some(id) = ids.next_id() {
-        last = Some(id);
-        match list.record_ts(id, q.has_time_bounds())? {
-            Some(ts) if q.admits(id, ts) => out.push(id),
-            _ => work.pass(1),
+    // The records the reply needs are looked at one by one; after a miss (a record gone or
+    // outside the time bounds), those after it a batch at a time, each batch twice the one
+    // before, never more than the scan limit lets pass: a long run of records gone costs a
+    // few reads, not one per record.
+    let mut batch = 1usize;
+    let mut one_by_one = limit;
+    loop {
+        let size = if one_by_one > 0 { 1 } else { batch.min(usize::try_from(work.left()).unwrap_or(usize::MAX)).max(1) };
+        let mut round = Vec::with_capacity(size);
+        while round.len() < size {
+            match ids.next_id() {
+                Some(id) => round.push(id),
+                None => break,
+            }
         }
-        if out.len() >= limit {
-            return Ok((out, Outcome { end: End::Full, last }));
+        if round.is_empty() {
+            return Ok((out, Outcome { end: End::Done, last }));
         }
-        if work.exhausted() {
-            return Ok((out, Outcome { end: End::Cut, last }));
+        let (found, refused) = if size == 1 {
+            (vec![list.record_ts(round[0], q.has_time_bounds())?], None)
+        } else {
+            list.records_ts(&round, q.has_time_bounds())?
+        };
+        for (k, &id) in round.iter().enumerate() {
+            // A key the caller may not read fails the read only if the read gets to it.
+            let Some(record) = found.get(k) else {
+                return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
+            };
+            last = Some(id);
+            match record {
+                Some(ts) if q.admits(id, *ts) => {
+                    out.push(id);
+                    one_by_one = one_by_one.saturating_sub(1);
+                }
+                _ => {
+                    work.pass(1);
+                    one_by_one = 0;
+                }
+            }
+            if out.len() >= limit {
+                return Ok((out, Outcome { end: End::Full, last }));
+            }
+            if work.exhausted() {
+                return Ok((out, Outcome { end: End::Cut, last }));
+            }
+        }
+        if one_by_one == 0 {
+            batch = batch.saturating_mul(2).min(READ_AHEAD_MAX);
         }
     }
-    Ok((out, Outcome { end: End::Done, last }))
 }
 
 /// The flows of a query with a tag filter: the flow named by the tag (`base`) and one per tag

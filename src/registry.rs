@@ -115,7 +115,7 @@ pub mod config {
     /// Positions an id or time may sit away from its sorted place and reads stay exact.
     pub static READ_WINDOW: AtomicI64 = AtomicI64::new(100);
     /// Ids a read may pass over before it stops with a continuation; 0: no limit.
-    pub static READ_SCAN_LIMIT: AtomicI64 = AtomicI64::new(5_000);
+    pub static READ_SCAN_LIMIT: AtomicI64 = AtomicI64::new(2_000);
 
     /// Numeric configs: (name, value, default, min, max). The upper bounds keep every
     /// product of them far from overflow.
@@ -125,7 +125,7 @@ pub mod config {
         (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
         (c"cleaner-budget-us", &CLEANER_BUDGET_US, 400, 0, 800),
         (c"read-window", &READ_WINDOW, 100, 0, 10_000),
-        (c"read-scan-limit", &READ_SCAN_LIMIT, 5_000, 0, 1_000_000_000),
+        (c"read-scan-limit", &READ_SCAN_LIMIT, 2_000, 0, 1_000_000_000),
     ];
     const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 

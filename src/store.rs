@@ -556,6 +556,35 @@ impl crate::query::IdList for Flow<'_> {
         Ok(self.with_record(&name, record::decode_ts)?.flatten())
     }
 
+    fn ceiling(&self) -> Option<i64> {
+        // Only to skip work: a caller who may not read the counter gets the same answer, the
+        // long way.
+        let name = self.ctx.string(&self.keys.counter()).ok()?;
+        self.acl.check(&name, Access::Read).ok()?;
+        let k = Key::open(self.ctx, &name, Mode::Read).ok()?;
+        if k.kind() != KeyKind::String {
+            return None;
+        }
+        keys::parse_id(k.string_value().ok()?)
+    }
+
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+        // One MGET for the batch; where the server will not run it for the module, one by one.
+        let Some((batch, refused)) = self.fetch(ids)? else {
+            let mut out = Vec::with_capacity(ids.len());
+            for &id in ids {
+                match self.record_ts(id, need_ts) {
+                    Ok(r) => out.push(r),
+                    Err(e) if out.is_empty() => return Err(e),
+                    Err(e) => return Ok((out, Some(e))),
+                }
+            }
+            return Ok((out, None));
+        };
+        let ts = |stored: &[u8]| if need_ts { record::decode_ts(stored) } else { None };
+        Ok((batch.by_position().into_iter().map(|r| r.map(ts)).collect(), refused))
+    }
+
     fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
         let name = self.record_key(id)?;
         let k = Key::open(self.ctx, &name, Mode::Read)?;
@@ -736,6 +765,12 @@ impl Fetched {
     /// Every record asked for was found and kept: the reply is exactly the page.
     pub fn complete(&self) -> bool {
         self.reply.as_ref().is_some_and(|r| self.found.len() == r.len())
+    }
+
+    /// For each id asked (up to a refused key), its stored record, `None` if missing.
+    pub fn by_position(&self) -> Vec<Option<&[u8]>> {
+        let Some(reply) = &self.reply else { return Vec::new() };
+        (0..reply.len()).map(|i| reply.get(i)).collect()
     }
 
     /// Keeps the records for which `keep(id, stored)` holds.
