@@ -553,3 +553,29 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
         rounds.len()
     );
 }
+
+/// The window is a setting: an id pushed 150 places late is beyond the default window, within
+/// a window of 200; a window of 0 takes flows as sorted.
+#[test]
+fn the_read_window_is_a_setting() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let late: i64 = con.incr("w:counter", 1).unwrap();
+    for i in 0..150 {
+        cmd(&mut con, &["TLOG.LOG", "w", &format!("r{i}"), "t"]).unwrap();
+    }
+    let _: () = con.set(format!("w:msg:{late}"), r#"{"id":1,"ts":1700000000,"message":"late","tags":["t"]}"#).unwrap();
+    let _: () = con.lpush("w:flow:t", late).unwrap();
+    let window: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("tlog.read-window").query(&mut con).unwrap();
+    assert_eq!(window, vec!["tlog.read-window", "100"]);
+    let asc = |con: &mut redis::Connection| ids(&cmd(con, &["TLOG.GET", "w", "t", "ASC", "LIMIT", "3"]).unwrap());
+    assert_ne!(asc(&mut con), vec![1, 2, 3]);
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(200).query(&mut con).unwrap();
+    assert_eq!(asc(&mut con), vec![1, 2, 3]);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.TAIL", "w", "t", "0", "COUNT", "2"]).unwrap()), vec![1, 2]);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "w", "t", "BEFORE", "3"]).unwrap()), 2);
+    // Window 0: the flow is read as it stands, the late id where it was pushed.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(0).query(&mut con).unwrap();
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "w", "t", "LIMIT", "2"]).unwrap()), vec![1, 151]);
+    assert_eq!(err_of(redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(-1).query::<Value>(&mut con)).split(" - ").next().unwrap(), "ERR CONFIG SET failed (possibly related to argument 'tlog.read-window')");
+}
