@@ -1381,6 +1381,11 @@ mod tests {
         assert_eq!(w(&["ASC", "DESC"]), Err(Error::ConflictingOptions("ASC", "DESC")));
         assert_eq!(w(&["ASC", "ASC"]), Err(Error::RepeatedOption("ASC")));
         assert_eq!(w(&["BOGUS"]), Err(Error::Syntax));
+        assert_eq!(q(&["SCANLIMIT", "0", "WITHCURSOR"]), Query { scan_limit: Some(0), with_cursor: true, ..Query::default() });
+        assert_eq!(w(&["SCANLIMIT", "-1"]), Err(Error::BadNumber("SCANLIMIT", "a non-negative integer (0: no limit)")));
+        assert_eq!(w(&["SCANLIMIT"]), Err(Error::Syntax));
+        assert_eq!(w(&["SCANLIMIT", "5", "SCANLIMIT", "5"]), Err(Error::RepeatedOption("SCANLIMIT")));
+        assert_eq!(w(&["WITHCURSOR", "withcursor"]), Err(Error::RepeatedOption("WITHCURSOR")));
         let count_only = Allowed::COUNT;
         assert_eq!(parse_options(&[b"LIMIT", b"1"], count_only), Err(Error::Syntax));
         assert_eq!(parse_options(&[b"RAW"], count_only), Err(Error::Syntax));

@@ -403,9 +403,10 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
     let conn = move || redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
     let written = Arc::new(Mutex::new(Written::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    // The id the plain writer took and has not pushed yet (0: none). The tlog writer logs at
-    // most 50 records meanwhile, so the plain writer stays within the read window however the
-    // threads are scheduled: that is the contract the window documents.
+    // The plain writer's write under way, numbered from 1 (0: none), from before its INCR to
+    // after its pushes. The tlog writer logs at most 50 records meanwhile, so the plain writer
+    // stays within the read window however the threads are scheduled: that is the contract
+    // the window documents.
     let pending = Arc::new(AtomicI64::new(0));
     let run_for = Duration::from_millis(2500);
 
@@ -435,9 +436,11 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
         let (written, stop, pending) = (written.clone(), stop.clone(), pending.clone());
         std::thread::spawn(move || {
             let mut c = conn();
+            let mut write = 0;
             while !stop.load(Ordering::Relaxed) {
+                write += 1;
+                pending.store(write, Ordering::SeqCst);
                 let id: i64 = c.incr("c:counter", 1).unwrap();
-                pending.store(id, Ordering::SeqCst);
                 let now = chrono::Utc::now().timestamp_micros();
                 let body = format!(r#"{{"id":{id},"ts":{},"message":"plain","tags":["t"]}}"#, secs(now));
                 let _: () = c.set(format!("c:msg:{id}"), body).unwrap();
