@@ -285,11 +285,13 @@ pub struct Work {
     /// 0: no limit.
     limit: u64,
     passed: Cell<u64>,
+    /// Records may be read many at once (see [`IdList::records_ts`]).
+    batches: Cell<bool>,
 }
 
 impl Work {
     pub fn new(window: usize, limit: u64) -> Self {
-        Work { window, limit, passed: Cell::new(0) }
+        Work { window, limit, passed: Cell::new(0), batches: Cell::new(true) }
     }
 
     pub fn pass(&self, n: u64) {
@@ -314,9 +316,11 @@ impl Work {
         }
     }
 
-    /// Starts over, for a read done again another way.
-    pub fn reset(&self) {
+    /// Starts over, for a read done again another way: record by record, where the server
+    /// would not read many at once.
+    pub fn again_one_by_one(&self) {
         self.passed.set(0);
+        self.batches.set(false);
     }
 }
 
@@ -955,7 +959,7 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
     let mut batch = 1usize;
     let mut one_by_one = limit;
     loop {
-        let size = if one_by_one > 0 { 1 } else { batch.min(usize::try_from(work.left()).unwrap_or(usize::MAX)).max(1) };
+        let size = if one_by_one > 0 || !work.batches.get() { 1 } else { batch.min(usize::try_from(work.left()).unwrap_or(usize::MAX)).max(1) };
         let mut round = Vec::with_capacity(size);
         while round.len() < size {
             match ids.next_id() {

@@ -340,7 +340,7 @@ pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>, work: &Work) -> 
         }
         let Some(&batch_last) = ids.last() else { break };
         let Some((mut batch, refused)) = flow.fetch(&ids)? else {
-            work.reset();
+            work.again_one_by_one();
             return Ok(None);
         };
         if q.has_time_bounds() {
