@@ -50,6 +50,9 @@ pub enum Error {
     Unsupported(&'static str),
     /// A write refused while TLOG.PURGE empties the prefix.
     Purging,
+    /// A read stopped at its scan limit with nothing to return: how many ids it passed over,
+    /// and how to go on from where it stopped.
+    ScanLimit { passed: u64, resume: Resume },
     /// A message made elsewhere, starting with its code.
     Message(String),
     /// A bug: reached only if an invariant is broken. Never aborts the server.
@@ -118,9 +121,34 @@ impl fmt::Display for Error {
             Error::Unsupported(what) => write!(f, "ERR this server lacks {what}"),
             Error::Internal(what) => write!(f, "ERR internal error: {what}"),
             Error::Purging => f.write_str("ERR TLOG.PURGE of this prefix is running; write again once it has returned"),
+            Error::ScanLimit { passed, resume } => {
+                let how = "or use WITHCURSOR, or SCANLIMIT 0 for no limit";
+                match resume {
+                    Resume::Before(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with BEFORE {id}, {how}"),
+                    Resume::After(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with AFTER {id}, {how}"),
+                    Resume::From(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue from id {id}, {how}"),
+                    Resume::Count { before, counted } => write!(
+                        f,
+                        "ERR scan limit reached: {passed} ids scanned, {counted} counted; count the rest with BEFORE {before} and add {counted}, {how}"
+                    ),
+                }
+            }
             Error::Message(m) => f.write_str(m),
         }
     }
+}
+
+/// Where a read that stopped at its scan limit goes on from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// The same query with `BEFORE id` (newest first).
+    Before(i64),
+    /// The same query with `AFTER id` (oldest first).
+    After(i64),
+    /// TLOG.TAIL from this id.
+    From(i64),
+    /// TLOG.COUNT: the rest is counted with `BEFORE before`, to add to `counted`.
+    Count { before: i64, counted: u64 },
 }
 
 /// A key name fit for a one-line error: lossy UTF-8, line breaks blanked.
@@ -159,6 +187,10 @@ mod tests {
             Error::BadNumber("LIMIT", "x"),
             Error::BadTime("x".into()),
             Error::InvertedRange("A must be below B"),
+            Error::ScanLimit { passed: 10, resume: Resume::Before(5) },
+            Error::ScanLimit { passed: 10, resume: Resume::After(5) },
+            Error::ScanLimit { passed: 10, resume: Resume::From(5) },
+            Error::ScanLimit { passed: 10, resume: Resume::Count { before: 5, counted: 3 } },
         ];
         for e in all {
             let s = e.to_string();

@@ -166,14 +166,20 @@ pub mod config {
     pub static ARCHIVE_MAXLEN: AtomicI64 = AtomicI64::new(10_000);
     /// Microseconds of work per cleaner tick; 0 stops the cleaner.
     pub static CLEANER_BUDGET_US: AtomicI64 = AtomicI64::new(400);
+    /// Positions an id or time may sit away from its sorted place and reads stay exact.
+    pub static READ_WINDOW: AtomicI64 = AtomicI64::new(100);
+    /// Ids a read may pass over before it stops with a continuation; 0: no limit.
+    pub static READ_SCAN_LIMIT: AtomicI64 = AtomicI64::new(2_000);
 
     /// Numeric configs: (name, value, default, min, max). The upper bounds keep every
     /// product of them far from overflow.
-    const NUMBERS: [(&CStr, &AtomicI64, i64, i64, i64); 4] = [
+    const NUMBERS: [(&CStr, &AtomicI64, i64, i64, i64); 6] = [
         (c"max-records", &MAX_RECORDS, 0, 0, 1_000_000_000_000),
         (c"max-age", &MAX_AGE, 0, 0, crate::commands::add::MAX_TTL),
         (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
         (c"cleaner-budget-us", &CLEANER_BUDGET_US, 400, 0, 800),
+        (c"read-window", &READ_WINDOW, 100, 0, 10_000),
+        (c"read-scan-limit", &READ_SCAN_LIMIT, 2_000, 0, 1_000_000_000),
     ];
     const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 

@@ -478,20 +478,28 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
 }
 
 /// The LREM count that removes `id` from `flow` from its nearer end: the number of its
-/// occurrences (side by side, where the order of the flow puts them), positive to remove them
-/// from the head, negative from the tail. `None` if the flow does not hold it there: a flow
-/// written in order holds it nowhere else, so no LREM runs (it would scan the whole flow).
+/// occurrences where the order of the flow puts them (within the read window, as reads find
+/// ids that other clients pushed out of order), positive to remove them from the head,
+/// negative from the tail. `None` if the flow does not hold it there: a flow holds it nowhere
+/// else unless another client pushed it further out of place, and LREM would then scan the
+/// whole flow.
 fn lrem_count(flow: &Flow<'_>, id: i64) -> Result<Option<i64>> {
     use crate::query::{self, Query};
+    use crate::registry::config::READ_WINDOW;
+    let window = usize::try_from(READ_WINDOW.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
     let q = Query { after: Some(id - 1), before: id.checked_add(1), ..Query::default() };
-    let w = query::window(flow, &q)?;
-    let n = w.clone().filter(|&i| flow.id_at(i) == Some(id)).count();
-    if n == 0 {
+    let range = query::plan(flow, &q, window)?.range;
+    // One LRANGE for the range where it can be, else entry by entry.
+    let found: Vec<usize> = match flow.ids_in(range.clone())? {
+        Some(ids) => ids.iter().enumerate().filter(|(_, x)| **x == Some(id)).map(|(k, _)| range.start + k).collect(),
+        None => range.clone().filter(|&i| flow.id_at(i) == Some(id)).collect(),
+    };
+    let (Some(&first), Some(&last)) = (found.first(), found.last()) else {
         return Ok(None);
-    }
-    let n = i64::try_from(n).unwrap_or(i64::MAX);
-    let from_tail = flow.len().saturating_sub(w.end);
-    Ok(Some(if w.start <= from_tail { n } else { -n }))
+    };
+    let n = i64::try_from(found.len()).unwrap_or(i64::MAX);
+    let from_tail = flow.len().saturating_sub(last + 1);
+    Ok(Some(if first <= from_tail { n } else { -n }))
 }
 
 /// Checks that the caller may remove every key of the prefix: write access to the keys its
@@ -604,9 +612,47 @@ impl crate::query::IdList for Flow<'_> {
         self.id_at(index)
     }
 
+    fn ids(&self, range: std::ops::Range<usize>) -> Vec<Option<i64>> {
+        // One LRANGE for a run costs far less than a list read per entry; where the server
+        // will not run it for the module, entry by entry.
+        match self.ids_in(range.clone()) {
+            Ok(Some(ids)) => ids,
+            _ => range.map(|i| self.id_at(i)).collect(),
+        }
+    }
+
     fn probe_ts(&self, id: i64) -> Result<Option<i64>> {
         let name = self.record_key(id)?;
         Ok(self.with_record(&name, record::decode_ts)?.flatten())
+    }
+
+    fn ceiling(&self) -> Option<i64> {
+        // Only to skip work: a caller who may not read the counter gets the same answer, the
+        // long way.
+        let name = self.ctx.string(&self.keys.counter()).ok()?;
+        self.acl.check(&name, Access::Read).ok()?;
+        let k = Key::open(self.ctx, &name, Mode::Read).ok()?;
+        if k.kind() != KeyKind::String {
+            return None;
+        }
+        keys::parse_id(k.string_value().ok()?)
+    }
+
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+        // One MGET for the batch; where the server will not run it for the module, one by one.
+        let Some((batch, refused)) = self.fetch(ids)? else {
+            let mut out = Vec::with_capacity(ids.len());
+            for &id in ids {
+                match self.record_ts(id, need_ts) {
+                    Ok(r) => out.push(r),
+                    Err(e) if out.is_empty() => return Err(e),
+                    Err(e) => return Ok((out, Some(e))),
+                }
+            }
+            return Ok((out, None));
+        };
+        let ts = |stored: &[u8]| if need_ts { record::decode_ts(stored) } else { None };
+        Ok((batch.by_position().into_iter().map(|r| r.map(ts)).collect(), refused))
     }
 
     fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
@@ -789,6 +835,12 @@ impl Fetched {
     /// Every record asked for was found and kept: the reply is exactly the page.
     pub fn complete(&self) -> bool {
         self.reply.as_ref().is_some_and(|r| self.found.len() == r.len())
+    }
+
+    /// For each id asked (up to a refused key), its stored record, `None` if missing.
+    pub fn by_position(&self) -> Vec<Option<&[u8]>> {
+        let Some(reply) = &self.reply else { return Vec::new() };
+        (0..reply.len()).map(|i| reply.get(i)).collect()
     }
 
     /// Keeps the records for which `keep(id, stored)` holds.

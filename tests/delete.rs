@@ -29,6 +29,30 @@ fn del_removes_records_from_every_flow_and_counts_what_existed() {
     assert_eq!(err_of(cmd(&mut con, &["TLOG.DEL", "p"])), "ERR wrong number of arguments for 'tlog.del' command");
 }
 
+/// An id pushed out of order (another client's late push) neither hides the others from DEL
+/// nor escapes it, within the read window.
+#[test]
+fn del_finds_ids_in_a_flow_with_an_id_out_of_order() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 1..=10 {
+        cmd(&mut con, &["TLOG.LOG", "d", &format!("m{i}"), "t"]).unwrap();
+    }
+    // A late push of an old id at the head: 3 10 9 8 7 6 5 4 3 2 1.
+    let _: i64 = con.lpush("d:flow:t", 3).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "d", "7", "9"]).unwrap()), 2);
+    assert_eq!(con.lrange::<_, Vec<i64>>("d:flow:t", 0, -1).unwrap(), vec![3, 10, 8, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(con.lrange::<_, Vec<i64>>("d:flow:__all__", 0, -1).unwrap(), vec![10, 8, 6, 5, 4, 3, 2, 1]);
+    // A flow of ids written out of order: 12 is late, below 16..13.
+    for i in 11..=16 {
+        cmd(&mut con, &["TLOG.LOG", "d", &format!("m{i}"), "u"]).unwrap();
+    }
+    let _: () = redis::cmd("DEL").arg("d:flow:u").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("RPUSH").arg("d:flow:u").arg(&[12, 16, 15, 14, 13, 11]).query(&mut con).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "d", "12", "13"]).unwrap()), 2);
+    assert_eq!(con.lrange::<_, Vec<i64>>("d:flow:u", 0, -1).unwrap(), vec![16, 15, 14, 11]);
+}
+
 #[test]
 fn del_checks_everything_before_deleting_anything() {
     let s = Server::start();

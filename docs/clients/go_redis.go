@@ -89,19 +89,20 @@ func main() {
 	}
 
 	// Every record, newest first, 3 at a time: each page starts below the last id of the page before.
+	// An empty page is the end (a short one may not be: a read stops early at its scan limit).
 	const pageSize = 3
 	var bounds []any
 	for {
 		args := append([]any{"TLOG.GET", "demo", "__all__", "LIMIT", pageSize}, bounds...)
 		page := must(rdb.Do(ctx, args...).Slice())
+		if len(page) == 0 {
+			break
+		}
 		line := []any{"page"}
 		for _, reply := range page {
 			line = append(line, record(reply)["id"])
 		}
 		fmt.Println(line...)
-		if len(page) < pageSize {
-			break
-		}
 		bounds = []any{"BEFORE", record(page[len(page)-1])["id"]}
 	}
 }

@@ -46,12 +46,13 @@ if ((await tlog("TLOG.LATEST", "demo", "refunds")) === null) {
 }
 
 // Every record, newest first, 3 at a time: each page starts below the last id of the page before.
+// An empty page is the end (a short one may not be: a read stops early at its scan limit).
 const pageSize = 3;
 let bounds = [];
 while (true) {
   const page = (await tlog("TLOG.GET", "demo", "__all__", "LIMIT", pageSize, ...bounds)).map(record);
+  if (page.length === 0) break;
   console.log("page", ...page.map((rec) => rec.id));
-  if (page.length < pageSize) break;
   bounds = ["BEFORE", page.at(-1).id];
 }
 

@@ -49,11 +49,12 @@ if r.execute_command("TLOG.LATEST", "demo", "refunds") is None:
     print("no refunds")
 
 # Every record, newest first, 3 at a time: each page starts below the last id of the page before.
+# An empty page is the end (a short one may not be: a read stops early at its scan limit).
 page_size = 3
 bounds = []  # no bound for the first page
 while True:
     page = [record(x) for x in r.execute_command("TLOG.GET", "demo", "__all__", "LIMIT", page_size, *bounds)]
-    print("page", *[rec["id"] for rec in page])
-    if len(page) < page_size:
+    if not page:
         break
+    print("page", *[rec["id"] for rec in page])
     bounds = ["BEFORE", page[-1]["id"]]

@@ -3,7 +3,7 @@
 use super::{parse_read, reply_record, Spec};
 use crate::error::Result;
 use crate::ffi::{Ctx, Reply};
-use crate::query::Allowed;
+use crate::query::{Allowed, End, Outcome};
 
 pub static SPEC: Spec = Spec {
     name: "tlog.latest",
@@ -11,7 +11,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the newest record of a tag's flow (by default of every record), optionally bounded by id and time, or nil.",
-    complexity: "O(1) without bounds, O(log N) with them, where N is the number of records in the flow; plus one step per id skipped (record gone, or not matching AND, OR or NOT).",
+    complexity: "O(W) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); plus one step per id skipped (record gone, or not matching AND, OR or NOT), up to the scan limit (tlog.read-scan-limit or SCANLIMIT).",
     since: "0.1.0",
     args: super::LATEST_ARGS,
     handler: run,
@@ -22,11 +22,22 @@ const OPTIONS: Allowed = Allowed::LATEST;
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let mut req = parse_read(args, OPTIONS)?;
     req.query.limit = Some(1);
-    let (flow, ids) = super::select(ctx, &req)?;
+    let q = &req.query;
+    let work = super::work_for(q);
+    let (flow, ids, outcome) = super::select(ctx, &req, &work)?;
+    // Stopped at the scan limit with nothing found: nil would say there is no such record.
+    if !q.with_cursor && outcome.end == End::Cut && ids.is_empty() {
+        return Err(super::scan_limit_error(&work, q, &outcome));
+    }
     let reply = Reply::new(ctx);
+    if q.with_cursor {
+        // A record found is the answer: nothing to continue.
+        let outcome = if ids.is_empty() { outcome } else { Outcome::DONE };
+        super::reply_cursor(&reply, &outcome);
+    }
     // Selecting checks the record's ACL before anything is replied.
     if let Some(&id) = ids.first() {
-        if flow.with_record_id(id, |stored| reply_record(&reply, id, stored, req.query.raw))?.is_some() {
+        if flow.with_record_id(id, |stored| reply_record(&reply, id, stored, q.raw))?.is_some() {
             return Ok(());
         }
     }

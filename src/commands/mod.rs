@@ -2,10 +2,10 @@
 //! This file holds what they share: the command table with its docs, tag validation and the
 //! record reply.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Resume, Result};
 use crate::ffi::Reply;
 use crate::keys::{self, ALL_FLOW};
-use crate::query::{self, Allowed, Query, Sources};
+use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work};
 use crate::store::{Fetched, Flow};
 use crate::record;
 
@@ -135,6 +135,13 @@ pub const TAG_FILTERS: [Arg; 3] = [
     ]),
 ];
 
+/// `[SCANLIMIT limit] [WITHCURSOR]`: how many ids a call may pass over, and a reply that says
+/// where the next call goes on from.
+pub const SCAN_OPTIONS: [Arg; 2] = [
+    Arg::new("limit", ArgKind::Integer).token("SCANLIMIT").optional(),
+    Arg::new("withcursor", ArgKind::Token).token("WITHCURSOR").optional(),
+];
+
 const TIME_BOUNDS: [Arg; 4] = [
     Arg::new("before-id", ArgKind::Integer).token("BEFORE").optional(),
     Arg::new("after-id", ArgKind::Integer).token("AFTER").optional(),
@@ -159,6 +166,8 @@ pub const GET_ARGS: &[Arg] = &[
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
         TIME_BOUNDS[3],
+        SCAN_OPTIONS[0],
+        SCAN_OPTIONS[1],
         Arg::new("raw", ArgKind::Token).token("RAW").optional(),
     ]),
 ];
@@ -175,6 +184,8 @@ pub const LATEST_ARGS: &[Arg] = &[
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
         TIME_BOUNDS[3],
+        SCAN_OPTIONS[0],
+        SCAN_OPTIONS[1],
         Arg::new("raw", ArgKind::Token).token("RAW").optional(),
     ]),
 ];
@@ -191,6 +202,8 @@ pub const COUNT_ARGS: &[Arg] = &[
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
         TIME_BOUNDS[3],
+        SCAN_OPTIONS[0],
+        SCAN_OPTIONS[1],
     ]),
 ];
 
@@ -257,88 +270,108 @@ pub fn parse_read<'a>(args: &[&'a [u8]], allowed: Allowed) -> Result<ReadRequest
     Ok(ReadRequest { prefix, tag, query: query::parse_options(options, allowed)? })
 }
 
-/// The ids a read returns, in reply order, and the base flow to read their records through.
-/// Every record key is ACL-checked while selecting, before the reply starts.
-pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>) -> Result<(Flow<'a>, Vec<i64>)> {
+/// What a read may do, from the configuration and the call's SCANLIMIT.
+pub fn work_for(q: &Query) -> Work {
+    use crate::registry::config::{READ_SCAN_LIMIT, READ_WINDOW};
+    use std::sync::atomic::Ordering;
+    let window = usize::try_from(READ_WINDOW.load(Ordering::Relaxed)).unwrap_or(0);
+    let limit = q.scan_limit.unwrap_or_else(|| u64::try_from(READ_SCAN_LIMIT.load(Ordering::Relaxed)).unwrap_or(0));
+    Work::new(window, limit)
+}
+
+/// The ids a read returns, in reply order, the base flow to read their records through, and
+/// how the scan ended. Every record key is ACL-checked while selecting, before the reply
+/// starts.
+pub fn select<'a>(ctx: crate::ffi::Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<'a>, Vec<i64>, Outcome)> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     let q = &req.query;
     if !q.has_tag_filter() {
-        let ids = query::select(&flow, q)?;
-        return Ok((flow, ids));
+        let (ids, outcome) = query::select(&flow, q, work)?;
+        return Ok((flow, ids, outcome));
     }
     let limit = q.limit.unwrap_or(usize::MAX);
     let mut ids = Vec::new();
-    if limit > 0 {
-        each_tag_match(&flow, req, true, |id| {
-            ids.push(id);
-            ids.len() < limit
-        })?;
+    if limit == 0 {
+        return Ok((flow, ids, Outcome::DONE));
     }
-    Ok((flow, ids))
+    let how = Matching { read_records: true, count_matches: false };
+    let outcome = each_tag_match(&flow, req, how, work, |id| {
+        ids.push(id);
+        ids.len() < limit
+    })?;
+    Ok((flow, ids, outcome))
 }
 
 /// At most this many records are read by one MGET.
 const FETCH_BATCH: usize = 1000;
 
-/// The records of a query without a tag filter, read with MGET in batches, in reply order.
-/// `None` for a query with a tag filter, or if the server would not run LRANGE or MGET for
-/// the module (see `Ctx::call_strings`): then the caller reads key by key. Every record key
-/// is ACL-checked before the reply starts.
-pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<Option<Vec<Fetched>>> {
+/// The records of a query without a tag filter, read with MGET in batches, in reply order,
+/// and how the scan ended. `None` for a query with a tag filter, or if the server would not
+/// run MGET for the module (see `Ctx::call_strings`): then the caller reads key by key. Every
+/// record key is ACL-checked before the reply starts.
+pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Option<(Vec<Fetched>, Outcome)>> {
     let q = &req.query;
     if q.has_tag_filter() {
         return Ok(None);
     }
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    let w = query::window(&flow, q)?;
     let limit = q.limit.unwrap_or(usize::MAX);
-    let mut rest = w;
+    if limit == 0 {
+        return Ok(Some((Vec::new(), Outcome::DONE)));
+    }
+    let plan = query::plan(&flow, q, work.window)?;
+    let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
     let mut batches = Vec::new();
     let mut found = 0;
+    let mut last = None;
     // Each round asks for as many records as the page still needs; after a round that came
-    // back short (records gone, entries not ids, outside the bounds), it reads ahead twice as
-    // far, so a long run of missing records costs a few rounds, not one per record. What a
-    // round reads beyond the page is dropped; a key the caller may not read counts only if the
-    // page needs a record from there on, as when records are read one by one.
+    // back short (records gone, outside the time bounds), it reads ahead twice as far, so a
+    // long run of missing records costs a few rounds, not one per record; never further than
+    // the scan limit lets it. What a round reads beyond the page is dropped; a key the caller
+    // may not read counts only if the page needs a record from there on, as when records are
+    // read one by one.
     let mut ahead = 0;
-    while found < limit && !rest.is_empty() {
+    while found < limit {
         let need = limit - found;
-        let size = need.max(ahead).min(FETCH_BATCH);
-        let mut ids = Vec::new();
-        while ids.len() < size && !rest.is_empty() {
-            let n = (size - ids.len()).min(rest.len());
-            // The next `n` entries in reply order: from the head for newest first.
-            let chunk = if q.asc { rest.end - n..rest.end } else { rest.start..rest.start + n };
-            rest = if q.asc { rest.start..chunk.start } else { chunk.end..rest.end };
-            let Some(read) = flow.ids_in(chunk)? else { return Ok(None) };
-            // An entry that is not an id (written by another client) is skipped, as is an id
-            // out of the id bounds (ids another client pushed out of order).
-            let admitted = |id: &i64| q.before.is_none_or(|b| *id < b) && q.after.is_none_or(|a| *id > a);
-            if q.asc {
-                ids.extend(read.iter().rev().flatten().filter(|id| admitted(id)));
-            } else {
-                ids.extend(read.iter().flatten().filter(|id| admitted(id)));
+        let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
+        // A batch of records all gone passes over no more ids than are left to pass.
+        let size = need.max(ahead).min(FETCH_BATCH).min(left).max(1);
+        let mut ids = Vec::with_capacity(size);
+        while ids.len() < size {
+            match candidates.next_id() {
+                Some(id) => ids.push(id),
+                None => break,
             }
         }
-        if ids.is_empty() {
-            break;
-        }
-        let Some((mut batch, refused)) = flow.fetch(&ids)? else { return Ok(None) };
+        let Some(&batch_last) = ids.last() else { break };
+        let Some((mut batch, refused)) = flow.fetch(&ids)? else {
+            work.again_one_by_one();
+            return Ok(None);
+        };
         if q.has_time_bounds() {
             // Each record's time is checked: records of other clients may be out of order.
             batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)));
         }
+        // Records gone or outside the time bounds, and of those asked beyond a refused key.
+        work.pass(ids.len().saturating_sub(batch.len()) as u64);
         batch.truncate(need);
         found += batch.len();
-        batches.push(batch);
-        if found < limit {
-            if let Some(e) = refused {
-                return Err(e);
-            }
-            ahead = size.saturating_mul(2);
+        last = Some(batch_last);
+        if found >= limit {
+            last = batch.records().last().map(|(id, _)| id);
+            batches.push(batch);
+            return Ok(Some((batches, Outcome { end: End::Full, last })));
         }
+        batches.push(batch);
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        if work.exhausted() {
+            return Ok(Some((batches, Outcome { end: End::Cut, last })));
+        }
+        ahead = size.saturating_mul(2);
     }
-    Ok(Some(batches))
+    Ok(Some((batches, Outcome { end: End::Done, last })))
 }
 
 /// Replies with the records of [`select_page`] as an array. A page read whole by one MGET is
@@ -358,27 +391,42 @@ pub fn reply_page(reply: &Reply, batches: Vec<Fetched>, raw: bool) {
     }
 }
 
-/// How many ids of the flow a query's bounds and tag filter admit, without reading records.
-pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>) -> Result<usize> {
+/// WITHCURSOR: starts the reply `[cursor, result]`, the cursor 0 when the scan is complete.
+pub fn reply_cursor(reply: &Reply, outcome: &Outcome) {
+    reply.array(2);
+    reply.int(outcome.cursor().unwrap_or(0));
+}
+
+/// Where a read without WITHCURSOR that found nothing before its scan limit goes on from.
+pub fn scan_limit_error(work: &Work, q: &Query, outcome: &Outcome) -> Error {
+    let at = outcome.last.unwrap_or(0);
+    let resume = if q.asc { Resume::After(at) } else { Resume::Before(at) };
+    Error::ScanLimit { passed: work.passed(), resume }
+}
+
+/// How many ids of the flow a query's bounds and tag filter admit, and how the scan ended.
+/// Without a tag filter, by position (see [`query::count`]): never cut short.
+pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<(usize, Outcome)> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     if !req.query.has_tag_filter() {
-        return Ok(query::window(&flow, &req.query)?.len());
+        return Ok((query::count(&flow, &req.query, work.window)?, Outcome::DONE));
     }
     let mut n = 0;
-    each_tag_match(&flow, req, false, |_| {
+    let how = Matching { read_records: false, count_matches: true };
+    let outcome = each_tag_match(&flow, req, how, work, |_| {
         n += 1;
         true
     })?;
-    Ok(n)
+    Ok((n, outcome))
 }
 
 /// Opens the flows of the query's AND, OR and NOT tags and runs the streaming merge.
-fn each_tag_match(base: &Flow<'_>, req: &ReadRequest<'_>, read_records: bool, f: impl FnMut(i64) -> bool) -> Result<()> {
+fn each_tag_match(base: &Flow<'_>, req: &ReadRequest<'_>, how: Matching, work: &Work, f: impl FnMut(i64) -> bool) -> Result<Outcome> {
     let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'_>>> { tags.iter().map(|t| base.sibling(t)).collect() };
     let q = &req.query;
     let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
     let src = Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
-    query::each_match(&src, q, read_records, f)
+    query::each_match(&src, q, how, work, f)
 }
 
 /// Replies with the records `ids` of `flow` (those that still exist), as an array.
@@ -491,19 +539,19 @@ mod tests {
         assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE message [tag [tag ...]]");
         assert_eq!(
             get::SPEC.syntax(),
-            "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+            "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
         );
         assert_eq!(
             latest::SPEC.syntax(),
-            "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [RAW]]"
+            "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
         );
         assert_eq!(
             tail::SPEC.syntax(),
-            "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [COUNT count] [BLOCK milliseconds] [RAW]"
+            "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [COUNT count] [BLOCK milliseconds] [SCANLIMIT limit] [WITHCURSOR] [RAW]"
         );
         assert_eq!(del::SPEC.syntax(), "TLOG.DEL prefix id [id ...]");
         assert_eq!(tags::SPEC.syntax(), "TLOG.TAGS prefix cursor [MATCH pattern] [COUNT count]");
-        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time]]");
+        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR]]");
     }
 
     /// Each command's page in docs/commands/ and `COMMAND DOCS` come from these specs: the page

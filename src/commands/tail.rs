@@ -7,10 +7,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use redis_module::raw;
 
 use super::{reply_records, select, Arg, ArgKind, ReadRequest, Spec, TAG_FILTERS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Resume};
 use crate::ffi::{Ctx, Reply};
 use crate::keys::{self, Keys};
-use crate::query::{self, Allowed, Query};
+use crate::query::{self, Allowed, End, Query};
 use crate::store::Flow;
 
 pub static SPEC: Spec = Spec {
@@ -19,7 +19,7 @@ pub static SPEC: Spec = Spec {
     arity: -4,
     writes: false,
     summary: "Returns the records of a tag's flow newer than an id, oldest first, waiting for them with BLOCK like XREAD.",
-    complexity: "O(log N + M) where N is the number of records in the flow and M the number of ids scanned; a blocked client costs nothing until a record is logged to the flow it waits on.",
+    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned, those passed over stopping at the scan limit (tlog.read-scan-limit or SCANLIMIT); a blocked client costs nothing until a record is logged to the flow it waits on.",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),
@@ -30,6 +30,8 @@ pub static SPEC: Spec = Spec {
         TAG_FILTERS[2],
         Arg::new("count", ArgKind::Integer).token("COUNT").optional(),
         Arg::new("milliseconds", ArgKind::Integer).token("BLOCK").optional(),
+        super::SCAN_OPTIONS[0],
+        super::SCAN_OPTIONS[1],
         Arg::new("raw", ArgKind::Token).token("RAW").optional(),
     ],
     handler: run,
@@ -86,7 +88,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
         // the flow have higher ids. Entries that are not ids (another client's) are passed over.
         From::Newest => {
             let flow = Flow::open(ctx, prefix, tag)?;
-            (0..flow.len().min(1000)).find_map(|i| flow.id_at(i)).unwrap_or(0)
+            query::newest(&flow, super::work_for(&query).window).unwrap_or(0)
         }
     };
     query.after = Some(after);
@@ -115,13 +117,32 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     Ok(())
 }
 
-/// Replies with the matching records if there are any: true if it replied.
+/// Replies with the matching records if there are any: true if it replied. A scan cut short
+/// by the scan limit with nothing found replies too: with WITHCURSOR, the id to go on from and
+/// no records; without, an error naming that id (nil would leave the reader where it was).
 fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
-    let (flow, ids) = select(ctx, req)?;
+    let q = &req.query;
+    let work = super::work_for(q);
+    let (flow, ids, outcome) = select(ctx, req, &work)?;
+    let from = q.after.unwrap_or(0);
     if ids.is_empty() {
-        return Ok(false);
+        let cut = outcome.end == End::Cut;
+        if cut && !q.with_cursor {
+            let resume = Resume::From(outcome.last.unwrap_or(from));
+            return Err(Error::ScanLimit { passed: work.passed(), resume });
+        }
+        // Without BLOCK, WITHCURSOR says how far the reader got even with nothing to return.
+        if !(cut || q.with_cursor && q.block.is_none()) {
+            return Ok(false);
+        }
     }
-    reply_records(&Reply::new(ctx), &flow, &ids, req.query.raw)?;
+    let reply = Reply::new(ctx);
+    if q.with_cursor {
+        // The id to pass next: the last one looked at (a record's, or one passed over).
+        reply.array(2);
+        reply.int(outcome.last.unwrap_or(from).max(from));
+    }
+    reply_records(&reply, &flow, &ids, q.raw)?;
     Ok(true)
 }
 

@@ -1,0 +1,285 @@
+//! Reads that pass over many ids (tag filters that match little, records gone) stop at the
+//! scan limit and say where to go on from: with WITHCURSOR in the reply, without it by the
+//! records found so far or, when there are none, an error naming the continuation. Following
+//! the continuations gives exactly the whole result.
+
+mod common;
+
+use common::*;
+use redis::{Commands, Value};
+
+/// 3000 records tagged `a`; all but every 500th also tagged `b`; every 7th also `c`.
+fn setup() -> (Server, redis::Connection) {
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for id in 1..=3000 {
+        let c = pipe.cmd("TLOG.LOG").arg("p").arg(format!("r{id}")).arg("a");
+        if id % 500 != 0 {
+            c.arg("b");
+        }
+        if id % 7 == 0 {
+            c.arg("c");
+        }
+        c.ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    (s, con)
+}
+
+fn words(base: &[&str], extra: &[String]) -> Vec<String> {
+    base.iter().map(|w| w.to_string()).chain(extra.iter().cloned()).collect()
+}
+
+fn run_words(con: &mut redis::Connection, w: &[String]) -> redis::RedisResult<Value> {
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    cmd(con, &w)
+}
+
+/// `[cursor, result]` of a WITHCURSOR reply.
+fn split(v: Value) -> (i64, Value) {
+    let a = array(&v);
+    assert_eq!(a.len(), 2, "{v:?}");
+    (int(&a[0]), a[1].clone())
+}
+
+/// The id an error tells to go on from, after `marker`.
+fn resume_id(e: &str, marker: &str) -> i64 {
+    let rest = e.split(marker).nth(1).unwrap_or_else(|| panic!("no '{marker}' in: {e}"));
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// Follows GET continuations with WITHCURSOR until the cursor is 0; returns the ids and the
+/// number of calls.
+fn follow_get(con: &mut redis::Connection, base: &[&str], asc: bool) -> (Vec<i64>, usize) {
+    let bound = if asc { "AFTER" } else { "BEFORE" };
+    let mut w = words(base, &["WITHCURSOR".to_string()]);
+    let mut seen = Vec::new();
+    for calls in 1.. {
+        assert!(calls < 10_000, "no end");
+        let (cursor, recs) = split(run_words(con, &w).unwrap());
+        seen.extend(ids(&recs));
+        if cursor == 0 {
+            return (seen, calls);
+        }
+        // The same query, the cursor as its bound.
+        match w.iter().position(|x| x == bound) {
+            Some(i) => w[i + 1] = cursor.to_string(),
+            None => w.extend([bound.to_string(), cursor.to_string()]),
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn filtered_reads_stop_at_the_scan_limit_and_continue_exactly() {
+    let (_s, mut con) = setup();
+    let full = ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "0"]).unwrap());
+    assert_eq!(full, vec![3000, 2500, 2000, 1500, 1000, 500]);
+
+    // Without WITHCURSOR: the records found so far, or an error naming where to go on.
+    let e = err_of(cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100", "BEFORE", "3000"]));
+    assert!(e.starts_with("ERR scan limit reached: 10"), "{e}");
+    assert!(e.ends_with("or use WITHCURSOR, or SCANLIMIT 0 for no limit"), "{e}");
+    let next = resume_id(&e, "continue with BEFORE ");
+    assert!((2890..2905).contains(&next), "{e}");
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100", "LIMIT", "10"]).unwrap()), vec![3000]);
+    // Paging by hand, on the records or the error, gives the whole result.
+    let mut seen = Vec::new();
+    let mut before: Option<i64> = None;
+    for _ in 0..1000 {
+        let mut w = words(&["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "150"], &[]);
+        if let Some(b) = before {
+            w.extend(["BEFORE".into(), b.to_string()]);
+        }
+        match run_words(&mut con, &w) {
+            Ok(v) => {
+                let page = ids(&v);
+                let Some(&last) = page.last() else { break };
+                seen.extend(page);
+                before = Some(last);
+            }
+            Err(_) => before = Some(resume_id(&err_of(run_words(&mut con, &w)), "BEFORE ")),
+        }
+    }
+    assert_eq!(seen, full);
+
+    // With WITHCURSOR, newest and oldest first, with filters of every kind.
+    let (got, calls) = follow_get(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100"], false);
+    assert_eq!(got, full);
+    assert!(calls >= 25, "{calls} calls");
+    let (got, _) = follow_get(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100", "ASC"], true);
+    assert_eq!(got, full.iter().rev().copied().collect::<Vec<_>>());
+    for base in [
+        &["TLOG.GET", "p", "__all__", "OR", "2", "c", "a", "AND", "1", "b", "NOT", "1", "c", "SCANLIMIT", "37"][..],
+        &["TLOG.GET", "p", "__all__", "NOT", "1", "b", "SCANLIMIT", "3"],
+        &["TLOG.GET", "p", "b", "AND", "1", "c", "LIMIT", "1000", "SCANLIMIT", "50", "AFTER", "100", "BEFORE", "2000"],
+    ] {
+        // The whole result: no LIMIT, no scan limit.
+        let mut unbounded: Vec<&str> = Vec::new();
+        let mut i = 0;
+        while i < base.len() {
+            if base[i] == "SCANLIMIT" || base[i] == "LIMIT" {
+                i += 2;
+                continue;
+            }
+            unbounded.push(base[i]);
+            i += 1;
+        }
+        unbounded.extend(["SCANLIMIT", "0"]);
+        let want_all = ids(&cmd(&mut con, &unbounded).unwrap());
+        assert!(!want_all.is_empty(), "{base:?}");
+        // Whatever the scan limit, a page holds at most LIMIT records, and the cursor after a
+        // full page goes on below its last record.
+        let (got, _) = follow_get(&mut con, base, false);
+        assert_eq!(got, want_all, "{base:?}");
+    }
+
+    // A full page says where it ended.
+    let (cursor, recs) = split(cmd(&mut con, &["TLOG.GET", "p", "a", "LIMIT", "2", "WITHCURSOR"]).unwrap());
+    assert_eq!((cursor, ids(&recs)), (2999, vec![3000, 2999]));
+    let (cursor, recs) = split(cmd(&mut con, &["TLOG.GET", "p", "a", "AFTER", "2998", "WITHCURSOR"]).unwrap());
+    assert_eq!((cursor, ids(&recs)), (0, vec![3000, 2999]));
+
+    // The configured limit holds without SCANLIMIT; SCANLIMIT 0 lifts it.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-scan-limit").arg(200).query(&mut con).unwrap();
+    let e = err_of(cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "BEFORE", "3000"]));
+    assert!(e.starts_with("ERR scan limit reached: 20"), "{e}");
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "0"]).unwrap()), full);
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-scan-limit").arg(0).query(&mut con).unwrap();
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b"]).unwrap()), full);
+    let limit: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("tlog.read-scan-limit").query(&mut con).unwrap();
+    assert_eq!(limit, vec!["tlog.read-scan-limit", "0"]);
+}
+
+#[test]
+fn latest_count_and_tail_say_when_they_stopped_early() {
+    let (_s, mut con) = setup();
+    // LATEST: never nil for a record it did not get to.
+    let e = err_of(cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", "3000", "SCANLIMIT", "100"]));
+    assert!(e.starts_with("ERR scan limit reached") && e.contains("continue with BEFORE "), "{e}");
+    let mut before = "3000".to_string();
+    let mut calls = 0;
+    let found = loop {
+        calls += 1;
+        let (cursor, rec) = split(cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", &before, "SCANLIMIT", "100", "WITHCURSOR"]).unwrap());
+        if rec != Value::Nil {
+            assert_eq!(cursor, 0);
+            break int(&field(&rec, "id"));
+        }
+        assert_ne!(cursor, 0, "nil with a complete scan");
+        before = cursor.to_string();
+    };
+    assert_eq!(found, 2500);
+    assert!(calls >= 5, "{calls}");
+    let (cursor, rec) = split(cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", "500", "WITHCURSOR", "SCANLIMIT", "0"]).unwrap());
+    assert_eq!((cursor, rec), (0, Value::Nil));
+
+    // COUNT: a partial count is never given as the count.
+    let full = int(&cmd(&mut con, &["TLOG.COUNT", "p", "__all__", "OR", "2", "c", "b", "SCANLIMIT", "0"]).unwrap());
+    assert_eq!(full, 3000 - 6); // no multiple of 500 is one of 7
+    let e = err_of(cmd(&mut con, &["TLOG.COUNT", "p", "__all__", "OR", "2", "c", "b", "SCANLIMIT", "1000"]));
+    assert!(e.starts_with("ERR scan limit reached: 1000 ids scanned, 1000 counted; count the rest with BEFORE 1998 and add 1000"), "{e}");
+    let mut total = 0;
+    let mut before: Vec<String> = Vec::new();
+    loop {
+        let w = words(&["TLOG.COUNT", "p", "__all__", "OR", "2", "c", "b", "SCANLIMIT", "700", "WITHCURSOR"], &before);
+        let (cursor, n) = split(run_words(&mut con, &w).unwrap());
+        total += int(&n);
+        if cursor == 0 {
+            break;
+        }
+        before = vec!["BEFORE".into(), cursor.to_string()];
+    }
+    assert_eq!(total, full);
+    // Without a filter a count is by position, never cut short.
+    assert_eq!(split(cmd(&mut con, &["TLOG.COUNT", "p", "a", "AFTER", "10", "SCANLIMIT", "1", "WITHCURSOR"]).unwrap()), (0, Value::Int(2990)));
+
+    // TAIL: the id to go on from, with WITHCURSOR even when nothing matched yet.
+    let e = err_of(cmd(&mut con, &["TLOG.TAIL", "p", "a", "0", "NOT", "1", "b", "SCANLIMIT", "100"]));
+    assert!(e.contains("continue from id "), "{e}");
+    let mut from = 0;
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let (next, recs) = split(cmd(&mut con, &["TLOG.TAIL", "p", "a", &from.to_string(), "NOT", "1", "b", "SCANLIMIT", "100", "WITHCURSOR"]).unwrap());
+        assert!(next >= from);
+        seen.extend(ids(&recs));
+        if next == from {
+            break;
+        }
+        from = next;
+    }
+    assert_eq!(seen, vec![500, 1000, 1500, 2000, 2500, 3000]);
+    assert_eq!(from, 3000);
+    // Nothing newer: the same id back, no records.
+    assert_eq!(split(cmd(&mut con, &["TLOG.TAIL", "p", "a", "3000", "WITHCURSOR"]).unwrap()), (3000, Value::Array(vec![])));
+    assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "a", "3000"]).unwrap(), Value::Nil);
+}
+
+/// Ids whose records are gone count toward the limit, with or without a filter.
+#[test]
+fn reads_over_records_gone_stop_at_the_scan_limit() {
+    let (_s, mut con) = setup();
+    let gone: Vec<String> = (1001..=2900).map(|id| format!("p:msg:{id}")).collect();
+    let _: () = con.del(&gone).unwrap();
+    let live: Vec<i64> = (1..=3000).rev().filter(|id| !(1001..=2900).contains(id)).collect();
+    for (base, asc) in [(&["TLOG.GET", "p", "__all__", "SCANLIMIT", "300"][..], false), (&["TLOG.GET", "p", "a", "SCANLIMIT", "300", "ASC", "AFTER", "900"], true)] {
+        let (got, calls) = follow_get(&mut con, base, asc);
+        let want: Vec<i64> = if asc { live.iter().rev().copied().filter(|&id| id > 900).collect() } else { live.clone() };
+        assert_eq!(got, want, "{base:?}");
+        assert!(calls >= 7, "{base:?}: {calls} calls");
+    }
+    // Plain: the records before the gap, then an error in the middle of it.
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "200", "SCANLIMIT", "300"]).unwrap()), (2901..=3000).rev().collect::<Vec<i64>>());
+    let e = err_of(cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "200", "SCANLIMIT", "300", "BEFORE", "2901"]));
+    assert!(e.contains("continue with BEFORE "), "{e}");
+    let e = err_of(cmd(&mut con, &["TLOG.LATEST", "p", "__all__", "BEFORE", "2901", "SCANLIMIT", "300"]));
+    assert!(e.contains("continue with BEFORE "), "{e}");
+    let e = err_of(cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "1000", "SCANLIMIT", "300"]));
+    assert!(e.contains("continue from id "), "{e}");
+    assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "p", "__all__", "BEFORE", "2901", "SCANLIMIT", "0"]).unwrap(), "id")), 1000);
+    assert_eq!(ids(&cmd(&mut con, &["TLOG.TAIL", "p", "a", "1000", "AND", "1", "b", "COUNT", "2", "SCANLIMIT", "0"]).unwrap()), vec![2901, 2902]);
+}
+
+/// A blocked reader re-served on each new record passes over at most the scan limit too: it
+/// is answered with where it got to (WITHCURSOR) or the error, not left scanning.
+#[test]
+fn a_blocked_reader_stops_at_the_scan_limit_too() {
+    let s = Server::start();
+    let mut con = s.conn();
+    cmd(&mut con, &["TLOG.LOG", "p", "first", "t"]).unwrap();
+    let port = s.port;
+    let reader = |with_cursor: bool| {
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+            let mut w = vec!["TLOG.TAIL", "p", "t", "1", "NOT", "1", "noisy", "SCANLIMIT", "20", "BLOCK", "0"];
+            if with_cursor {
+                w.push("WITHCURSOR");
+            }
+            cmd(&mut c, &w)
+        })
+    };
+    let blocked = |con: &mut redis::Connection, n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let info: String = redis::cmd("INFO").arg("clients").query(con).unwrap();
+            if info.lines().any(|l| l == format!("blocked_clients:{n}")) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{info}");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    let (with, without) = (reader(true), reader(false));
+    blocked(&mut con, 2);
+    // Noisy records wake the readers, who pass them over until the limit.
+    let mut pipe = redis::pipe();
+    for i in 0..30 {
+        pipe.cmd("TLOG.LOG").arg("p").arg(format!("noise {i}")).arg("t").arg("noisy").ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let (cursor, recs) = split(with.join().unwrap().unwrap());
+    assert!(recs == Value::Array(vec![]) && (20..=31).contains(&cursor), "{cursor} {recs:?}");
+    let e = err_of(without.join().unwrap());
+    assert!(e.starts_with("ERR scan limit reached") && e.contains("continue from id "), "{e}");
+}
