@@ -49,7 +49,7 @@ fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
 /// command could tell its data from that prefix's.
 pub fn check_prefix(prefix: &[u8]) -> Result<()> {
     match keys::flow_segment_outer(prefix) {
-        Some(outer) => Err(Error::FlowPrefix { prefix: prefix.to_vec(), outer: outer.to_vec() }),
+        Some(outer) => Err(Error::FlowPrefix { prefix: prefix.to_vec(), outer: outer.map(<[u8]>::to_vec) }),
         None => Ok(()),
     }
 }
