@@ -4,8 +4,8 @@
 //! in steps of well under 1 ms).
 //!
 //! It finds work four ways: prefixes this server writes to are known at once; so are the tags
-//! of records written with a TTL, whose flows are swept (a batch per tick) once the prefix's
-//! records expire; an incremental SCAN of every database finds the other prefixes
+//! it writes, whose flows are swept (a batch per tick) once records of the prefix expire or
+//! are deleted; an incremental SCAN of every database finds the other prefixes
 //! (`<prefix>:flow:__all__`) and tag flows; work left over when a tick's time is up waits in a
 //! bounded queue. Replicas never clean: they receive the master's effects (`RPOP`, `LREM`,
 //! `DEL`, `XADD`, `UNLINK`), like any other write. In cluster mode, slots being migrated are
@@ -112,8 +112,16 @@ const STEP: usize = 16;
 /// passes. (Bounded also so that no set ever takes long to grow: a command or tick that grows
 /// one pays for rehashing it.)
 const MAX_PREFIXES: usize = 10_000;
-/// TTL tags kept in memory (all prefixes); past this, only the SCAN finds their flows.
+/// Tags of records written with a TTL kept in memory (all prefixes); past this, only the SCAN
+/// finds their flows, and only their contents can show them.
 const MAX_TTL_TAGS: usize = 10_000;
+/// Other tags kept in memory (written without a TTL, or flows shown by their contents).
+/// Counted apart, so that they never crowd out the tags of TTL records, whose flows are the
+/// ones left holding nothing but dead ids.
+const MAX_OTHER_TAGS: usize = 10_000;
+/// Lists remembered as not shown to be a prefix's flow, until they change; past this, the
+/// memory starts afresh.
+const MAX_NOT_SHOWN: usize = 20_000;
 /// Flows waiting in the queue; past this, the SCAN finds the others.
 const MAX_QUEUE: usize = 10_000;
 /// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
@@ -130,11 +138,16 @@ struct FlowJob {
     tag: Vec<u8>,
 }
 
-/// A TLOG.PURGE in progress.
+/// A TLOG.PURGE in progress. It runs in two passes: the flows first, while the records that
+/// show a flow to be the prefix's are still there, then the other keys.
 struct Purge {
     db: i32,
     prefix: Vec<u8>,
+    /// `<prefix>:flow:*` escaped, for the first pass; `<prefix>:*` escaped, for the second.
+    flow_glob: Vec<u8>,
     glob: Vec<u8>,
+    /// In the first pass.
+    flows: bool,
     cursor: Vec<u8>,
     removed: u64,
     /// The caller's ACL user, by name (looked up again each slice: it may change or go);
@@ -144,11 +157,13 @@ struct Purge {
     client: *mut raw::RedisModuleBlockedClient,
 }
 
-/// The TTL tags of one prefix, and how far queuing their flows has got.
+/// The tags of one prefix whose flows this server remembers as the prefix's, and how far
+/// queuing their flows has got.
 #[derive(Default)]
-struct TtlTags {
-    set: HashSet<Vec<u8>>,
-    /// The same tags, in the order first seen: what a sweep walks.
+struct Tags {
+    /// Each tag's place in `list`, and whether a record with a TTL was written with it.
+    index: HashMap<Vec<u8>, (usize, bool)>,
+    /// The same tags: what a sweep walks.
     list: Vec<Vec<u8>>,
     /// The next tag a pending sweep queues, if one is pending.
     sweep: Option<usize>,
@@ -158,9 +173,10 @@ struct TtlTags {
 
 #[derive(Default)]
 struct State {
-    /// Every prefix known to hold tlog data, per database: true for those this server wrote
-    /// to since the keyspace was last replaced (their `__all__` is theirs), false for those
-    /// the SCAN found (the contents of their `__all__` must show it).
+    /// Every prefix known to hold tlog data, per database: true for those whose `__all__` this
+    /// server remembers as theirs (it wrote to it, or its contents showed it, since the
+    /// keyspace was last replaced, and the cleaner has not found it missing or emptied it
+    /// since), false for the others (the contents of their `__all__` must show it).
     known: HashMap<i32, HashMap<Vec<u8>, bool>>,
     /// The same, in the order they are visited; `next` is the next one.
     order: Vec<(i32, Vec<u8>)>,
@@ -168,12 +184,20 @@ struct State {
     flows: VecDeque<FlowJob>,
     /// (db, key) of the flows in `flows`.
     queued: HashSet<(i32, Vec<u8>)>,
-    /// Per database and prefix, the tags of records written here with a TTL: where the ids
-    /// of expired records are (an expired record no longer says).
-    ttl_tags: HashMap<i32, HashMap<Vec<u8>, TtlTags>>,
+    /// Per database and prefix, the tags whose flows this server remembers as the prefix's:
+    /// those it wrote records with, and those whose contents showed them. Where the ids of
+    /// expired records are (an expired record no longer says), and flows that stay the
+    /// prefix's once their every id is dead (their contents show nothing then). A tag is
+    /// forgotten when the cleaner finds its flow missing or empties it.
+    tags: HashMap<i32, HashMap<Vec<u8>, Tags>>,
     ttl_tag_count: usize,
-    /// Prefixes whose TTL tags' flows are being queued, a bounded number per tick.
+    other_tag_count: usize,
+    /// Prefixes whose remembered tags' flows are being queued, a bounded number per tick.
     sweeps: VecDeque<(i32, Vec<u8>)>,
+    /// Lists whose contents did not show them to be the prefix's flow they are named as, by
+    /// (db, key): their length and newest entry then. Not looked at again until either
+    /// changes (a record pushed, an entry popped).
+    not_shown: HashMap<(i32, Vec<u8>), (usize, Vec<u8>)>,
     purges: VecDeque<Purge>,
     /// In cluster mode, the slots migrating or importing at this tick: their keys may be on
     /// either node, so a missing record proves nothing and nothing there is removed.
@@ -217,32 +241,131 @@ fn remember(db: i32, prefix: &[u8], written: bool) -> bool {
     })
 }
 
-/// True if this server wrote to the prefix since the keyspace was last replaced.
+/// True if this server remembers `__all__` of the prefix as the prefix's (see `State::known`).
 fn written(db: i32, prefix: &[u8]) -> bool {
     STATE.with(|s| s.borrow().known.get(&db).and_then(|k| k.get(prefix)).copied().unwrap_or(false))
 }
 
-/// True if this server remembers writing a record with a TTL and this tag to the prefix.
-fn ttl_tag(db: i32, prefix: &[u8], tag: &[u8]) -> bool {
-    STATE.with(|s| s.borrow().ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.set.contains(tag)))
+/// The cleaner found `__all__` of the prefix missing, or emptied it: whatever list is put
+/// there next must show it is the prefix's (or be written by this server).
+fn forget_written(db: i32, prefix: &[u8]) {
+    STATE.with(|s| {
+        if let Some(w) = s.borrow_mut().known.get_mut(&db).and_then(|k| k.get_mut(prefix)) {
+            *w = false;
+        }
+    });
 }
 
-/// Remembers the tags of a record written with a TTL, so that once records expire, the
-/// cleaner visits those flows without waiting for its SCAN to come by.
-pub fn note_ttl_tags(db: i32, prefix: &[u8], tags: &[&str]) {
+/// True if this server remembers the flow of `tag` as the prefix's (see `State::tags`).
+fn remembered(db: i32, prefix: &[u8], tag: &[u8]) -> bool {
+    STATE.with(|s| s.borrow().tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.index.contains_key(tag)))
+}
+
+/// Remembers the tags of a record this server wrote, so that the cleaner visits those flows
+/// once records of the prefix expire or are deleted, without waiting for its SCAN, and knows
+/// them for the prefix's even when their every id is dead. Called on every write: when every
+/// tag is known already (the usual case), a lookup per tag and nothing more.
+pub fn note_tags(db: i32, prefix: &[u8], tags: &[&str], ttl: bool) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let s = &mut *s;
-        for tag in tags {
-            let known = s.ttl_tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.set.contains(tag.as_bytes()));
-            if known || s.ttl_tag_count >= MAX_TTL_TAGS {
-                continue;
+        if let Some(t) = s.tags.get(&db).and_then(|p| p.get(prefix)) {
+            if tags.iter().all(|tag| t.index.get(tag.as_bytes()).is_some_and(|&(_, was_ttl)| was_ttl || !ttl)) {
+                return;
             }
-            let t = s.ttl_tags.entry(db).or_default().entry(prefix.to_vec()).or_default();
-            t.set.insert(tag.as_bytes().to_vec());
-            t.list.push(tag.as_bytes().to_vec());
-            s.ttl_tag_count += 1;
         }
+        for tag in tags {
+            remember_tag(s, db, prefix, tag.as_bytes(), ttl);
+        }
+    });
+}
+
+/// Remembers a tag flow whose contents showed it is the prefix's, so that it stays known for
+/// the prefix's once every id in it is dead.
+fn note_shown(db: i32, prefix: &[u8], tag: &[u8]) {
+    STATE.with(|s| remember_tag(&mut s.borrow_mut(), db, prefix, tag, false));
+}
+
+fn remember_tag(s: &mut State, db: i32, prefix: &[u8], tag: &[u8], ttl: bool) {
+    if let Some(entry) = s.tags.get_mut(&db).and_then(|p| p.get_mut(prefix)).and_then(|t| t.index.get_mut(tag)) {
+        if ttl && !entry.1 && s.ttl_tag_count < MAX_TTL_TAGS {
+            entry.1 = true;
+            s.ttl_tag_count += 1;
+            s.other_tag_count = s.other_tag_count.saturating_sub(1);
+        }
+        return;
+    }
+    let count = if ttl { &mut s.ttl_tag_count } else { &mut s.other_tag_count };
+    if *count >= if ttl { MAX_TTL_TAGS } else { MAX_OTHER_TAGS } {
+        return;
+    }
+    *count += 1;
+    let t = s.tags.entry(db).or_default().entry(prefix.to_vec()).or_default();
+    t.index.insert(tag.to_vec(), (t.list.len(), ttl));
+    t.list.push(tag.to_vec());
+}
+
+/// The cleaner found the flow of `tag` missing, or emptied it: the tag is forgotten, and
+/// whatever list is put there next must show it is the prefix's (or be written by this
+/// server).
+fn forget_tag(db: i32, prefix: &[u8], tag: &[u8]) {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let s = &mut *s;
+        let Some(by_prefix) = s.tags.get_mut(&db) else { return };
+        let Some(t) = by_prefix.get_mut(prefix) else { return };
+        let Some((i, ttl)) = t.index.remove(tag) else { return };
+        t.list.swap_remove(i);
+        if let Some(moved) = t.list.get(i) {
+            if let Some(e) = t.index.get_mut(moved) {
+                e.0 = i;
+            }
+            // The tag moved into place `i` from the end: a sweep already past `i` would miss
+            // it, so it runs once more.
+            if t.sweep.is_some_and(|at| at > i) {
+                t.again = true;
+            }
+        }
+        if ttl {
+            s.ttl_tag_count = s.ttl_tag_count.saturating_sub(1);
+        } else {
+            s.other_tag_count = s.other_tag_count.saturating_sub(1);
+        }
+        if t.index.is_empty() && t.sweep.is_none() {
+            by_prefix.remove(prefix);
+        }
+    });
+}
+
+/// The length and newest entry of list `name` (`None` if it is no list).
+fn list_state(ctx: Ctx, name: &RString) -> Option<(usize, Vec<u8>)> {
+    let k = Key::open(ctx, name, Mode::Read).ok()?;
+    if k.kind() != KeyKind::List {
+        return None;
+    }
+    let head = k.list_get(ctx, 0).map(|e| e.as_bytes().to_vec()).unwrap_or_default();
+    Some((k.len(), head))
+}
+
+/// True if list `key` was found not shown to be the prefix's and has not changed since.
+fn still_not_shown(ctx: Ctx, db: i32, key: &[u8], name: &RString) -> bool {
+    let Some(then) = STATE.with(|s| s.borrow().not_shown.get(&(db, key.to_vec())).cloned()) else { return false };
+    if list_state(ctx, name).is_some_and(|now| now == then) {
+        return true;
+    }
+    STATE.with(|s| s.borrow_mut().not_shown.remove(&(db, key.to_vec())));
+    false
+}
+
+/// Remembers that the contents of list `key` do not show it to be the prefix's, as it is now.
+fn mark_not_shown(ctx: Ctx, db: i32, key: &[u8], name: &RString) {
+    let Some(now) = list_state(ctx, name) else { return };
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.not_shown.len() >= MAX_NOT_SHOWN {
+            s.not_shown.clear();
+        }
+        s.not_shown.insert((db, key.to_vec()), now);
     });
 }
 
@@ -301,12 +424,12 @@ fn refresh_cluster_state(ctx: Ctx, flags: u32) -> Result<()> {
     Ok(())
 }
 
-/// Some records of a prefix expired: its TTL tags' flows are to be queued (by `run_sweeps`,
-/// a bounded number per tick, however many tags there are).
-fn sweep_ttl_flows(db: i32, prefix: &[u8]) {
+/// Some records of a prefix expired or were deleted: the flows of its remembered tags are to
+/// be queued (by `run_sweeps`, a bounded number per tick, however many tags there are).
+fn sweep_tag_flows(db: i32, prefix: &[u8]) {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let Some(t) = s.ttl_tags.get_mut(&db).and_then(|p| p.get_mut(prefix)) else { return };
+        let Some(t) = s.tags.get_mut(&db).and_then(|p| p.get_mut(prefix)) else { return };
         if t.sweep.is_some() {
             t.again = true;
             return;
@@ -316,7 +439,7 @@ fn sweep_ttl_flows(db: i32, prefix: &[u8]) {
     });
 }
 
-/// Queues the flows of pending TTL sweeps, `STEP * 4` at a time, while the budget lasts. True
+/// Queues the flows of pending tag sweeps, `STEP * 4` at a time, while the budget lasts. True
 /// if a sweep is still pending.
 fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
     while budget.left() {
@@ -328,7 +451,7 @@ fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
                 return None;
             }
             let (db, prefix) = s.sweeps.pop_front()?;
-            let Some(t) = s.ttl_tags.get_mut(&db).and_then(|p| p.get_mut(&prefix)) else { return Some((db, Vec::new())) };
+            let Some(t) = s.tags.get_mut(&db).and_then(|p| p.get_mut(&prefix)) else { return Some((db, Vec::new())) };
             let from = t.sweep.unwrap_or(0).min(t.list.len());
             let to = (from + STEP * 4).min(t.list.len());
             let names: Vec<Vec<u8>> = t.list[from..to].iter().map(|tag| Keys::new(&prefix).flow(tag).to_vec()).collect();
@@ -364,9 +487,11 @@ pub fn forget_prefixes() {
         s.next = 0;
         s.flows.clear();
         s.queued.clear();
-        s.ttl_tags.clear();
+        s.tags.clear();
         s.ttl_tag_count = 0;
+        s.other_tag_count = 0;
         s.sweeps.clear();
+        s.not_shown.clear();
         s.warned.clear();
     });
 }
@@ -438,7 +563,11 @@ fn tick(ctx: Ctx) -> bool {
         }
         busy |= run_sweeps(ctx, &budget);
         busy |= run_flows(ctx, &budget);
-        busy |= visit_prefixes(ctx, &budget);
+        // The visits of known prefixes get at most three quarters of what is left, so that
+        // however many prefixes there are, the SCAN (which finds the tag flows and the other
+        // prefixes) goes on.
+        let left = budget.until.saturating_duration_since(Instant::now());
+        busy |= visit_prefixes(ctx, &Budget { until: budget.until.checked_sub(left / 4).unwrap_or(budget.until) });
         if budget.left() {
             busy |= discover(ctx, &budget);
         }
@@ -474,30 +603,56 @@ pub fn archive() -> Option<Archive> {
 }
 
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
-/// `__all__`, in steps, while the budget lasts. Returns true if it finished. A prefix this
-/// server has not written to is left alone unless the contents of its `__all__` show that it
-/// is a prefix's flow of every record (see `retention::shown_by_contents`): a list named
-/// `x:flow:__all__` is not enough.
+/// `__all__`, in steps, while the budget lasts. Returns true if it finished. Only as far as
+/// `__all__` is shown to be the prefix's flow of every record (a list named `x:flow:__all__`
+/// is not enough): by its contents (see `retention::shown_by_contents`; a record of the
+/// prefix the plan removes shows it too), or, for dead ids only, because this server
+/// remembers it (see `State::known`).
 fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     // A prefix being purged goes as a whole: nothing to trim there.
     if !ctx.select_db(db) || !settled(prefix) || purging(db, prefix) {
         return true;
     }
     let keys = Keys::new(prefix);
+    let all = keys.all_flow();
+    let Ok(all_name) = ctx.string(&all) else { return true };
     let acl = Acl::unrestricted();
     let mut dead = 0;
-    let mut shown = written(db, prefix);
+    let mut proof = retention::Proof { remembered: written(db, prefix), contents: None };
+    if still_not_shown(ctx, db, &all, &all_name) {
+        if !proof.remembered {
+            return true;
+        }
+        proof.contents = Some(false);
+    }
+    let mut gone = false;
     let finished = loop {
         let step = retention::Step { entries: STEP, flow_ops: STEP * 4, dead_removable: true };
         let rules = retention::Rules { limits: server_limits(), now_micros: record::now_micros(), adding: 0, archive: archive() };
-        let result = retention::plan(ctx, &keys, &acl, rules, step).and_then(|plan| {
-            if !plan.is_empty() && !shown {
-                shown = retention::shown_by_contents(ctx, &keys, keys::ALL_FLOW, &ctx.string(&keys.all_flow())?)?;
-                if !shown {
+        let result = retention::plan(ctx, &keys, &acl, rules, step).and_then(|mut plan| {
+            if proof.contents.is_none() && plan.meets_a_record() {
+                // The oldest id of the list with a record is a record of the prefix.
+                proof.contents = Some(true);
+            }
+            if plan.is_empty() {
+                gone = plan.empties();
+                return Ok((false, retention::Removed::default()));
+            }
+            // Remembered, it may lose its dead ids without a look at its contents; not an
+            // entry that is no id.
+            let needs_contents = !proof.remembered || plan.removes_a_non_id();
+            if proof.contents.is_none() && needs_contents {
+                proof.contents = Some(retention::shown_by_contents(ctx, &keys, keys::ALL_FLOW, &all_name)?);
+            }
+            if !proof.shown() {
+                if !proof.remembered {
                     // Not shown to be the prefix's: nothing is removed.
                     return Ok((false, retention::Removed::default()));
                 }
+                // Remembered: its dead ids may go, up to the first entry that is no id.
+                plan.keep_ids_only();
             }
+            gone = plan.empties();
             Ok((plan.more(), retention::execute(ctx, &plan)?))
         });
         match result {
@@ -521,36 +676,68 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
             break false;
         }
     };
+    if proof.shown() && !proof.remembered && !gone {
+        // Remembered from now on: once its every id is dead, its contents show nothing.
+        let _ = remember(db, prefix, true);
+    } else if proof.contents == Some(false) {
+        mark_not_shown(ctx, db, &all, &all_name);
+    }
+    if gone {
+        forget_written(db, prefix);
+    }
     if dead > 0 {
-        sweep_ttl_flows(db, prefix);
+        sweep_tag_flows(db, prefix);
     }
     finished
 }
 
-/// Removes dead ids at the end of a tag flow while the budget lasts, if the flow is shown to
-/// be the prefix's: a flow of a tag this server remembers writing a TTL record with, or one
-/// whose contents show it. True if it finished.
+/// Removes dead ids at the end of a tag flow while the budget lasts, as far as the flow is
+/// shown to be the prefix's: by its contents, or, for dead ids only, because this server
+/// remembers the tag (see `State::tags`). A flow whose contents do not show it is not looked
+/// at again until it changes. True if it finished.
 fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
     if !ctx.select_db(job.db) || !settled(&job.prefix) || purging(job.db, &job.prefix) {
         return true;
     }
     let Ok(name) = ctx.string(&job.key) else { return true };
     let keys = Keys::new(&job.prefix);
-    let shown = ttl_tag(job.db, &job.prefix, &job.tag);
-    loop {
-        match retention::trim_dead_tail(ctx, &name, &keys, &job.tag, STEP, shown) {
-            Ok(n) => {
-                stats::add(&stats::TRIMMED, n);
-                if (n as usize) < STEP {
+    let mut proof = retention::Proof { remembered: remembered(job.db, &job.prefix, &job.tag), contents: None };
+    if still_not_shown(ctx, job.db, &job.key, &name) {
+        if !proof.remembered {
+            return true;
+        }
+        proof.contents = Some(false);
+    }
+    let finished = loop {
+        // The proof is carried from step to step: the contents are looked at once per visit.
+        let probe_live_tail = !proof.remembered && proof.contents.is_none();
+        match retention::trim_dead_tail(ctx, &name, &keys, &job.tag, STEP, &mut proof, probe_live_tail) {
+            Ok(trim) => {
+                stats::add(&stats::TRIMMED, trim.removed);
+                if trim.gone {
+                    // Missing or emptied: whatever list comes there next must show itself.
+                    forget_tag(job.db, &job.prefix, &job.tag);
                     return true;
                 }
+                if trim.live_tail_shows {
+                    proof.contents = Some(true);
+                }
+                if (trim.removed as usize) < STEP {
+                    break true;
+                }
             }
-            Err(_) => return true,
+            Err(_) => break true,
         }
         if !budget.left() {
-            return false;
+            break false;
         }
+    };
+    if proof.shown() && !proof.remembered {
+        note_shown(job.db, &job.prefix, &job.tag);
+    } else if proof.contents == Some(false) {
+        mark_not_shown(ctx, job.db, &job.key, &name);
     }
+    finished
 }
 
 /// Flows left unfinished by earlier ticks. True if some are still waiting.
@@ -665,16 +852,21 @@ type PurgeOutcome = std::result::Result<u64, String>;
 /// elsewhere (MULTI, scripts) the whole purge runs now and the count is replied.
 pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     let db = ctx.selected_db();
-    let mut glob = Vec::with_capacity(prefix.len() * 2 + 2);
-    for &c in prefix {
-        if matches!(c, b'*' | b'?' | b'[' | b']' | b'\\') {
-            glob.push(b'\\');
+    let escaped = |text: &[u8]| {
+        let mut glob = Vec::with_capacity(text.len() * 2 + 1);
+        for &c in text {
+            if matches!(c, b'*' | b'?' | b'[' | b']' | b'\\') {
+                glob.push(b'\\');
+            }
+            glob.push(c);
         }
-        glob.push(c);
-    }
-    glob.extend_from_slice(if prefix.is_empty() { b"*" } else { b":*" });
+        glob.push(b'*');
+        glob
+    };
+    let glob = escaped(&Keys::new(prefix).with_tail(b""));
+    let flow_glob = escaped(&Keys::new(prefix).flow(b""));
     let user = Acl::caller_name(ctx, ctx.flags()?)?.map(|name| name.as_bytes().to_vec());
-    let mut job = Purge { db, prefix: prefix.to_vec(), glob, cursor: b"0".to_vec(), removed: 0, user, client: std::ptr::null_mut() };
+    let mut job = Purge { db, prefix: prefix.to_vec(), flow_glob, glob, flows: true, cursor: b"0".to_vec(), removed: 0, user, client: std::ptr::null_mut() };
     if !ctx.may_block() {
         while !purge_step(ctx, &mut job)? {}
         finish_purge(&job);
@@ -704,26 +896,22 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
             Error::Message(format!("ERR TLOG.PURGE stopped after {} keys: its user no longer exists", job.removed))
         })?,
     };
-    let (next, found) = ctx.scan(&job.cursor, &job.glob, PURGE_SCAN_COUNT)?;
+    let (next, found) = ctx.scan(&job.cursor, if job.flows { &job.flow_glob } else { &job.glob }, PURGE_SCAN_COUNT)?;
     let mut names: Vec<RString> = Vec::with_capacity(found.len());
     for key in &found {
         let Some(role) = keys::role_under(&job.prefix, key) else { continue };
+        // Flows in the first pass only; they are left in the second (those not shown).
+        if (role == keys::Role::Flow) != job.flows {
+            continue;
+        }
         let name = ctx.string(key)?;
         // The caller's permission first: nothing of a key it may not touch is looked at.
         if let Err(e) = acl.check(&name, Access::ReadWrite) {
             return Err(Error::Message(format!("NOPERM TLOG.PURGE stopped after {} keys: {}", job.removed, e.to_string().trim_start_matches("NOPERM "))));
         }
-        // Only keys of the type their name says: a flow is a list, an archive a stream.
-        let kind = Key::open(ctx, &name, Mode::Read)?.kind();
-        let expected = match role {
-            keys::Role::Counter | keys::Role::Record => KeyKind::String,
-            keys::Role::Flow => KeyKind::List,
-            keys::Role::Archive => KeyKind::Stream,
-        };
-        if kind != expected {
-            continue;
+        if purge_owns(ctx, job, key, &name, role)? {
+            names.push(name);
         }
-        names.push(name);
     }
     if !names.is_empty() {
         let refs: Vec<&RString> = names.iter().collect();
@@ -731,7 +919,35 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
         job.removed += n.max(0) as u64;
     }
     job.cursor = next;
+    if job.cursor == b"0" && job.flows {
+        job.flows = false;
+        return Ok(false);
+    }
     Ok(job.cursor == b"0")
+}
+
+/// True if key `key`, which its name makes `role` of the purged prefix, is shown to be the
+/// prefix's. A name proves nothing: a flow must be a list shown to be the prefix's (remembered
+/// by this server, or by its contents, see `retention::shown_by_contents`), a record a string
+/// holding its own id, the counter a string holding an integer, the archive a stream.
+fn purge_owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Role) -> Result<bool> {
+    let prefix_keys = Keys::new(&job.prefix);
+    let k = Key::open(ctx, name, Mode::Read)?;
+    Ok(match (role, k.kind()) {
+        (keys::Role::Counter, KeyKind::String) => keys::parse_i64(k.string_value()?).is_some(),
+        (keys::Role::Record, KeyKind::String) => {
+            let id = key.strip_prefix(&*prefix_keys.msg_base()).and_then(keys::parse_id);
+            id.is_some_and(|id| k.string_value().is_ok_and(|body| retention::is_record_body(body, id)))
+        }
+        (keys::Role::Archive, KeyKind::Stream) => true,
+        (keys::Role::Flow, KeyKind::List) => {
+            drop(k);
+            let Some(tag) = key.strip_prefix(&*prefix_keys.flow(b"")) else { return Ok(false) };
+            let remembered = if tag == keys::ALL_FLOW { written(job.db, &job.prefix) } else { remembered(job.db, &job.prefix, tag) };
+            remembered || retention::shown_by_contents(ctx, &prefix_keys, tag, name)?
+        }
+        _ => false,
+    })
 }
 
 fn finish_purge(job: &Purge) {
@@ -741,8 +957,14 @@ fn finish_purge(job: &Purge) {
         if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix).is_some()) {
             s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
         }
-        if let Some(tags) = s.ttl_tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
-            s.ttl_tag_count -= tags.list.len();
+        if let Some(tags) = s.tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
+            for (_, ttl) in tags.index.values() {
+                if *ttl {
+                    s.ttl_tag_count = s.ttl_tag_count.saturating_sub(1);
+                } else {
+                    s.other_tag_count = s.other_tag_count.saturating_sub(1);
+                }
+            }
         }
     });
 }

@@ -28,8 +28,9 @@ pub enum Error {
     /// A tag whose flow would be a key of a prefix nested under `<prefix>:flow` (see
     /// `keys::nested_key`): the tag, the nested prefix, and the key's role and name there.
     NestedTag { tag: Vec<u8>, nested: Vec<u8>, role: Role, rest: Vec<u8> },
-    /// A prefix with a `flow` segment: its keys would be flows of `outer`.
-    FlowPrefix { prefix: Vec<u8>, outer: Vec<u8> },
+    /// A prefix with a `flow` segment: its keys would be flows of `outer` (`None`: of no
+    /// prefix, as for `:flow`; see `keys::flow_segment_outer`).
+    FlowPrefix { prefix: Vec<u8>, outer: Option<Vec<u8>> },
     TooManyTags(usize),
     /// The counter holds something that is not an integer (INCR's message).
     CounterNotInteger,
@@ -90,11 +91,11 @@ impl fmt::Display for Error {
                 }
             }
             Error::FlowPrefix { prefix, outer } => {
-                write!(f, "ERR prefix '{}' has a 'flow' segment: its keys would be flows of ", printable(prefix))?;
-                if outer.is_empty() {
-                    f.write_str("the empty prefix")
-                } else {
-                    write!(f, "the prefix '{}'", printable(outer))
+                write!(f, "ERR prefix '{}' has a 'flow' segment", printable(prefix))?;
+                match outer {
+                    None => f.write_str(", which tlog refuses in every prefix"),
+                    Some(outer) if outer.is_empty() => f.write_str(": its keys would be flows of the empty prefix"),
+                    Some(outer) => write!(f, ": its keys would be flows of the prefix '{}'", printable(outer)),
                 }
             }
             Error::TooManyTags(max) => write!(f, "ERR too many tags (at most {max})"),
@@ -174,7 +175,8 @@ mod tests {
             Error::ReservedTag,
             Error::TooManyTags(3),
             Error::NestedTag { tag: b"x:counter".to_vec(), nested: b"a:flow:x".to_vec(), role: Role::Counter, rest: b"counter".to_vec() },
-            Error::FlowPrefix { prefix: b"a:flow\r\n".to_vec(), outer: b"a".to_vec() },
+            Error::FlowPrefix { prefix: b"a:flow\r\n".to_vec(), outer: Some(b"a".to_vec()) },
+            Error::FlowPrefix { prefix: b":flow".to_vec(), outer: None },
             Error::CounterNotInteger,
             Error::CounterOverflow,
             Error::WrongType,
@@ -207,9 +209,10 @@ mod tests {
         assert_eq!(nested(b"archive", b"flow", Role::Archive, b"archive"), "ERR tag 'archive' would name a key of the prefix 'flow': its archive");
         assert_eq!(nested(b"msg:7", b"a:flow", Role::Record, b"msg:7"), "ERR tag 'msg:7' would name a key of the prefix 'a:flow': its record 7");
         assert_eq!(nested(b"flow:__all__", b"a:flow", Role::Flow, b"flow:__all__"), "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'");
-        let prefix = |p: &[u8], o: &[u8]| Error::FlowPrefix { prefix: p.to_vec(), outer: o.to_vec() }.to_string();
-        assert_eq!(prefix(b"a:flow:b", b"a"), "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'");
-        assert_eq!(prefix(b"flow", b""), "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix");
+        let prefix = |p: &[u8], o: Option<&[u8]>| Error::FlowPrefix { prefix: p.to_vec(), outer: o.map(<[u8]>::to_vec) }.to_string();
+        assert_eq!(prefix(b"a:flow:b", Some(b"a")), "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'");
+        assert_eq!(prefix(b"flow", Some(b"")), "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix");
+        assert_eq!(prefix(b":flow:x", None), "ERR prefix ':flow:x' has a 'flow' segment, which tlog refuses in every prefix");
     }
 
     #[test]

@@ -115,19 +115,29 @@ impl std::ops::Deref for KeyName {
 /// `a` (`a:flow:x:counter` is also the flow of tag `x:counter` of `a`).
 const FLOW_SEGMENT: &[u8] = b"flow";
 
-/// If `prefix` has a `flow` segment (`flow`, `a:flow`, `flow:x`, `a:flow:b`; segments are what
-/// `:` separates), the prefix whose flows its keys would be: what comes before the first such
-/// segment (`a`; the empty prefix for `flow` and `flow:x`). tlog refuses such a prefix, so that
-/// no key is both a flow of one prefix and a key of another.
-pub fn flow_segment_outer(prefix: &[u8]) -> Option<&[u8]> {
+/// If `prefix` has a `flow` segment (`flow`, `a:flow`, `flow:x`, `a:flow:b`, `:flow`;
+/// segments are what `:` separates), `Some(outer)`: the prefix whose flows its keys would be,
+/// read at the first `flow` segment that makes them so (`a`; the empty prefix for `flow` and
+/// `flow:x`). tlog refuses every such prefix, so that no key is both a flow of one prefix and a
+/// key of another. `Some(None)` for a prefix whose `flow` segments nest it in no prefix: only
+/// `flow` right after a leading `:` (`:flow`, `:flow:x`), since the empty prefix's flows are
+/// `flow:<tag>`, without a leading `:`. It is refused all the same: one rule, any `flow`
+/// segment, is easier to state and to check than its exceptions.
+pub fn flow_segment_outer(prefix: &[u8]) -> Option<Option<&[u8]>> {
     let mut start: usize = 0;
+    let mut found = false;
     for segment in prefix.split(|&c| c == b':') {
         if segment == FLOW_SEGMENT {
-            return Some(&prefix[..start.saturating_sub(1)]);
+            match start {
+                0 => return Some(Some(&prefix[..0])),
+                // `:flow...`: the empty prefix has no `:` before its `flow:`.
+                1 => found = true,
+                _ => return Some(Some(&prefix[..start - 1])),
+            }
         }
         start += segment.len() + 1;
     }
-    None
+    found.then_some(None)
 }
 
 /// The key of a nested prefix that the flow of a tag would be (see [`nested_key`]).
@@ -175,10 +185,15 @@ pub fn nested_key(tag: &[u8]) -> Option<Nested<'_>> {
 /// prefix tlog accepts, with a tag that names no key of a nested prefix: `(prefix, tag)`. At
 /// most one reading qualifies: the prefix ends before the first `flow` segment (a longer one
 /// would have a `flow` segment), and then the tag must not be refused. `a:flow:b:flow:c` has
-/// none: tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`.
+/// none: tag `b:flow:c` of `a` is refused, and so is the prefix `a:flow:b`. A reading counts
+/// only if the prefix's flow of the tag is `key` exactly: `:flow:x` is no flow at all (the
+/// empty prefix's flow of `x` is `flow:x`, and any longer prefix would have a `flow` segment).
 pub fn flow_owner(key: &[u8]) -> Option<(&[u8], &[u8])> {
     let at = (0..key.len()).find(|&i| key[i..].starts_with(b"flow:") && (i == 0 || key[i - 1] == b':'))?;
     let (prefix, tag) = (&key[..at.saturating_sub(1)], &key[at + 5..]);
+    if *Keys::new(prefix).flow(tag) != *key {
+        return None;
+    }
     nested_key(tag).is_none().then_some((prefix, tag))
 }
 
@@ -378,6 +393,20 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         assert!(flow_owner(b"workflow:x").is_none());
         assert!(flow_owner(b"app:msg:1").is_none());
         assert!(flow_owner(b"app:flow").is_none());
+        // Not `flow:x` and `flow:__all__` of the empty prefix, whose flows have no leading `:`;
+        // no other prefix is accepted either (`:flow` has a `flow` segment).
+        assert_eq!(flow_owner(b":flow:x"), None);
+        assert_eq!(flow_owner(b":flow:__all__"), None);
+        assert_eq!(flow_owner(b":flow:queue"), None);
+        assert_eq!(flow_owner(b":flow:flow:t"), None);
+        assert_eq!(flow_owner(b"::flow:t"), Some((&b":"[..], &b"t"[..])));
+        assert_eq!(flow_owner(b"a::flow:t"), Some((&b"a:"[..], &b"t"[..])));
+        // Every reading given is exact.
+        for key in [&b"app:flow:user:1"[..], b"flow:__all__", b"{a}:x:flow:t", b"::flow:t", b"x:flow:"] {
+            if let Some((p, t)) = flow_owner(key) {
+                assert_eq!(&*Keys::new(p).flow(t), key);
+            }
+        }
     }
 
     /// The analysis behind the rule, checked by brute force: for prefixes Q and P2 = Q:S and a
@@ -386,7 +415,7 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
     /// key's role there).
     #[test]
     fn keys_of_two_prefixes_meet_only_where_the_rule_says() {
-        let prefixes: &[&[u8]] = &[b"", b"a", b"a:b", b"flow", b"a:flow", b"flow:x", b"a:flow:x", b"a:flow:x:y", b"msg", b"a:msg", b"a:counter", b"x:flow:flow"];
+        let prefixes: &[&[u8]] = &[b"", b"a", b"a:b", b"flow", b"a:flow", b"flow:x", b"a:flow:x", b"a:flow:x:y", b"msg", b"a:msg", b"a:counter", b"x:flow:flow", b":", b":flow", b":flow:x", b":flow:flow", b"a:", b"a::flow"];
         let tails: &[&[u8]] = &[b"", b"t", b"x", b"y", b"x:y", b"flow", b"counter", b"archive", b"msg:1", b"msg:01", b"msg:x", b"__all__", b"flow:t", b"flow:__all__", b"x:counter", b"x:flow:y", b"x:y:msg:7", b"x:archive", b"user:42", b"order:17"];
         let mut suffixes: Vec<Vec<u8>> = vec![b"counter".to_vec(), b"archive".to_vec(), b"msg:1".to_vec(), b"msg:42".to_vec()];
         suffixes.extend(tails.iter().map(|t| [&b"flow:"[..], t].concat()));
@@ -407,7 +436,7 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
                     let nested_under_q = if q.is_empty() { Some(p2) } else { p2.strip_prefix(q).and_then(|r| r.strip_prefix(b":")) };
                     let s2 = nested_under_q.unwrap_or_else(|| panic!("{:?} {:?}", String::from_utf8_lossy(q), String::from_utf8_lossy(p2)));
                     assert!(s2 == b"flow" || s2.starts_with(b"flow:"), "{}", String::from_utf8_lossy(p2));
-                    assert_eq!(flow_segment_outer(p2).map(|o| o.len() <= q.len()), Some(true));
+                    assert_eq!(flow_segment_outer(p2).flatten().map(|o| o.len() <= q.len()), Some(true));
                     let tag = s.strip_prefix(b"flow:").expect("a flow of Q");
                     let n = nested_key(tag).unwrap_or_else(|| panic!("tag {} not refused", String::from_utf8_lossy(tag)));
                     // The nested prefix named is P2 itself or one nested further (a prefix
@@ -458,7 +487,7 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
 
     #[test]
     fn prefixes_with_a_flow_segment() {
-        let cases: [(&[u8], &[u8]); 7] = [
+        let cases: [(&[u8], &[u8]); 9] = [
             (b"flow", b""),
             (b"flow:x", b""),
             (b"a:flow", b"a"),
@@ -466,11 +495,17 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
             (b"a:b:flow", b"a:b"),
             (b"a:flow:flow", b"a"),
             (b"{t}:flow:", b"{t}"),
+            (b":flow:flow", b":flow"),
+            (b"a::flow", b"a:"),
         ];
         for (prefix, outer) in cases {
-            assert_eq!(flow_segment_outer(prefix), Some(outer), "{}", String::from_utf8_lossy(prefix));
+            assert_eq!(flow_segment_outer(prefix), Some(Some(outer)), "{}", String::from_utf8_lossy(prefix));
         }
-        for ok in [&b""[..], b"app", b"flows", b"workflow", b"a:flowx", b"a:xflow:b", b"{flow}", b"a::b", b"Flow"] {
+        // Refused, but nested in no prefix: the empty prefix's flows have no leading `:`.
+        for nowhere in [&b":flow"[..], b":flow:x", b":flow:"] {
+            assert_eq!(flow_segment_outer(nowhere), Some(None), "{}", String::from_utf8_lossy(nowhere));
+        }
+        for ok in [&b""[..], b"app", b"flows", b"workflow", b"a:flowx", b"a:xflow:b", b"{flow}", b"a::b", b"Flow", b":", b"::"] {
             assert_eq!(flow_segment_outer(ok), None, "{}", String::from_utf8_lossy(ok));
         }
     }

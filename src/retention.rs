@@ -66,10 +66,14 @@ struct Eviction {
 /// What a removal will do, checked and not yet done.
 pub struct Plan {
     all: RString,
+    /// The length of `__all__` when planned.
+    len: usize,
     archive: Option<(RString, i64)>,
     evictions: Vec<Eviction>,
     /// The step's bounds ended the plan, not the limits: there may be more to remove.
     more: bool,
+    /// The plan ended at a record of the prefix that stays.
+    kept_record: bool,
 }
 
 /// What a removal did.
@@ -95,6 +99,32 @@ impl Plan {
     /// True if the step's bounds ended the plan: another step may find more to remove.
     pub fn more(&self) -> bool {
         self.more
+    }
+
+    /// True if `__all__` is missing, or the plan removes every entry of it.
+    pub fn empties(&self) -> bool {
+        self.evictions.len() == self.len
+    }
+
+    /// True if the plan removes a record, or ended at one that stays: the oldest id of
+    /// `__all__` with a record is then the id of a record of the prefix, which shows that the
+    /// list is the prefix's (see [`shown_by_contents`]).
+    pub fn meets_a_record(&self) -> bool {
+        self.kept_record || self.evictions.iter().any(|e| e.record.is_some())
+    }
+
+    /// True if the plan removes an entry that is not an id.
+    pub fn removes_a_non_id(&self) -> bool {
+        self.evictions.iter().any(|e| e.record.is_none() && keys::parse_id(e.entry.as_bytes()).is_none())
+    }
+
+    /// Keeps only the entries before the first one that is not an id (the plan then ends
+    /// there): what may go from a list whose contents do not show it, on trust alone.
+    pub fn keep_ids_only(&mut self) {
+        if let Some(i) = self.evictions.iter().position(|e| e.record.is_none() && keys::parse_id(e.entry.as_bytes()).is_none()) {
+            self.evictions.truncate(i);
+            self.more = false;
+        }
     }
 }
 
@@ -128,6 +158,7 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
     let mut any_record = false;
     let mut flow_ops = 0usize;
     let mut more = len > step.entries;
+    let mut kept_record = false;
     for k in 0..len.min(step.entries) {
         let Some(entry) = flow.list_get(ctx, len - 1 - k) else { break };
         let by_count = (evictions.len() as u64) < excess;
@@ -146,20 +177,26 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
         // Checked before the record is looked at: whether it is old enough to go is its content.
         acl.check(&msg, Access::ReadWrite)?;
         let k = Key::open(ctx, &msg, Mode::Read)?;
-        if k.kind() != KeyKind::String {
-            // No record behind the id: not a record of this prefix, whatever the key holds.
+        // A record of the prefix is a string holding its own id (see `record::decode_id`).
+        // Anything else at its name is another client's key: the id is dead, and the key is
+        // left as it is.
+        let body = match k.kind() {
+            KeyKind::String => Some(k.string_value()?).filter(|b| is_record_body(b, id)).map(<[u8]>::to_vec),
+            _ => None,
+        };
+        drop(k);
+        let Some(body) = body else {
             if !step.dead_removable {
                 more = false;
                 break;
             }
             evictions.push(Eviction { entry, record: None, flows: Vec::new() });
             continue;
-        }
-        let body = k.string_value()?.to_vec();
-        drop(k);
+        };
         let old = cutoff.is_some_and(|c| record::decode_ts(&body).is_some_and(|ts| ts < c));
         if !(by_count || old) {
             more = false;
+            kept_record = true;
             break;
         }
         if any_record && flow_ops >= step.flow_ops {
@@ -196,7 +233,7 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
         }
         _ => None,
     };
-    Ok(Plan { all, archive, evictions, more })
+    Ok(Plan { all, len, archive, evictions, more, kept_record })
 }
 
 /// Carries out a plan. Called once every check has passed; a failing command is reported, but
@@ -240,46 +277,114 @@ pub fn execute(ctx: Ctx, plan: &Plan) -> Result<Removed> {
 /// How many entries at each end of a flow are looked at to show whose flow it is.
 pub const PROOF_LOOK: usize = 16;
 
+/// What is known of whether a list is the flow of the prefix and tag its name reads as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// This server remembers the flow as the prefix's (it wrote to it, or its contents showed
+    /// it earlier): its dead ids may go. Not an entry that is no id: only the contents can
+    /// show that such an entry is in a flow of tlog's.
+    pub remembered: bool,
+    /// What its contents showed, once looked at (see [`shown_by_contents`]).
+    pub contents: Option<bool>,
+}
+
+impl Proof {
+    pub fn shown(&self) -> bool {
+        self.contents == Some(true)
+    }
+}
+
+/// What [`trim_dead_tail`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Trim {
+    /// Entries removed.
+    pub removed: u64,
+    /// The list is missing (or of another type), or this call emptied it.
+    pub gone: bool,
+    /// The oldest entry is the id of a record of the prefix that lists the tag: the list is
+    /// shown to be the flow (looked at only when asked and nothing was dead).
+    pub live_tail_shows: bool,
+}
+
 /// Removes the dead ids at the oldest end of flow `name`, flow `tag` of `keys`, at most `max`:
-/// entries that are not ids, or whose record is missing. Only if the flow is the prefix's:
-/// `shown` (this server remembers writing it), or shown by its contents (see
-/// [`shown_by_contents`]); otherwise nothing is removed. Names alone prove nothing: a list
+/// entries that are not ids, or that lead to no record of the prefix. Only as far as `proof`
+/// allows: everything dead if the contents show the flow to be the prefix's (looked at here,
+/// once per `proof`, only if needed), the dead ids before the first entry that is not an id if
+/// this server remembers the flow, nothing otherwise. Names alone prove nothing: a list
 /// `flow:queue` of numbers is, by name, a flow of the empty prefix. Runs as `RPOP name count`.
-pub fn trim_dead_tail(ctx: Ctx, name: &RString, keys: &Keys<'_>, tag: &[u8], max: usize, shown: bool) -> Result<u64> {
+/// With `probe_live_tail`, a live oldest entry is also checked against its record's tags.
+pub fn trim_dead_tail(ctx: Ctx, name: &RString, keys: &Keys<'_>, tag: &[u8], max: usize, proof: &mut Proof, probe_live_tail: bool) -> Result<Trim> {
     let flow = Key::open(ctx, name, Mode::Read)?;
     if flow.kind() != KeyKind::List {
-        return Ok(0);
+        return Ok(Trim { gone: true, ..Trim::default() });
     }
     let len = flow.len();
     let mut dead = 0;
+    let mut first_non_id = None;
+    let mut oldest_live = None;
     while dead < len.min(max) {
         let Some(entry) = flow.list_get(ctx, len - 1 - dead) else { break };
-        if !is_dead(ctx, keys, entry.as_bytes())? {
-            break;
+        match keys::parse_id(entry.as_bytes()) {
+            None => {
+                first_non_id.get_or_insert(dead);
+            }
+            Some(id) if is_record(ctx, keys, id)? => {
+                oldest_live = Some(id);
+                break;
+            }
+            Some(_) => {}
         }
         dead += 1;
     }
     drop(flow);
-    if dead == 0 || !(shown || shown_by_contents(ctx, keys, tag, name)?) {
-        return Ok(0);
+    if dead == 0 {
+        let live_tail_shows = match oldest_live {
+            Some(id) if probe_live_tail => shows(ctx, keys, tag, id)?,
+            _ => false,
+        };
+        return Ok(Trim { live_tail_shows, ..Trim::default() });
+    }
+    let needs_contents = !proof.remembered || first_non_id.is_some();
+    if proof.contents.is_none() && needs_contents {
+        // The oldest live id among the `PROOF_LOOK` oldest entries is known already: the
+        // entries before it are the dead ones just read.
+        let oldest = match oldest_live {
+            Some(id) if dead < PROOF_LOOK => Oldest::Known(Some(id)),
+            Some(_) => Oldest::Known(None),
+            None if dead >= PROOF_LOOK.min(len) => Oldest::Known(None),
+            None => Oldest::Probe,
+        };
+        proof.contents = Some(shown_by(ctx, keys, tag, name, oldest)?);
+    }
+    let removable = if proof.shown() {
+        dead
+    } else if proof.remembered {
+        first_non_id.unwrap_or(dead)
+    } else {
+        0
+    };
+    if removable == 0 {
+        return Ok(Trim::default());
     }
     let mut buf = keys::itoa_buf();
-    let n = ctx.string(keys::fmt_id(dead as i64, &mut buf))?;
+    let n = ctx.string(keys::fmt_id(removable as i64, &mut buf))?;
     ctx.call_replicated(c"RPOP", &[name, &n])?;
-    Ok(dead as u64)
+    Ok(Trim { removed: removable as u64, gone: removable == len, live_tail_shows: false })
 }
 
-/// True if a flow entry leads to no record of `keys`.
-fn is_dead(ctx: Ctx, keys: &Keys<'_>, entry: &[u8]) -> Result<bool> {
-    match keys::parse_id(entry) {
-        Some(id) => Ok(!record_exists(ctx, keys, id)?),
-        None => Ok(true),
-    }
-}
-
-fn record_exists(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<bool> {
+/// True if record `id` of `keys` exists: a string at its name holding a JSON object whose
+/// `"id"` is `id`. Anything else there is not a record of the prefix.
+fn is_record(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<bool> {
     let msg = ctx.string(&keys.msg(id))?;
-    Ok(Key::open(ctx, &msg, Mode::Read)?.kind() == KeyKind::String)
+    let k = Key::open(ctx, &msg, Mode::Read)?;
+    Ok(k.kind() == KeyKind::String && is_record_body(k.string_value()?, id))
+}
+
+/// The oldest end of a list, for [`shown_by`]: to be looked at, or already known.
+enum Oldest {
+    Probe,
+    /// The oldest id with a record among the `PROOF_LOOK` oldest entries, if any.
+    Known(Option<i64>),
 }
 
 /// True if the contents of list `name` show that it is flow `tag` of `keys`: among its
@@ -288,26 +393,37 @@ fn record_exists(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<bool> {
 /// any record of the prefix). A record of the prefix is a string `<prefix>:msg:<id>` holding
 /// a JSON object whose `"id"` is `<id>`. A flow whose ids are all dead shows nothing.
 pub fn shown_by_contents(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], name: &RString) -> Result<bool> {
+    shown_by(ctx, keys, tag, name, Oldest::Probe)
+}
+
+fn shown_by(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], name: &RString, oldest: Oldest) -> Result<bool> {
     let mut ids = Vec::with_capacity(PROOF_LOOK + 1);
-    // Each end from a fresh open: the server reaches an index by stepping from the last one
-    // read, and a jump from one end to the other would step through the whole list.
     let flow = Key::open(ctx, name, Mode::Read)?;
     if flow.kind() != KeyKind::List {
         return Ok(false);
     }
     let len = flow.len();
-    for k in 0..len.min(PROOF_LOOK) {
-        let Some(id) = flow.list_get(ctx, len - 1 - k).and_then(|e| keys::parse_id(e.as_bytes())) else { continue };
-        if record_exists(ctx, keys, id)? {
-            ids.push(id);
-            break;
+    match oldest {
+        Oldest::Known(id) => ids.extend(id),
+        Oldest::Probe => {
+            for k in 0..len.min(PROOF_LOOK) {
+                let Some(id) = flow.list_get(ctx, len - 1 - k).and_then(|e| keys::parse_id(e.as_bytes())) else { continue };
+                if is_record(ctx, keys, id)? {
+                    ids.push(id);
+                    break;
+                }
+            }
         }
     }
+    // Each end from a fresh open: the server reaches an index by stepping from the last one
+    // read, and a jump from one end to the other would step through the whole list.
     drop(flow);
     let flow = Key::open(ctx, name, Mode::Read)?;
     for i in 0..len.min(PROOF_LOOK).min(flow.len()) {
         if let Some(id) = flow.list_get(ctx, i).and_then(|e| keys::parse_id(e.as_bytes())) {
-            ids.push(id);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
         }
     }
     drop(flow);
@@ -332,4 +448,11 @@ fn shows(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], id: i64) -> Result<bool> {
         return Ok(false);
     }
     Ok(tag == keys::ALL_FLOW || record::decode(body).tags.iter().any(|t| t.as_bytes() == tag))
+}
+
+/// True if `body`, stored at record `id`'s name, is a record of the prefix: it holds its own
+/// id (see `record::decode_id`). What TLOG.DEL, TLOG.PURGE and the limits require before they
+/// remove a key `<prefix>:msg:<id>`.
+pub fn is_record_body(body: &[u8], id: i64) -> bool {
+    record::decode_id(body) == Some(id)
 }

@@ -49,7 +49,7 @@ fn open_prefix(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl)> {
 /// command could tell its data from that prefix's.
 pub fn check_prefix(prefix: &[u8]) -> Result<()> {
     match keys::flow_segment_outer(prefix) {
-        Some(outer) => Err(Error::FlowPrefix { prefix: prefix.to_vec(), outer: outer.to_vec() }),
+        Some(outer) => Err(Error::FlowPrefix { prefix: prefix.to_vec(), outer: outer.map(<[u8]>::to_vec) }),
         None => Ok(()),
     }
 }
@@ -129,19 +129,14 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
 
     // Timestamps never decrease as ids grow: a clock that stepped back reuses the newest time.
     let now = record::now_micros();
-    let floor = match newest {
+    // `first`: the first write of the prefix this server sees (or since the cache forgot);
+    // the cleaner learns of the prefix once the record is written.
+    let (floor, first) = match newest {
         Some(newest) => match floor_cache::get(db, rec.prefix, newest) {
-            Some(ts) => Some(ts),
-            None => {
-                // First write of the prefix this server sees (or since the cache forgot).
-                let _ = cleaner::know(db, rec.prefix);
-                newest_ts(ctx, &keys, newest)?
-            }
+            Some(ts) => (Some(ts), false),
+            None => (newest_ts(ctx, &keys, newest)?, true),
         },
-        None => {
-            let _ = cleaner::know(db, rec.prefix);
-            None
-        }
+        None => (None, true),
     };
     // The records this call's limits remove, checked now like everything else.
     let evictions = if rec.limits.any() {
@@ -176,6 +171,10 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     // Close the keys before anything else touches them (the TTL below runs a command).
     drop((counter_handle, msg_handle, flows));
     floor_cache::put(db, rec.prefix, id, ts);
+    if first {
+        // Only now: a write refused above (a limit's plan, a key's type) shows nothing.
+        let _ = cleaner::know(db, rec.prefix);
+    }
     ctx.signal_modified(&counter_key);
     ctx.signal_modified(&msg_key);
     for k in &flow_keys {
@@ -210,9 +209,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         ctx.log_warning(&format!("tlog: record {id} was written but not fully replicated: {e}"));
     }
     cleaner::stats::add(&cleaner::stats::LOGGED, 1);
-    if rec.ttl_secs.is_some() {
-        cleaner::note_ttl_tags(db, rec.prefix, rec.tags);
-    }
+    cleaner::note_tags(db, rec.prefix, rec.tags, rec.ttl_secs.is_some());
     if let Some((all, tags)) = trimmed.split_first() {
         cleaner::stats::add(&cleaner::stats::EXPIRED, *all as u64);
         cleaner::stats::add(&cleaner::stats::TRIMMED, tags.iter().sum::<usize>() as u64);
@@ -266,7 +263,9 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
                 if acl.check(&msg, Access::Read).is_err() {
                     break;
                 }
-                !matches!(Key::open(ctx, &msg, Mode::Read).map(|k| k.kind()), Ok(KeyKind::String))
+                // Dead unless a record of the prefix is there (a string holding its own id).
+                let Ok(k) = Key::open(ctx, &msg, Mode::Read) else { break };
+                !(k.kind() == KeyKind::String && k.string_value().is_ok_and(|v| retention::is_record_body(v, id)))
             }
         };
         if !dead || !flow.pop_tail() {
@@ -444,10 +443,16 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         if k.kind() != KeyKind::String {
             continue;
         }
+        // Only a record of the prefix: a string holding its own id. Another client's value at
+        // the name (`msg:999` with the empty prefix in use) is left alone and not counted.
+        let body = k.string_value()?;
+        if !retention::is_record_body(body, id) {
+            continue;
+        }
         // Decoding drops the tags that name no tag flow ("" and __all__); a tag listed twice
         // is removed from its flow once. A tag naming a key of a nested prefix (written by
         // another client) has no flow here.
-        let mut tags: Vec<Vec<u8>> = record::decode(k.string_value()?).tags.iter().map(|t| t.as_bytes().to_vec()).collect();
+        let mut tags: Vec<Vec<u8>> = record::decode(body).tags.iter().map(|t| t.as_bytes().to_vec()).collect();
         drop(k);
         tags.retain(|t| keys::nested_key(t).is_none());
         tags.sort_unstable();

@@ -218,6 +218,13 @@ fn prefixes_with_a_flow_segment_are_refused_by_every_command() {
             refused(&s, &t(&words), &want);
         }
     }
+    // `:flow` nests in no prefix (the empty prefix's flows are `flow:<tag>`), but has a `flow`
+    // segment: refused, and the message says no more than that.
+    for p in [":flow", ":flow:x"] {
+        let want = format!("ERR prefix '{p}' has a 'flow' segment, which tlog refuses in every prefix");
+        refused(&s, &t(&["TLOG.LOG", p, "m", "t"]), &want);
+        refused(&s, &t(&["TLOG.PURGE", p]), &want);
+    }
     // Segments are what `:` separates: these are ordinary prefixes.
     for p in ["flows", "workflow", "a:flowing", "{flow}", "Flow"] {
         assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", p, "m", "t"]).unwrap()), 1, "{p}");
