@@ -179,7 +179,7 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     let full = int(&cmd(&mut con, &["TLOG.COUNT", "p", "__all__", "OR", "2", "c", "b", "SCANLIMIT", "0"]).unwrap());
     assert_eq!(full, 3000 - 6); // no multiple of 500 is one of 7
     let e = err_of(cmd(&mut con, &["TLOG.COUNT", "p", "__all__", "OR", "2", "c", "b", "SCANLIMIT", "1000"]));
-    assert!(e.starts_with("ERR scan limit reached: 1000 ids scanned, 1000 counted; count the rest with BEFORE 1998 and add 1000"), "{e}");
+    assert!(e.starts_with("ERR scan limit reached: 1000 ids scanned, 1000 counted; count the rest with BEFORE 1998 (in place of any BEFORE given) and add 1000"), "{e}");
     let mut total = 0;
     let mut before: Vec<String> = Vec::new();
     loop {
