@@ -125,12 +125,12 @@ impl fmt::Display for Error {
             Error::ScanLimit { passed, resume } => {
                 let how = "or use WITHCURSOR, or SCANLIMIT 0 for no limit";
                 match resume {
-                    Resume::Before(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with BEFORE {id}, {how}"),
-                    Resume::After(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with AFTER {id}, {how}"),
+                    Resume::Before(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with BEFORE {id} (in place of any BEFORE given), {how}"),
+                    Resume::After(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with AFTER {id} (in place of any AFTER given), {how}"),
                     Resume::From(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue from id {id}, {how}"),
                     Resume::Count { before, counted } => write!(
                         f,
-                        "ERR scan limit reached: {passed} ids scanned, {counted} counted; count the rest with BEFORE {before} and add {counted}, {how}"
+                        "ERR scan limit reached: {passed} ids scanned, {counted} counted; count the rest with BEFORE {before} (in place of any BEFORE given) and add {counted}, {how}"
                     ),
                 }
             }
@@ -200,6 +200,16 @@ mod tests {
             assert!(["ERR", "WRONGTYPE", "NOPERM"].contains(&code), "{s}");
             assert!(!s.contains('\n') && !s.contains('\r'), "{s}");
         }
+    }
+
+    /// A continuation can be followed on a call that had the bound already: adding a second
+    /// one would be refused (`option BEFORE given more than once`).
+    #[test]
+    fn continuations_replace_the_bound_given() {
+        let e = |resume| Error::ScanLimit { passed: 2000, resume }.to_string();
+        assert_eq!(e(Resume::Before(5)), "ERR scan limit reached: 2000 ids passed over without a match; continue with BEFORE 5 (in place of any BEFORE given), or use WITHCURSOR, or SCANLIMIT 0 for no limit");
+        assert!(e(Resume::After(5)).contains("continue with AFTER 5 (in place of any AFTER given), "));
+        assert!(e(Resume::Count { before: 5, counted: 3 }).contains("count the rest with BEFORE 5 (in place of any BEFORE given) and add 3, "));
     }
 
     #[test]

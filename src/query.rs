@@ -1027,6 +1027,58 @@ pub struct Matching {
     pub count_matches: bool,
 }
 
+/// What [`extreme_ids`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extreme {
+    Id(i64),
+    /// The range holds no id at all.
+    NoIds,
+    /// The scan limit was reached in entries that are not ids before enough ids were read.
+    Unknown,
+}
+
+/// The largest of the first `reach` ids of `range` (`head`), or the smallest of its last
+/// `reach` ids: the entries that are not ids are skipped, each passed over, as [`Sorted`]
+/// does. With ids out of order within the window and `reach` twice the window plus one, that
+/// is the largest (smallest) id of the whole range.
+fn extreme_ids<L: IdList>(list: &L, range: Range<usize>, head: bool, reach: usize, work: &Work) -> Extreme {
+    let (mut from, mut to) = (range.start, range.end);
+    let mut found = 0usize;
+    let mut best: Option<i64> = None;
+    while from < to && found < reach {
+        let size = (reach - found).clamp(16, READ_AHEAD_MAX).min(to - from);
+        let run = if head { from..from + size } else { to - size..to };
+        let mut ids = list.ids(run);
+        if ids.is_empty() {
+            break;
+        }
+        if !head {
+            ids.reverse();
+        }
+        for e in ids {
+            if head {
+                from += 1;
+            } else {
+                to -= 1;
+            }
+            match e {
+                Some(id) => {
+                    best = Some(best.map_or(id, |b| if head { b.max(id) } else { b.min(id) }));
+                    found += 1;
+                    if found >= reach {
+                        break;
+                    }
+                }
+                None => work.pass(1),
+            }
+        }
+        if found < reach && from < to && work.exhausted() {
+            return Extreme::Unknown;
+        }
+    }
+    best.map_or(Extreme::NoIds, Extreme::Id)
+}
+
 /// Calls `f` with each id matching the query's tag filter and bounds, in reply order, until
 /// `f` says stop or the scan limit is reached. Time bounds become id bounds through the base
 /// flow, and every match's record is checked against them.
@@ -1050,14 +1102,21 @@ pub fn each_match<L: IdList>(
         // The largest id of a run of entries is among its first 2w + 1, the smallest among
         // its last 2w + 1 (see `Sorted`).
         let reach = w.saturating_mul(2).saturating_add(1);
-        let newest = src.base.ids(r.start..r.end.min(r.start.saturating_add(reach))).into_iter().flatten().max();
-        let oldest = src.base.ids(r.end.saturating_sub(reach).max(r.start)..r.end).into_iter().flatten().min();
-        let (Some(newest), Some(oldest)) = (newest, oldest) else {
-            return Ok(Outcome::DONE);
-        };
-        let (newest, oldest) = (newest.saturating_add(1), oldest.saturating_sub(1));
-        hi = Some(hi.map_or(newest, |h| h.min(newest)));
-        lo = Some(lo.map_or(oldest, |l| l.max(oldest)));
+        let newest = extreme_ids(src.base, r.clone(), true, reach, work);
+        let oldest = extreme_ids(src.base, r, false, reach, work);
+        if newest == Extreme::NoIds || oldest == Extreme::NoIds {
+            return Ok(Outcome::DONE); // no id in the range: nothing within the times
+        }
+        // A side whose ids were not found within the scan limit gives no id bound: every
+        // match's record is checked against the times anyway.
+        if let Extreme::Id(newest) = newest {
+            let newest = newest.saturating_add(1);
+            hi = Some(hi.map_or(newest, |h| h.min(newest)));
+        }
+        if let Extreme::Id(oldest) = oldest {
+            let oldest = oldest.saturating_sub(1);
+            lo = Some(lo.map_or(oldest, |l| l.max(oldest)));
+        }
     }
     if lo.is_some_and(|l| l == i64::MAX) || hi.is_some_and(|h| h <= 1) || lo.zip(hi).is_some_and(|(l, h)| l.saturating_add(1) >= h) {
         return Ok(Outcome::DONE); // no id can be above the largest or below 1, or between
@@ -1527,15 +1586,30 @@ mod tests {
                     recs[i].ts = by_push[k];
                 }
             }
+            // Entries that are not ids, pushed by other clients: runs at the head and the tail
+            // of a flow, and some between its ids.
+            let junk = rng.chance(30);
+            let junk_seed = rng.next();
             let flow_of = |tag: Option<usize>| -> Flow {
-                Flow(
-                    order
-                        .iter()
-                        .map(|&i| recs[i])
-                        .filter(|r| tag.is_none_or(|t| r.tags >> t & 1 == 1))
-                        .map(|r| (Some(r.id), Some(if r.gone { GONE } else { r.ts })))
-                        .collect(),
-                )
+                let mut entries: Vec<(Option<i64>, Option<i64>)> = Vec::new();
+                let mut x = junk_seed ^ tag.map_or(0, |t| t as u64 + 1).wrapping_mul(0x9e37_79b9);
+                let mut junk_run = |entries: &mut Vec<(Option<i64>, Option<i64>)>, percent: u64, most: u64| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if junk && x % 100 < percent {
+                        for _ in 0..1 + (x >> 8) % most {
+                            entries.push((None, None));
+                        }
+                    }
+                };
+                junk_run(&mut entries, 50, 4 * w as u64 + 3);
+                for r in order.iter().map(|&i| recs[i]).filter(|r| tag.is_none_or(|t| r.tags >> t & 1 == 1)) {
+                    junk_run(&mut entries, 0, 2);
+                    entries.push((Some(r.id), Some(if r.gone { GONE } else { r.ts })));
+                }
+                junk_run(&mut entries, 50, 4 * w as u64 + 3);
+                Flow(entries)
             };
             let all = flow_of(None);
             let tagged: Vec<Flow> = (0..4).map(|t| flow_of(Some(t))).collect();
@@ -1626,9 +1700,10 @@ mod tests {
                 }
                 assert_eq!(seen, want, "continued after scan limit {scan_limit}: {ctx}");
 
-                // Counts: by position where nothing is gone (gone ids count there, as LLEN).
+                // Counts: by position where nothing is gone and every entry is an id (gone ids
+                // and other entries count there, as LLEN).
                 let count_want = want.len();
-                if !gone {
+                if !gone && !junk {
                     if query.has_tag_filter() {
                         let mut total = 0;
                         let mut q3 = query.clone();

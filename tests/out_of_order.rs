@@ -281,6 +281,21 @@ fn displaced_flows_read_like_a_sorted_model() {
                 pipe.lpush(format!("{prefix}:flow:{t}"), r.id).ignore();
             }
         }
+        // Half the seeds: entries that are not ids, pushed by other clients, at the head and
+        // the tail of every flow.
+        let junk = seed % 4 < 2;
+        if junk {
+            for t in std::iter::once("__all__").chain(TAGS) {
+                let key = format!("{prefix}:flow:{t}");
+                let (head, tail) = (1 + rng.below(2 * WINDOW as u64 + 3), 1 + rng.below(2 * WINDOW as u64 + 3));
+                for k in 0..head {
+                    pipe.lpush(&key, format!("junk{k}")).ignore();
+                }
+                for k in 0..tail {
+                    pipe.rpush(&key, format!("junk{k}")).ignore();
+                }
+            }
+        }
         let _: () = pipe.query(&mut con).unwrap();
 
         for round in 0..150 {
@@ -319,7 +334,11 @@ fn displaced_flows_read_like_a_sorted_model() {
             let mut w = base("TLOG.COUNT");
             w.extend(q.filters());
             w.extend(q.bounds());
-            assert_eq!(int(&run_words(&mut con, &w).unwrap()) as usize, want.len(), "COUNT {ctx}");
+            // Without a tag filter, a count is by position: entries that are not ids count.
+            let exact_count = !junk || !(q.and.is_empty() && q.or.is_empty() && q.not.is_empty());
+            if exact_count {
+                assert_eq!(int(&run_words(&mut con, &w).unwrap()) as usize, want.len(), "COUNT {ctx}");
+            }
 
             // TAIL: after an id, oldest first, filters only.
             let from = q.after.unwrap_or(0);
@@ -361,6 +380,9 @@ fn displaced_flows_read_like_a_sorted_model() {
                     }
                 }
                 assert_eq!(seen, want, "GET SCANLIMIT {scan} WITHCURSOR {ctx}");
+                if !exact_count {
+                    continue;
+                }
                 // COUNT's continuations add up to the count.
                 let mut count_q = Q { asc: false, ..q.clone() };
                 let mut total = 0;

@@ -146,6 +146,36 @@ fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
     Ok(true)
 }
 
+/// [`serve`] for a blocked reader woken by a push: replies only with records. Where nothing
+/// matches, the reader keeps waiting from the last id looked at, so that the next push scans
+/// only what is new; a scan cut by the scan limit goes on from there at once (the work is
+/// that of the records pushed since the last look), and a blocked reader never gets the
+/// scan-limit error.
+fn serve_waiting(ctx: Ctx, waiting: &mut Waiting) -> Result<bool> {
+    loop {
+        let req = waiting.request();
+        let work = super::work_for(&req.query);
+        let (flow, ids, outcome) = select(ctx, &req, &work)?;
+        let from = req.query.after.unwrap_or(0);
+        let last = outcome.last.unwrap_or(from).max(from);
+        if ids.is_empty() {
+            let cut = outcome.end == End::Cut && last > from;
+            waiting.query.after = Some(last);
+            if cut {
+                continue;
+            }
+            return Ok(false);
+        }
+        let reply = Reply::new(ctx);
+        if req.query.with_cursor {
+            reply.array(2);
+            reply.int(last);
+        }
+        reply_records(&reply, &flow, &ids, req.query.raw)?;
+        return Ok(true);
+    }
+}
+
 /// The flows whose new records can match.
 fn wait_keys(ctx: Ctx, req: &ReadRequest<'_>) -> Result<Vec<crate::ffi::RString>> {
     let keys = Keys::new(req.prefix);
@@ -171,8 +201,8 @@ unsafe extern "C" fn on_ready(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::R
         return raw::REDISMODULE_ERR as c_int;
     }
     // SAFETY: the state is ours (made in `run`), alive until `free_waiting`.
-    let waiting = unsafe { &*state };
-    match catch_unwind(AssertUnwindSafe(|| serve(ctx, &waiting.request()))) {
+    let waiting = unsafe { &mut *state };
+    match catch_unwind(AssertUnwindSafe(|| serve_waiting(ctx, waiting))) {
         Ok(Ok(true)) => raw::REDISMODULE_OK as c_int,
         Ok(Ok(false)) => raw::REDISMODULE_ERR as c_int,
         Ok(Err(e)) => {
