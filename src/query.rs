@@ -216,6 +216,23 @@ pub fn parse_time(v: &[u8]) -> Result<i64> {
     DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
 }
 
+/// [`IdList::records_ts`] by one [`IdList::record_ts`] per id.
+pub fn records_ts_one_by_one<L: IdList + ?Sized>(
+    list: &L,
+    ids: &[i64],
+    need_ts: bool,
+) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        match list.record_ts(id, need_ts) {
+            Ok(r) => out.push(r),
+            Err(e) if out.is_empty() => return Err(e),
+            Err(e) => return Ok((out, Some(e))),
+        }
+    }
+    Ok((out, None))
+}
+
 /// A flow seen by the plan: entries newest first.
 pub trait IdList {
     fn len(&self) -> usize;
@@ -241,15 +258,7 @@ pub trait IdList {
     /// not read, the answers stop short, with that error beside them (an error at once if it
     /// is the first). A flow reads many records at once for less than one by one.
     fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            match self.record_ts(id, need_ts) {
-                Ok(r) => out.push(r),
-                Err(e) if out.is_empty() => return Err(e),
-                Err(e) => return Ok((out, Some(e))),
-            }
-        }
-        Ok((out, None))
+        records_ts_one_by_one(self, ids, need_ts)
     }
 
     /// The timestamp of record `id` for a search probe; `None` if unknown.

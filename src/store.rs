@@ -646,15 +646,7 @@ impl crate::query::IdList for Flow<'_> {
     fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
         // One MGET for the batch; where the server will not run it for the module, one by one.
         let Some((batch, refused)) = self.fetch(ids)? else {
-            let mut out = Vec::with_capacity(ids.len());
-            for &id in ids {
-                match self.record_ts(id, need_ts) {
-                    Ok(r) => out.push(r),
-                    Err(e) if out.is_empty() => return Err(e),
-                    Err(e) => return Ok((out, Some(e))),
-                }
-            }
-            return Ok((out, None));
+            return crate::query::records_ts_one_by_one(self, ids, need_ts);
         };
         let ts = |stored: &[u8]| if need_ts { record::decode_ts(stored) } else { None };
         Ok((batch.by_position().into_iter().map(|r| r.map(ts)).collect(), refused))

@@ -61,23 +61,6 @@ fn one_id_pushed_late_near_the_head_hides_no_record() {
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "d", "t", "$"]).unwrap(), Value::Nil);
 }
 
-/// A small deterministic generator (xorshift), so a failure can be replayed from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const TAGS: [&str; 4] = ["a", "b", "c", "d"];
 
