@@ -65,7 +65,9 @@ fn server_micros(c: &mut redis::Connection, name: &str) -> i64 {
     let log: Vec<Vec<redis::Value>> = redis::cmd("SLOWLOG").arg("GET").arg(128).query(c).expect("SLOWLOG GET");
     log.iter()
         .filter(|e| match e.get(3) {
-            Some(redis::Value::Array(args)) => matches!(args.first(), Some(redis::Value::BulkString(w)) if w.eq_ignore_ascii_case(name.as_bytes())),
+            Some(redis::Value::Array(args)) => {
+                matches!(args.first(), Some(redis::Value::BulkString(w)) if w.eq_ignore_ascii_case(name.as_bytes()))
+            }
             _ => false,
         })
         .filter_map(|e| match e.get(2) {
@@ -94,7 +96,8 @@ fn run(port: u16, rounds: usize, words: &[String]) {
     thread::sleep(Duration::from_millis(50));
     let mut c = conn(port);
     // The server's own time for each call, from the slow log (calls over 50 µs; PINGs stay below).
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(50).query(&mut c).expect("CONFIG SET");
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(50).query(&mut c).expect("CONFIG SET");
     let _: () = redis::cmd("CONFIG").arg("SET").arg("slowlog-max-len").arg(1024).query(&mut c).expect("CONFIG SET");
     let _: () = redis::cmd("SLOWLOG").arg("RESET").query(&mut c).expect("SLOWLOG RESET");
     let mut longest = Duration::ZERO;
@@ -118,7 +121,8 @@ fn run(port: u16, rounds: usize, words: &[String]) {
     }
     stop.store(true, Ordering::Relaxed);
     let worst = pinger.join().expect("pinger");
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000).query(&mut c).expect("CONFIG SET");
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000).query(&mut c).expect("CONFIG SET");
     println!(
         "{:<55} server {:>8.3} ms  round trip {:>8.2} ms  worst PING {:>8.2} ms  reply: {last}",
         words.join(" "),
@@ -130,7 +134,8 @@ fn run(port: u16, rounds: usize, words: &[String]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let port: u16 = args.get(1).and_then(|p| p.parse().ok()).expect("usage: read_latency PORT load|run [ROUNDS] -- WORD ...");
+    let port: u16 =
+        args.get(1).and_then(|p| p.parse().ok()).expect("usage: read_latency PORT load|run [ROUNDS] -- WORD ...");
     match args.get(2).map(String::as_str) {
         Some("load") => load(port),
         Some("run") => {

@@ -77,7 +77,8 @@ fn main() {
     let n: usize = args.get(3).and_then(|p| p.parse().ok()).expect(usage);
     let mut c = conn(port);
     let _: () = redis::cmd("FLUSHALL").query(&mut c).expect("FLUSHALL");
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("latency-monitor-threshold").arg(1).query(&mut c).expect("CONFIG SET");
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("latency-monitor-threshold").arg(1).query(&mut c).expect("CONFIG SET");
     let _: () = redis::cmd("LATENCY").arg("RESET").query(&mut c).expect("LATENCY RESET");
     let before = info(&mut c);
     let start;

@@ -64,11 +64,41 @@ fn main() {
                             }
                             ("TLOG.LOG", r)
                         }
-                        6 => ("TLOG.GET", redis::cmd("TLOG.GET").arg("{soak}").arg(&user).arg("AND").arg(1).arg("error").arg("LIMIT").arg(20).query(&mut c)),
-                        7 => ("TLOG.GET", redis::cmd("TLOG.GET").arg("{soak}").arg("__all__").arg("NOT").arg(1).arg("audit").arg("LIMIT").arg(50).query(&mut c)),
+                        6 => (
+                            "TLOG.GET",
+                            redis::cmd("TLOG.GET")
+                                .arg("{soak}")
+                                .arg(&user)
+                                .arg("AND")
+                                .arg(1)
+                                .arg("error")
+                                .arg("LIMIT")
+                                .arg(20)
+                                .query(&mut c),
+                        ),
+                        7 => (
+                            "TLOG.GET",
+                            redis::cmd("TLOG.GET")
+                                .arg("{soak}")
+                                .arg("__all__")
+                                .arg("NOT")
+                                .arg(1)
+                                .arg("audit")
+                                .arg("LIMIT")
+                                .arg(50)
+                                .query(&mut c),
+                        ),
                         8 => ("TLOG.LATEST", redis::cmd("TLOG.LATEST").arg("{soak}").arg(&user).query(&mut c)),
                         _ => {
-                            let r = redis::cmd("TLOG.TAIL").arg("{soak}").arg("audit").arg(tail_from).arg("COUNT").arg(100).arg("BLOCK").arg(10).query::<redis::Value>(&mut c);
+                            let r = redis::cmd("TLOG.TAIL")
+                                .arg("{soak}")
+                                .arg("audit")
+                                .arg(tail_from)
+                                .arg("COUNT")
+                                .arg(100)
+                                .arg("BLOCK")
+                                .arg(10)
+                                .query::<redis::Value>(&mut c);
                             if let Ok(redis::Value::Array(recs)) = &r {
                                 if let Some(redis::Value::Array(f)) = recs.last() {
                                     if let Some(redis::Value::Int(id)) = f.get(1) {
@@ -115,7 +145,14 @@ fn main() {
         let v = lat.get_mut(n).expect("name");
         v.sort_unstable();
         let p = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
-        println!("  {n:<12} {:>9} ops  {:>8.0} ops/s  p50 {:>6} us  p99 {:>6} us  max {:>7} us", v.len(), v.len() as f64 / seconds as f64, p(0.5), p(0.99), v[v.len() - 1]);
+        println!(
+            "  {n:<12} {:>9} ops  {:>8.0} ops/s  p50 {:>6} us  p99 {:>6} us  max {:>7} us",
+            v.len(),
+            v.len() as f64 / seconds as f64,
+            p(0.5),
+            p(0.99),
+            v[v.len() - 1]
+        );
     }
     if errors > 0 || missing > 0 {
         std::process::exit(1);

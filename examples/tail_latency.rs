@@ -68,7 +68,10 @@ fn main() {
             let mut c = conn(port);
             let blocked = |c: &mut redis::Connection| -> usize {
                 let info: String = redis::cmd("INFO").arg("clients").query(c).expect("INFO");
-                info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+                info.lines()
+                    .find_map(|l| l.strip_prefix("blocked_clients:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0)
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             while blocked(&mut c) < READERS {
@@ -81,7 +84,8 @@ fn main() {
                 // Wait until reader k is blocked again before timing the next record.
                 thread::sleep(Duration::from_micros(200));
                 let t0 = Instant::now();
-                let _: i64 = redis::cmd("TLOG.LOG").arg("tl").arg("m").arg(format!("tag{k}")).query(&mut c).expect("TLOG.LOG");
+                let _: i64 =
+                    redis::cmd("TLOG.LOG").arg("tl").arg("m").arg(format!("tag{k}")).query(&mut c).expect("TLOG.LOG");
                 let (who, t1) = done_rx.recv_timeout(Duration::from_secs(5)).expect("no reader woke");
                 assert_eq!(who, k, "a reader of another tag woke");
                 micros.push(t1.duration_since(t0).as_micros());

@@ -454,7 +454,8 @@ fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
             let Some(t) = s.tags.get_mut(&db).and_then(|p| p.get_mut(&prefix)) else { return Some((db, Vec::new())) };
             let from = t.sweep.unwrap_or(0).min(t.list.len());
             let to = (from + STEP * 4).min(t.list.len());
-            let names: Vec<Vec<u8>> = t.list[from..to].iter().map(|tag| Keys::new(&prefix).flow(tag).to_vec()).collect();
+            let names: Vec<Vec<u8>> =
+                t.list[from..to].iter().map(|tag| Keys::new(&prefix).flow(tag).to_vec()).collect();
             t.sweep = if to < t.list.len() {
                 Some(to)
             } else if std::mem::take(&mut t.again) {
@@ -597,9 +598,7 @@ fn server_limits() -> Limits {
 
 /// The archive records removed by retention go to, if archiving is on.
 pub fn archive() -> Option<Archive> {
-    config::ARCHIVE
-        .load(Ordering::Relaxed)
-        .then(|| Archive { maxlen: config::ARCHIVE_MAXLEN.load(Ordering::Relaxed) })
+    config::ARCHIVE.load(Ordering::Relaxed).then(|| Archive { maxlen: config::ARCHIVE_MAXLEN.load(Ordering::Relaxed) })
 }
 
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
@@ -628,7 +627,12 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     let mut gone = false;
     let finished = loop {
         let step = retention::Step { entries: STEP, flow_ops: STEP * 4, dead_removable: true };
-        let rules = retention::Rules { limits: server_limits(), now_micros: record::now_micros(), adding: 0, archive: archive() };
+        let rules = retention::Rules {
+            limits: server_limits(),
+            now_micros: record::now_micros(),
+            adding: 0,
+            archive: archive(),
+        };
         let result = retention::plan(ctx, &keys, &acl, rules, step).and_then(|mut plan| {
             if proof.contents.is_none() && plan.meets_a_record() {
                 // The oldest id of the list with a record is a record of the prefix.
@@ -667,7 +671,10 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
                 // A key of another type under the prefix (a stream where the archive goes):
                 // nothing is removed until it is fixed. Said once.
                 if STATE.with(|s| s.borrow_mut().warned.insert((db, prefix.to_vec()))) {
-                    ctx.log_warning(&format!("tlog: the cleaner skips prefix '{}' until this is fixed: {e}", String::from_utf8_lossy(prefix)));
+                    ctx.log_warning(&format!(
+                        "tlog: the cleaner skips prefix '{}' until this is fixed: {e}",
+                        String::from_utf8_lossy(prefix)
+                    ));
                 }
                 break true;
             }
@@ -798,7 +805,8 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
         return false;
     }
     let trimmed_before = stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed);
-    let found_work = || stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed) > trimmed_before;
+    let found_work =
+        || stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed) > trimmed_before;
     while budget.left() {
         let (db, cursor) = STATE.with(|s| {
             let s = s.borrow();
@@ -866,7 +874,17 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     let glob = escaped(&Keys::new(prefix).with_tail(b""));
     let flow_glob = escaped(&Keys::new(prefix).flow(b""));
     let user = Acl::caller_name(ctx, ctx.flags()?)?.map(|name| name.as_bytes().to_vec());
-    let mut job = Purge { db, prefix: prefix.to_vec(), flow_glob, glob, flows: true, cursor: b"0".to_vec(), removed: 0, user, client: std::ptr::null_mut() };
+    let mut job = Purge {
+        db,
+        prefix: prefix.to_vec(),
+        flow_glob,
+        glob,
+        flows: true,
+        cursor: b"0".to_vec(),
+        removed: 0,
+        user,
+        client: std::ptr::null_mut(),
+    };
     if !ctx.may_block() {
         while !purge_step(ctx, &mut job)? {}
         finish_purge(&job);
@@ -907,7 +925,11 @@ fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
         let name = ctx.string(key)?;
         // The caller's permission first: nothing of a key it may not touch is looked at.
         if let Err(e) = acl.check(&name, Access::ReadWrite) {
-            return Err(Error::Message(format!("NOPERM TLOG.PURGE stopped after {} keys: {}", job.removed, e.to_string().trim_start_matches("NOPERM "))));
+            return Err(Error::Message(format!(
+                "NOPERM TLOG.PURGE stopped after {} keys: {}",
+                job.removed,
+                e.to_string().trim_start_matches("NOPERM ")
+            )));
         }
         if purge_owns(ctx, job, key, &name, role)? {
             names.push(name);
@@ -943,7 +965,8 @@ fn purge_owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Rol
         (keys::Role::Flow, KeyKind::List) => {
             drop(k);
             let Some(tag) = key.strip_prefix(&*prefix_keys.flow(b"")) else { return Ok(false) };
-            let remembered = if tag == keys::ALL_FLOW { written(job.db, &job.prefix) } else { remembered(job.db, &job.prefix, tag) };
+            let remembered =
+                if tag == keys::ALL_FLOW { written(job.db, &job.prefix) } else { remembered(job.db, &job.prefix, tag) };
             remembered || retention::shown_by_contents(ctx, &prefix_keys, tag, name)?
         }
         _ => false,
@@ -1034,7 +1057,11 @@ fn unblock(client: *mut raw::RedisModuleBlockedClient, outcome: PurgeOutcome) {
     }
 }
 
-unsafe extern "C" fn purge_reply(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::RedisModuleString, _: c_int) -> c_int {
+unsafe extern "C" fn purge_reply(
+    ctx: *mut raw::RedisModuleCtx,
+    _: *mut *mut raw::RedisModuleString,
+    _: c_int,
+) -> c_int {
     let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
     let data = ctx.blocked_state().cast::<PurgeOutcome>();
     let reply = Reply::new(ctx);
@@ -1065,7 +1092,9 @@ pub fn register_info(ctx: Ctx) -> std::result::Result<(), String> {
 }
 
 unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
-    let (Some(section), Some(field)) = (raw::RedisModule_InfoAddSection, raw::RedisModule_InfoAddFieldULongLong) else { return };
+    let (Some(section), Some(field)) = (raw::RedisModule_InfoAddSection, raw::RedisModule_InfoAddFieldULongLong) else {
+        return;
+    };
     let (backlog, purges, prefixes) = STATE.with(|s| {
         let s = s.borrow();
         ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)

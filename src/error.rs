@@ -27,10 +27,18 @@ pub enum Error {
     ReservedTag,
     /// A tag whose flow would be a key of a prefix nested under `<prefix>:flow` (see
     /// `keys::nested_key`): the tag, the nested prefix, and the key's role and name there.
-    NestedTag { tag: Vec<u8>, nested: Vec<u8>, role: Role, rest: Vec<u8> },
+    NestedTag {
+        tag: Vec<u8>,
+        nested: Vec<u8>,
+        role: Role,
+        rest: Vec<u8>,
+    },
     /// A prefix with a `flow` segment: its keys would be flows of `outer` (`None`: of no
     /// prefix, as for `:flow`; see `keys::flow_segment_outer`).
-    FlowPrefix { prefix: Vec<u8>, outer: Option<Vec<u8>> },
+    FlowPrefix {
+        prefix: Vec<u8>,
+        outer: Option<Vec<u8>>,
+    },
     TooManyTags(usize),
     /// The counter holds something that is not an integer (INCR's message).
     CounterNotInteger,
@@ -39,7 +47,10 @@ pub enum Error {
     /// A key holds another type than the layout expects (the standard message).
     WrongType,
     /// The caller's ACL user may not touch a key the command derives from the prefix.
-    NoPerm { key: Vec<u8>, write: bool },
+    NoPerm {
+        key: Vec<u8>,
+        write: bool,
+    },
     /// The caller's ACL user may not publish to a channel the command derives from the prefix.
     NoPermChannel(Vec<u8>),
     /// The count of a tag list (`AND numtags ...`) is not an integer from 1 to the maximum:
@@ -53,7 +64,10 @@ pub enum Error {
     Purging,
     /// A read stopped at its scan limit with nothing to return: how many ids it passed over,
     /// and how to go on from where it stopped.
-    ScanLimit { passed: u64, resume: Resume },
+    ScanLimit {
+        passed: u64,
+        resume: Resume,
+    },
     /// A message made elsewhere, starting with its code.
     Message(String),
     /// A bug: reached only if an invariant is broken. Never aborts the server.
@@ -174,7 +188,12 @@ mod tests {
             Error::EmptyTag,
             Error::ReservedTag,
             Error::TooManyTags(3),
-            Error::NestedTag { tag: b"x:counter".to_vec(), nested: b"a:flow:x".to_vec(), role: Role::Counter, rest: b"counter".to_vec() },
+            Error::NestedTag {
+                tag: b"x:counter".to_vec(),
+                nested: b"a:flow:x".to_vec(),
+                role: Role::Counter,
+                rest: b"counter".to_vec(),
+            },
             Error::FlowPrefix { prefix: b"a:flow\r\n".to_vec(), outer: Some(b"a".to_vec()) },
             Error::FlowPrefix { prefix: b":flow".to_vec(), outer: None },
             Error::CounterNotInteger,
@@ -209,20 +228,46 @@ mod tests {
         let e = |resume| Error::ScanLimit { passed: 2000, resume }.to_string();
         assert_eq!(e(Resume::Before(5)), "ERR scan limit reached: 2000 ids passed over without a match; continue with BEFORE 5 (in place of any BEFORE given), or use WITHCURSOR, or SCANLIMIT 0 for no limit");
         assert!(e(Resume::After(5)).contains("continue with AFTER 5 (in place of any AFTER given), "));
-        assert!(e(Resume::Count { before: 5, counted: 3 }).contains("count the rest with BEFORE 5 (in place of any BEFORE given) and add 3, "));
+        assert!(e(Resume::Count { before: 5, counted: 3 })
+            .contains("count the rest with BEFORE 5 (in place of any BEFORE given) and add 3, "));
     }
 
     #[test]
     fn colliding_names_say_which_key_they_would_be() {
-        let nested = |tag: &[u8], nested: &[u8], role, rest: &[u8]| Error::NestedTag { tag: tag.to_vec(), nested: nested.to_vec(), role, rest: rest.to_vec() }.to_string();
-        assert_eq!(nested(b"x:counter", b"a:flow:x", Role::Counter, b"counter"), "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter");
-        assert_eq!(nested(b"archive", b"flow", Role::Archive, b"archive"), "ERR tag 'archive' would name a key of the prefix 'flow': its archive");
-        assert_eq!(nested(b"msg:7", b"a:flow", Role::Record, b"msg:7"), "ERR tag 'msg:7' would name a key of the prefix 'a:flow': its record 7");
-        assert_eq!(nested(b"flow:__all__", b"a:flow", Role::Flow, b"flow:__all__"), "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'");
-        let prefix = |p: &[u8], o: Option<&[u8]>| Error::FlowPrefix { prefix: p.to_vec(), outer: o.map(<[u8]>::to_vec) }.to_string();
-        assert_eq!(prefix(b"a:flow:b", Some(b"a")), "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'");
-        assert_eq!(prefix(b"flow", Some(b"")), "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix");
-        assert_eq!(prefix(b":flow:x", None), "ERR prefix ':flow:x' has a 'flow' segment, which tlog refuses in every prefix");
+        let nested = |tag: &[u8], nested: &[u8], role, rest: &[u8]| {
+            Error::NestedTag { tag: tag.to_vec(), nested: nested.to_vec(), role, rest: rest.to_vec() }.to_string()
+        };
+        assert_eq!(
+            nested(b"x:counter", b"a:flow:x", Role::Counter, b"counter"),
+            "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter"
+        );
+        assert_eq!(
+            nested(b"archive", b"flow", Role::Archive, b"archive"),
+            "ERR tag 'archive' would name a key of the prefix 'flow': its archive"
+        );
+        assert_eq!(
+            nested(b"msg:7", b"a:flow", Role::Record, b"msg:7"),
+            "ERR tag 'msg:7' would name a key of the prefix 'a:flow': its record 7"
+        );
+        assert_eq!(
+            nested(b"flow:__all__", b"a:flow", Role::Flow, b"flow:__all__"),
+            "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'"
+        );
+        let prefix = |p: &[u8], o: Option<&[u8]>| {
+            Error::FlowPrefix { prefix: p.to_vec(), outer: o.map(<[u8]>::to_vec) }.to_string()
+        };
+        assert_eq!(
+            prefix(b"a:flow:b", Some(b"a")),
+            "ERR prefix 'a:flow:b' has a 'flow' segment: its keys would be flows of the prefix 'a'"
+        );
+        assert_eq!(
+            prefix(b"flow", Some(b"")),
+            "ERR prefix 'flow' has a 'flow' segment: its keys would be flows of the empty prefix"
+        );
+        assert_eq!(
+            prefix(b":flow:x", None),
+            "ERR prefix ':flow:x' has a 'flow' segment, which tlog refuses in every prefix"
+        );
     }
 
     #[test]
@@ -234,9 +279,6 @@ mod tests {
     #[test]
     fn noperm_names_the_key_and_the_access() {
         let e = Error::NoPerm { key: b"app:counter".to_vec(), write: true };
-        assert_eq!(
-            e.to_string(),
-            "NOPERM this user has no permissions to write the 'app:counter' key"
-        );
+        assert_eq!(e.to_string(), "NOPERM this user has no permissions to write the 'app:counter' key");
     }
 }

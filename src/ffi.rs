@@ -45,7 +45,6 @@ impl Ctx {
         self.flags().is_ok_and(|f| f & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0)
     }
 
-
     /// The database the command runs in (SELECT).
     pub fn selected_db(self) -> i32 {
         // SAFETY: live context.
@@ -87,7 +86,10 @@ impl Ctx {
     /// the server says so.
     pub fn may_block(self) -> bool {
         self.flags().is_ok_and(|f| {
-            f & (raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING | raw::REDISMODULE_CTX_FLAGS_MULTI | raw::REDISMODULE_CTX_FLAGS_LUA) == 0
+            f & (raw::REDISMODULE_CTX_FLAGS_DENY_BLOCKING
+                | raw::REDISMODULE_CTX_FLAGS_MULTI
+                | raw::REDISMODULE_CTX_FLAGS_LUA)
+                == 0
         })
     }
 
@@ -213,7 +215,11 @@ impl Ctx {
             let result = if kind(reply) as isize == raw::REDISMODULE_REPLY_ERROR {
                 let mut n = 0usize;
                 let p = text(reply, &mut n);
-                Err(Error::Message(if p.is_null() { "ERR refused".into() } else { String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), n)).into_owned() }))
+                Err(Error::Message(if p.is_null() {
+                    "ERR refused".into()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), n)).into_owned()
+                }))
             } else {
                 Ok(())
             };
@@ -725,8 +731,11 @@ impl CallReply {
             if kind(self.ptr) as isize != raw::REDISMODULE_REPLY_ARRAY {
                 return None;
             }
-            let (len, elem, text) =
-                (raw::RedisModule_CallReplyLength?, raw::RedisModule_CallReplyArrayElement?, raw::RedisModule_CallReplyStringPtr?);
+            let (len, elem, text) = (
+                raw::RedisModule_CallReplyLength?,
+                raw::RedisModule_CallReplyArrayElement?,
+                raw::RedisModule_CallReplyStringPtr?,
+            );
             Some(
                 (0..len(self.ptr))
                     .map(|i| {
@@ -892,11 +901,8 @@ impl Reply {
 
     pub fn error(&self, e: &Error) {
         // The message must not hold a NUL (C string) nor line breaks (one RESP line).
-        let text: String = e
-            .to_string()
-            .chars()
-            .map(|c| if c == '\0' || c == '\r' || c == '\n' { ' ' } else { c })
-            .collect();
+        let text: String =
+            e.to_string().chars().map(|c| if c == '\0' || c == '\r' || c == '\n' { ' ' } else { c }).collect();
         let mut bytes = text.into_bytes();
         bytes.push(0);
         // SAFETY: `bytes` is NUL-terminated and has no other NUL.

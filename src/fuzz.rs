@@ -21,16 +21,68 @@ const CORPUS: &[&[u8]] = &[
 ];
 
 const INTERESTING: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b"\\", b",", b":", b"\\u0000", b"\\ud800", b"-", b".", b"e9",
-    b"0", b"9223372036854775807", b"-9223372036854775808", b"99999999999999999999", b"1e400",
-    b"\xff", b"\xc3", b"\0", b"null", b"true", b" ", b"\n", b"__all__", b"$", b"*", b"T", b"Z",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b",",
+    b":",
+    b"\\u0000",
+    b"\\ud800",
+    b"-",
+    b".",
+    b"e9",
+    b"0",
+    b"9223372036854775807",
+    b"-9223372036854775808",
+    b"99999999999999999999",
+    b"1e400",
+    b"\xff",
+    b"\xc3",
+    b"\0",
+    b"null",
+    b"true",
+    b" ",
+    b"\n",
+    b"__all__",
+    b"$",
+    b"*",
+    b"T",
+    b"Z",
     b"+01:00",
 ];
 
 const WORDS: &[&[u8]] = &[
-    b"LIMIT", b"ASC", b"DESC", b"BEFORE", b"AFTER", b"SINCE", b"UNTIL", b"AND", b"OR", b"NOT", b"RAW",
-    b"COUNT", b"BLOCK", b"MATCH", b"JSON", b"MESSAGE", b"0", b"1", b"2", b"-1", b"3", b"x", b"",
-    b"1700000000.5", b"2026-11-23T10:15:02Z", b"__all__", b"$", b"99999999999999999999",
+    b"LIMIT",
+    b"ASC",
+    b"DESC",
+    b"BEFORE",
+    b"AFTER",
+    b"SINCE",
+    b"UNTIL",
+    b"AND",
+    b"OR",
+    b"NOT",
+    b"RAW",
+    b"COUNT",
+    b"BLOCK",
+    b"MATCH",
+    b"JSON",
+    b"MESSAGE",
+    b"0",
+    b"1",
+    b"2",
+    b"-1",
+    b"3",
+    b"x",
+    b"",
+    b"1700000000.5",
+    b"2026-11-23T10:15:02Z",
+    b"__all__",
+    b"$",
+    b"99999999999999999999",
 ];
 
 struct Rng(u64);
@@ -141,7 +193,12 @@ fn round(rng: &mut Rng) -> usize {
         &|| {
             let _ = new_record_tags(b"p", &args);
             let _ = keys::has_hash_tag(&data);
-            let _ = (keys::flow_owner(&data), keys::flow_segment_outer(&data), keys::nested_key(&data), keys::role_under(b"p", &data));
+            let _ = (
+                keys::flow_owner(&data),
+                keys::flow_segment_outer(&data),
+                keys::nested_key(&data),
+                keys::role_under(b"p", &data),
+            );
         },
         &|| {
             if let Some(ts) = record::decode_ts(&data) {

@@ -22,11 +22,8 @@ impl<'a> Keys<'a> {
     fn with(&self, parts: &[&[u8]]) -> KeyName {
         let sep: &[u8] = if self.prefix.is_empty() { b"" } else { b":" };
         let len = self.prefix.len() + sep.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        let mut name = if len <= INLINE {
-            KeyName::Inline([0; INLINE], 0)
-        } else {
-            KeyName::Heap(Vec::with_capacity(len))
-        };
+        let mut name =
+            if len <= INLINE { KeyName::Inline([0; INLINE], 0) } else { KeyName::Heap(Vec::with_capacity(len)) };
         name.push(self.prefix);
         name.push(sep);
         for p in parts {
@@ -327,11 +324,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
             return None;
         }
         let d = i64::from(c - b'0');
-        v = if neg {
-            v.checked_mul(10)?.checked_sub(d)?
-        } else {
-            v.checked_mul(10)?.checked_add(d)?
-        };
+        v = if neg { v.checked_mul(10)?.checked_sub(d)? } else { v.checked_mul(10)?.checked_add(d)? };
     }
     Some(v)
 }
@@ -415,9 +408,50 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
     /// key's role there).
     #[test]
     fn keys_of_two_prefixes_meet_only_where_the_rule_says() {
-        let prefixes: &[&[u8]] = &[b"", b"a", b"a:b", b"flow", b"a:flow", b"flow:x", b"a:flow:x", b"a:flow:x:y", b"msg", b"a:msg", b"a:counter", b"x:flow:flow", b":", b":flow", b":flow:x", b":flow:flow", b"a:", b"a::flow"];
-        let tails: &[&[u8]] = &[b"", b"t", b"x", b"y", b"x:y", b"flow", b"counter", b"archive", b"msg:1", b"msg:01", b"msg:x", b"__all__", b"flow:t", b"flow:__all__", b"x:counter", b"x:flow:y", b"x:y:msg:7", b"x:archive", b"user:42", b"order:17"];
-        let mut suffixes: Vec<Vec<u8>> = vec![b"counter".to_vec(), b"archive".to_vec(), b"msg:1".to_vec(), b"msg:42".to_vec()];
+        let prefixes: &[&[u8]] = &[
+            b"",
+            b"a",
+            b"a:b",
+            b"flow",
+            b"a:flow",
+            b"flow:x",
+            b"a:flow:x",
+            b"a:flow:x:y",
+            b"msg",
+            b"a:msg",
+            b"a:counter",
+            b"x:flow:flow",
+            b":",
+            b":flow",
+            b":flow:x",
+            b":flow:flow",
+            b"a:",
+            b"a::flow",
+        ];
+        let tails: &[&[u8]] = &[
+            b"",
+            b"t",
+            b"x",
+            b"y",
+            b"x:y",
+            b"flow",
+            b"counter",
+            b"archive",
+            b"msg:1",
+            b"msg:01",
+            b"msg:x",
+            b"__all__",
+            b"flow:t",
+            b"flow:__all__",
+            b"x:counter",
+            b"x:flow:y",
+            b"x:y:msg:7",
+            b"x:archive",
+            b"user:42",
+            b"order:17",
+        ];
+        let mut suffixes: Vec<Vec<u8>> =
+            vec![b"counter".to_vec(), b"archive".to_vec(), b"msg:1".to_vec(), b"msg:42".to_vec()];
         suffixes.extend(tails.iter().map(|t| [&b"flow:"[..], t].concat()));
         let key = |p: &[u8], s: &[u8]| if p.is_empty() { s.to_vec() } else { [p, b":", s].concat() };
         let is_key = |p: &[u8], k: &[u8]| suffixes.iter().any(|s| key(p, s) == k);
@@ -433,12 +467,16 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
                         continue;
                     }
                     // A key of both (as P2's layout reads it).
-                    let nested_under_q = if q.is_empty() { Some(p2) } else { p2.strip_prefix(q).and_then(|r| r.strip_prefix(b":")) };
-                    let s2 = nested_under_q.unwrap_or_else(|| panic!("{:?} {:?}", String::from_utf8_lossy(q), String::from_utf8_lossy(p2)));
+                    let nested_under_q =
+                        if q.is_empty() { Some(p2) } else { p2.strip_prefix(q).and_then(|r| r.strip_prefix(b":")) };
+                    let s2 = nested_under_q.unwrap_or_else(|| {
+                        panic!("{:?} {:?}", String::from_utf8_lossy(q), String::from_utf8_lossy(p2))
+                    });
                     assert!(s2 == b"flow" || s2.starts_with(b"flow:"), "{}", String::from_utf8_lossy(p2));
                     assert_eq!(flow_segment_outer(p2).flatten().map(|o| o.len() <= q.len()), Some(true));
                     let tag = s.strip_prefix(b"flow:").expect("a flow of Q");
-                    let n = nested_key(tag).unwrap_or_else(|| panic!("tag {} not refused", String::from_utf8_lossy(tag)));
+                    let n =
+                        nested_key(tag).unwrap_or_else(|| panic!("tag {} not refused", String::from_utf8_lossy(tag)));
                     // The nested prefix named is P2 itself or one nested further (a prefix
                     // refused for its own `flow` segment).
                     assert!(n.prefix_under(q) == p2 || flow_segment_outer(&n.prefix_under(q)).is_some());
@@ -448,7 +486,15 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
             }
         }
         // The collisions of the issue are among those found.
-        for k in ["a:flow:flow:__all__", "a:flow:counter", "a:flow:x:counter", "flow:counter", "flow:x:flow:y", "a:flow:msg:1", "a:flow:x:flow:y"] {
+        for k in [
+            "a:flow:flow:__all__",
+            "a:flow:counter",
+            "a:flow:x:counter",
+            "flow:counter",
+            "flow:x:flow:y",
+            "a:flow:msg:1",
+            "a:flow:x:flow:y",
+        ] {
             assert!(met.iter().any(|m| m == k), "{k} not found: {met:?}");
         }
     }
@@ -470,7 +516,22 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         for (tag, inner, role, rest) in refused {
             assert_eq!(nested_key(tag), Some(Nested { inner, role, rest }), "{}", String::from_utf8_lossy(tag));
         }
-        for ok in [&b"user:42"[..], b"order:17", b"flow", b"x:flow", b"workflow:x", b"counters", b"my-counter", b"msg:0", b"msg:007", b"msg:x", b"x:msg", b"archive:2024", b"__all__", b"t"] {
+        for ok in [
+            &b"user:42"[..],
+            b"order:17",
+            b"flow",
+            b"x:flow",
+            b"workflow:x",
+            b"counters",
+            b"my-counter",
+            b"msg:0",
+            b"msg:007",
+            b"msg:x",
+            b"x:msg",
+            b"archive:2024",
+            b"__all__",
+            b"t",
+        ] {
             assert_eq!(nested_key(ok), None, "{}", String::from_utf8_lossy(ok));
         }
         let n = nested_key(b"x:counter").unwrap();
@@ -481,7 +542,10 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         // The refused key, rebuilt from the nested prefix, is the tag's flow.
         for (prefix, tag) in [(&b"a"[..], &b"x:flow:y"[..]), (b"", b"msg:7"), (b"{t}", b"a:b:archive")] {
             let n = nested_key(tag).unwrap();
-            assert_eq!(Keys::new(&n.prefix_under(prefix)).with_tail(n.rest).to_vec(), Keys::new(prefix).flow(tag).to_vec());
+            assert_eq!(
+                Keys::new(&n.prefix_under(prefix)).with_tail(n.rest).to_vec(),
+                Keys::new(prefix).flow(tag).to_vec()
+            );
         }
     }
 
@@ -505,7 +569,19 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
         for nowhere in [&b":flow"[..], b":flow:x", b":flow:"] {
             assert_eq!(flow_segment_outer(nowhere), Some(None), "{}", String::from_utf8_lossy(nowhere));
         }
-        for ok in [&b""[..], b"app", b"flows", b"workflow", b"a:flowx", b"a:xflow:b", b"{flow}", b"a::b", b"Flow", b":", b"::"] {
+        for ok in [
+            &b""[..],
+            b"app",
+            b"flows",
+            b"workflow",
+            b"a:flowx",
+            b"a:xflow:b",
+            b"{flow}",
+            b"a::b",
+            b"Flow",
+            b":",
+            b"::",
+        ] {
             assert_eq!(flow_segment_outer(ok), None, "{}", String::from_utf8_lossy(ok));
         }
     }
@@ -527,7 +603,13 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
             assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
         }
         // Keys of the nested prefixes `app:flow` and `app:flow:x`, not flows of `app`.
-        for k in [&b"app:flow:counter"[..], b"app:flow:msg:3", b"app:flow:flow:__all__", b"app:flow:x:flow:t", b"app:flow:x:archive"] {
+        for k in [
+            &b"app:flow:counter"[..],
+            b"app:flow:msg:3",
+            b"app:flow:flow:__all__",
+            b"app:flow:x:flow:t",
+            b"app:flow:x:archive",
+        ] {
             assert_eq!(role_under(b"app", k), None, "{}", String::from_utf8_lossy(k));
         }
         assert_eq!(role_under(b"", b"msg:3"), Some(Role::Record));

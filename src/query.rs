@@ -97,7 +97,8 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
         let mut takes_value = true;
         if is("LIMIT") && allowed.limit {
             let v = value.ok_or(Error::Syntax)?;
-            let n = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("LIMIT", "a non-negative integer"))?;
+            let n =
+                keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("LIMIT", "a non-negative integer"))?;
             set(&mut q.limit, usize::try_from(n).unwrap_or(usize::MAX), "LIMIT")?;
         } else if is("BEFORE") && allowed.bounds {
             let v = value.ok_or(Error::Syntax)?;
@@ -117,12 +118,18 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             set(&mut q.limit, usize::try_from(n).unwrap_or(usize::MAX), "COUNT")?;
         } else if is("BLOCK") && allowed.tail {
             let v = value.ok_or(Error::Syntax)?;
-            let ms = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)"))?;
+            let ms = keys::parse_i64(v)
+                .filter(|&n| n >= 0)
+                .ok_or(Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)"))?;
             set(&mut q.block, ms, "BLOCK")?;
         } else if (is("ASC") || is("DESC")) && allowed.order {
             let this = if is("ASC") { "ASC" } else { "DESC" };
             if let Some(prev) = order_given {
-                return Err(if prev == this { Error::RepeatedOption(this) } else { Error::ConflictingOptions("ASC", "DESC") });
+                return Err(if prev == this {
+                    Error::RepeatedOption(this)
+                } else {
+                    Error::ConflictingOptions("ASC", "DESC")
+                });
             }
             order_given = Some(this);
             q.asc = this == "ASC";
@@ -153,7 +160,9 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             i += n;
         } else if is("SCANLIMIT") {
             let v = value.ok_or(Error::Syntax)?;
-            let n = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("SCANLIMIT", "a non-negative integer (0: no limit)"))?;
+            let n = keys::parse_i64(v)
+                .filter(|&n| n >= 0)
+                .ok_or(Error::BadNumber("SCANLIMIT", "a non-negative integer (0: no limit)"))?;
             set(&mut q.scan_limit, u64::try_from(n).unwrap_or(u64::MAX), "SCANLIMIT")?;
         } else if is("WITHCURSOR") {
             if q.with_cursor {
@@ -488,11 +497,8 @@ impl<'l, L: IdList> Sorted<'l, L> {
             // a run deep in a list walks the list to it: one read rather than several.
             let want = self.cap.saturating_sub(self.heap.len()).saturating_add(self.ahead);
             let size = want.min(self.end - self.next).min(READ_AHEAD_MAX.max(self.cap));
-            let range = if self.asc {
-                self.n - self.next - size..self.n - self.next
-            } else {
-                self.next..self.next + size
-            };
+            let range =
+                if self.asc { self.n - self.next - size..self.n - self.next } else { self.next..self.next + size };
             let mut run = self.list.ids(range);
             if self.asc {
                 run.reverse();
@@ -970,7 +976,11 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
     let mut batch = 1usize;
     let mut one_by_one = limit;
     loop {
-        let size = if one_by_one > 0 || !work.batches.get() { 1 } else { batch.min(usize::try_from(work.left()).unwrap_or(usize::MAX)).max(1) };
+        let size = if one_by_one > 0 || !work.batches.get() {
+            1
+        } else {
+            batch.min(usize::try_from(work.left()).unwrap_or(usize::MAX)).max(1)
+        };
         let mut round = Vec::with_capacity(size);
         while round.len() < size {
             match ids.next_id() {
@@ -1127,7 +1137,10 @@ pub fn each_match<L: IdList>(
             lo = Some(lo.map_or(oldest, |l| l.max(oldest)));
         }
     }
-    if lo.is_some_and(|l| l == i64::MAX) || hi.is_some_and(|h| h <= 1) || lo.zip(hi).is_some_and(|(l, h)| l.saturating_add(1) >= h) {
+    if lo.is_some_and(|l| l == i64::MAX)
+        || hi.is_some_and(|h| h <= 1)
+        || lo.zip(hi).is_some_and(|(l, h)| l.saturating_add(1) >= h)
+    {
         return Ok(Outcome::DONE); // no id can be above the largest or below 1, or between
     }
     let in_bounds = |id: i64| lo.is_none_or(|l| id > l) && hi.is_none_or(|h| id < h);
@@ -1148,7 +1161,8 @@ pub fn each_match<L: IdList>(
     let driver: Option<&L> = driver_at.map(|i| positive.remove(i));
     let union_driver = driver.is_none() && !src.or.is_empty();
     let mut must: Vec<Sorted<'_, L>> = positive.into_iter().map(|l| stream(l, asc, 64, work)).collect();
-    let mut any: Vec<Sorted<'_, L>> = if union_driver { Vec::new() } else { src.or.iter().map(|l| stream(l, asc, 64, work)).collect() };
+    let mut any: Vec<Sorted<'_, L>> =
+        if union_driver { Vec::new() } else { src.or.iter().map(|l| stream(l, asc, 64, work)).collect() };
     let mut none: Vec<Sorted<'_, L>> = src.not.iter().map(|l| stream(l, asc, 64, work)).collect();
     let mut heads: Vec<Sorted<'_, L>> = if union_driver {
         src.or.iter().map(|l| stream(l, asc, hint, work)).collect()
@@ -1210,7 +1224,11 @@ pub fn each_match<L: IdList>(
 /// the next thousand entries.
 pub fn newest(list: &impl IdList, window: usize) -> Option<i64> {
     let head = list.len().min(window.saturating_add(1));
-    list.ids(0..head).into_iter().flatten().max().or_else(|| list.ids(head..list.len().min(head + 1000)).into_iter().flatten().next())
+    list.ids(0..head)
+        .into_iter()
+        .flatten()
+        .max()
+        .or_else(|| list.ids(head..list.len().min(head + 1000)).into_iter().flatten().next())
 }
 
 #[cfg(test)]
@@ -1350,7 +1368,13 @@ mod tests {
 
     /// Flows of a prefix built from records (id, ts, tags), for tag-filter checks.
     fn flows_of(recs: &[(i64, &[&str])], tag: &str) -> Flow {
-        Flow(recs.iter().rev().filter(|r| tag == "__all__" || r.1.contains(&tag)).map(|r| (Some(r.0), Some(r.0 * 10))).collect())
+        Flow(
+            recs.iter()
+                .rev()
+                .filter(|r| tag == "__all__" || r.1.contains(&tag))
+                .map(|r| (Some(r.0), Some(r.0 * 10)))
+                .collect(),
+        )
     }
 
     #[test]
@@ -1362,7 +1386,8 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let tags: Vec<&str> = names.iter().enumerate().filter(|(i, _)| x >> (i * 3) & 3 == 0).map(|(_, t)| *t).collect();
+            let tags: Vec<&str> =
+                names.iter().enumerate().filter(|(i, _)| x >> (i * 3) & 3 == 0).map(|(_, t)| *t).collect();
             recs.push((id, tags));
         }
         let view: Vec<(i64, &[&str])> = recs.iter().map(|(id, t)| (*id, t.as_slice())).collect();
@@ -1383,7 +1408,8 @@ mod tests {
             query.or = or.iter().map(|t| t.as_bytes().to_vec()).collect();
             query.not = not.iter().map(|t| t.as_bytes().to_vec()).collect();
             let fl = |t: &&str| flows_of(&view, t);
-            let (b, a, o, n): (Flow, Vec<Flow>, Vec<Flow>, Vec<Flow>) = (fl(base), and.iter().map(fl).collect(), or.iter().map(fl).collect(), not.iter().map(fl).collect());
+            let (b, a, o, n): (Flow, Vec<Flow>, Vec<Flow>, Vec<Flow>) =
+                (fl(base), and.iter().map(fl).collect(), or.iter().map(fl).collect(), not.iter().map(fl).collect());
             let src = Sources { base: &b, base_is_all: *base == "__all__", and: &a, or: &o, not: &n };
             let mut got = Vec::new();
             let limit = query.limit.unwrap_or(usize::MAX);
@@ -1396,7 +1422,12 @@ mod tests {
             let has = |r: &(i64, Vec<&str>), t: &str| t == "__all__" || r.1.contains(&t);
             let mut want: Vec<i64> = recs
                 .iter()
-                .filter(|r| has(r, base) && and.iter().all(|t| has(r, t)) && (or.is_empty() || or.iter().any(|t| has(r, t))) && !not.iter().any(|t| has(r, t)))
+                .filter(|r| {
+                    has(r, base)
+                        && and.iter().all(|t| has(r, t))
+                        && (or.is_empty() || or.iter().any(|t| has(r, t)))
+                        && !not.iter().any(|t| has(r, t))
+                })
                 .filter(|r| query.admits(r.0, Some(r.0 * 10)))
                 .map(|r| r.0)
                 .collect();
@@ -1435,7 +1466,8 @@ mod tests {
         assert_eq!(parse_time(b"-1.5").unwrap(), -1_500_000);
         assert_eq!(parse_time(b"2023-11-14T22:13:20.25Z").unwrap(), 1_700_000_000_250_000);
         assert_eq!(parse_time(b"2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000_000);
-        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"1.0000001", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"] {
+        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"1.0000001", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"]
+        {
             let e = parse_time(bad).unwrap_err();
             assert!(e.to_string().starts_with("ERR invalid time"), "{e}");
         }
@@ -1447,7 +1479,10 @@ mod tests {
             let v: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
             parse_options(&v, ALL)
         };
-        assert_eq!(q(&["limit", "10", "asc", "RAW"]), Query { limit: Some(10), asc: true, raw: true, ..Query::default() });
+        assert_eq!(
+            q(&["limit", "10", "asc", "RAW"]),
+            Query { limit: Some(10), asc: true, raw: true, ..Query::default() }
+        );
         assert_eq!(w(&["LIMIT"]), Err(Error::Syntax));
         assert_eq!(w(&["LIMIT", "-1"]), Err(Error::BadNumber("LIMIT", "a non-negative integer")));
         assert_eq!(w(&["LIMIT", "1", "LIMIT", "2"]), Err(Error::RepeatedOption("LIMIT")));
@@ -1458,7 +1493,10 @@ mod tests {
         assert_eq!(w(&["ASC", "DESC"]), Err(Error::ConflictingOptions("ASC", "DESC")));
         assert_eq!(w(&["ASC", "ASC"]), Err(Error::RepeatedOption("ASC")));
         assert_eq!(w(&["BOGUS"]), Err(Error::Syntax));
-        assert_eq!(q(&["SCANLIMIT", "0", "WITHCURSOR"]), Query { scan_limit: Some(0), with_cursor: true, ..Query::default() });
+        assert_eq!(
+            q(&["SCANLIMIT", "0", "WITHCURSOR"]),
+            Query { scan_limit: Some(0), with_cursor: true, ..Query::default() }
+        );
         assert_eq!(w(&["SCANLIMIT", "-1"]), Err(Error::BadNumber("SCANLIMIT", "a non-negative integer (0: no limit)")));
         assert_eq!(w(&["SCANLIMIT"]), Err(Error::Syntax));
         assert_eq!(w(&["SCANLIMIT", "5", "SCANLIMIT", "5"]), Err(Error::RepeatedOption("SCANLIMIT")));

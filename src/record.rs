@@ -470,11 +470,8 @@ impl<'de> Deserialize<'de> for Field {
 /// - anything else (not JSON, not an object, not UTF-8): the whole stored text becomes the
 ///   message (invalid UTF-8 replaced by U+FFFD), with no timestamp and no tags.
 pub fn decode(raw: &[u8]) -> Decoded<'_> {
-    let fallback = || Decoded {
-        ts_micros: None,
-        message: Some(String::from_utf8_lossy(raw)),
-        tags: Tags::List(Vec::new()),
-    };
+    let fallback =
+        || Decoded { ts_micros: None, message: Some(String::from_utf8_lossy(raw)), tags: Tags::List(Vec::new()) };
     let Ok(text) = std::str::from_utf8(raw) else {
         return fallback();
     };
@@ -590,11 +587,7 @@ fn canonical(text: &str) -> Option<Decoded<'_>> {
     }
     let tags = Tags::Plain(text.get(start..c.i - 1)?);
     c.lit(b"}")?;
-    (c.i == text.len()).then_some(Decoded {
-        ts_micros: Some(ts),
-        message: Some(Cow::Borrowed(message)),
-        tags,
-    })
+    (c.i == text.len()).then_some(Decoded { ts_micros: Some(ts), message: Some(Cow::Borrowed(message)), tags })
 }
 
 /// The `"id"` of a stored record: the integer a JSON object holds there. `None` for anything
@@ -810,7 +803,16 @@ mod tests {
         assert_eq!(decode_id(&tlog), Some(42));
         assert_eq!(decode_id(br#"{"ts":1.5,"message":"m","id":7}"#), Some(7));
         assert_eq!(decode_id(br#" {"id":7,"message":{"id":8}}"#), Some(7));
-        for bad in [&br#"{"message":"m"}"#[..], br#"{"id":"7"}"#, br#"{"id":7.5}"#, br#"[7]"#, b"7", b"queue item", br#"{"id":7"#, b"\xff"] {
+        for bad in [
+            &br#"{"message":"m"}"#[..],
+            br#"{"id":"7"}"#,
+            br#"{"id":7.5}"#,
+            br#"[7]"#,
+            b"7",
+            b"queue item",
+            br#"{"id":7"#,
+            b"\xff",
+        ] {
             assert_eq!(decode_id(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }
@@ -985,7 +987,10 @@ mod tests {
     #[test]
     fn a_field_given_twice_takes_its_last_value() {
         let d = decode(br#"{"id":1,"ts":1700000000,"message":"a","message":"b","tags":["x"],"tags":["y"]}"#);
-        assert_eq!((d.ts_micros, d.message.as_deref(), d.tags.to_vec()), (Some(1_700_000_000_000_000), Some("b"), vec!["y".to_string()]));
+        assert_eq!(
+            (d.ts_micros, d.message.as_deref(), d.tags.to_vec()),
+            (Some(1_700_000_000_000_000), Some("b"), vec!["y".to_string()])
+        );
         // Keys are compared unescaped; a later ill-typed value replaces an earlier good one.
         let d = decode(br#"{"message":"a","m\u0065ssage":{"k":1},"ts":1,"ts":"never"}"#);
         assert_eq!((d.ts_micros, d.message.as_deref()), (None, Some(r#"{"k":1}"#)));
@@ -1012,7 +1017,10 @@ mod tests {
     #[test]
     fn undecodable_records_degrade_to_their_raw_text() {
         let d = decode(b"plain text, not JSON");
-        assert_eq!(d, Decoded { ts_micros: None, message: Some("plain text, not JSON".into()), tags: Tags::List(vec![]) });
+        assert_eq!(
+            d,
+            Decoded { ts_micros: None, message: Some("plain text, not JSON".into()), tags: Tags::List(vec![]) }
+        );
         assert_eq!(decode(b"[1,2]").message.as_deref(), Some("[1,2]"));
         assert_eq!(decode(b"\xff\xfe").message.as_deref(), Some("\u{fffd}\u{fffd}"));
         // Missing or ill-typed fields are left out, the rest is kept.
@@ -1028,7 +1036,12 @@ mod tests {
         assert_eq!(fast_ts(&rec), Some(1_795_429_502_000_042));
         assert_eq!(decode(&rec).ts_micros, fast_ts(&rec));
         // Other spellings fall back to the JSON parser.
-        for other in [&br#"{"id":1,"ts":1.5,"message":1}"#[..], br#"{"id": 1, "ts": 1.000001, "m":1}"#, br#"{"ts":1.000001,"id":1}"#, br#"{"id":1,"ts":1.0000011,"m":1}"#] {
+        for other in [
+            &br#"{"id":1,"ts":1.5,"message":1}"#[..],
+            br#"{"id": 1, "ts": 1.000001, "m":1}"#,
+            br#"{"ts":1.000001,"id":1}"#,
+            br#"{"id":1,"ts":1.0000011,"m":1}"#,
+        ] {
             assert_eq!(fast_ts(other), None, "{}", String::from_utf8_lossy(other));
             assert!(decode_ts(other).is_some());
         }
@@ -1080,10 +1093,21 @@ mod tests {
 
     #[test]
     fn rfc3339_matches_chrono_formatting() {
-        let mut cases = vec![0, 1, 999_999, 1_795_429_502_123_456, 951_782_400_000_000, 253_402_300_799_999_999, -1, -62_135_596_800_000_000];
+        let mut cases = vec![
+            0,
+            1,
+            999_999,
+            1_795_429_502_123_456,
+            951_782_400_000_000,
+            253_402_300_799_999_999,
+            -1,
+            -62_135_596_800_000_000,
+        ];
         // Every day from 1600 to 2500 (leap years and centuries), at a varying time of day, and
         // a spread of times over years 0 to 9999.
-        cases.extend((-135_140..194_000i64).map(|d| d * 86_400_000_000 + (d * 7_919_000_003).rem_euclid(86_400_000_000)));
+        cases.extend(
+            (-135_140..194_000i64).map(|d| d * 86_400_000_000 + (d * 7_919_000_003).rem_euclid(86_400_000_000)),
+        );
         cases.extend((0..100_000i64).map(|i| -62_167_219_200_000_000 + i * 3_155_695_200_000 + i * 7_777));
         for micros in cases {
             let t = DateTime::<Utc>::from_timestamp_micros(micros).unwrap();

@@ -23,42 +23,95 @@ pub fn missing_apis() -> Vec<&'static str> {
         }};
     }
     check!(
-        RedisModule_CreateCommand, RedisModule_GetCommand, RedisModule_SetCommandInfo,
-        RedisModule_OpenKey, RedisModule_CloseKey, RedisModule_KeyType, RedisModule_StringDMA,
-        RedisModule_StringSet, RedisModule_ListPush, RedisModule_ListGet, RedisModule_ValueLength,
-        RedisModule_Replicate, RedisModule_NotifyKeyspaceEvent, RedisModule_GetContextFlags,
-        RedisModule_GetCurrentUserName, RedisModule_GetModuleUserFromUserName,
-        RedisModule_ACLCheckKeyPermissions, RedisModule_FreeModuleUser, RedisModule_CreateString,
-        RedisModule_FreeString, RedisModule_StringPtrLen, RedisModule_ReplyWithMap,
-        RedisModule_ReplyWithArray, RedisModule_ReplySetArrayLength, RedisModule_ReplyWithLongLong,
-        RedisModule_ReplyWithStringBuffer, RedisModule_ReplyWithNull, RedisModule_ReplyWithError,
-        RedisModule_SetModuleOptions, RedisModule_SignalModifiedKey,
-        RedisModule_BlockClientOnKeys, RedisModule_GetBlockedClientPrivateData,
-        RedisModule_SignalKeyAsReady, RedisModule_PublishMessage, RedisModule_RegisterBoolConfig,
-        RedisModule_LoadConfigs, RedisModule_Call, RedisModule_CallReplyType,
-        RedisModule_CallReplyLength, RedisModule_CallReplyArrayElement,
-        RedisModule_CallReplyStringPtr, RedisModule_FreeCallReply, RedisModule_GetClientId,
-        RedisModule_GetClientInfoById, RedisModule_SubscribeToServerEvent,
-        RedisModule_CallReplyInteger, RedisModule_RegisterNumericConfig, RedisModule_CreateTimer,
-        RedisModule_BlockClient, RedisModule_UnblockClient, RedisModule_RegisterInfoFunc,
-        RedisModule_InfoAddSection, RedisModule_InfoAddFieldULongLong, RedisModule_SelectDb,
-        RedisModule_ListPop, RedisModule_FreeString, RedisModule_GetSelectedDb,
-        RedisModule_ReplyWithCallReply, RedisModule_SubscribeToKeyspaceEvents,
+        RedisModule_CreateCommand,
+        RedisModule_GetCommand,
+        RedisModule_SetCommandInfo,
+        RedisModule_OpenKey,
+        RedisModule_CloseKey,
+        RedisModule_KeyType,
+        RedisModule_StringDMA,
+        RedisModule_StringSet,
+        RedisModule_ListPush,
+        RedisModule_ListGet,
+        RedisModule_ValueLength,
+        RedisModule_Replicate,
+        RedisModule_NotifyKeyspaceEvent,
+        RedisModule_GetContextFlags,
+        RedisModule_GetCurrentUserName,
+        RedisModule_GetModuleUserFromUserName,
+        RedisModule_ACLCheckKeyPermissions,
+        RedisModule_FreeModuleUser,
+        RedisModule_CreateString,
+        RedisModule_FreeString,
+        RedisModule_StringPtrLen,
+        RedisModule_ReplyWithMap,
+        RedisModule_ReplyWithArray,
+        RedisModule_ReplySetArrayLength,
+        RedisModule_ReplyWithLongLong,
+        RedisModule_ReplyWithStringBuffer,
+        RedisModule_ReplyWithNull,
+        RedisModule_ReplyWithError,
+        RedisModule_SetModuleOptions,
+        RedisModule_SignalModifiedKey,
+        RedisModule_BlockClientOnKeys,
+        RedisModule_GetBlockedClientPrivateData,
+        RedisModule_SignalKeyAsReady,
+        RedisModule_PublishMessage,
+        RedisModule_RegisterBoolConfig,
+        RedisModule_LoadConfigs,
+        RedisModule_Call,
+        RedisModule_CallReplyType,
+        RedisModule_CallReplyLength,
+        RedisModule_CallReplyArrayElement,
+        RedisModule_CallReplyStringPtr,
+        RedisModule_FreeCallReply,
+        RedisModule_GetClientId,
+        RedisModule_GetClientInfoById,
+        RedisModule_SubscribeToServerEvent,
+        RedisModule_CallReplyInteger,
+        RedisModule_RegisterNumericConfig,
+        RedisModule_CreateTimer,
+        RedisModule_BlockClient,
+        RedisModule_UnblockClient,
+        RedisModule_RegisterInfoFunc,
+        RedisModule_InfoAddSection,
+        RedisModule_InfoAddFieldULongLong,
+        RedisModule_SelectDb,
+        RedisModule_ListPop,
+        RedisModule_FreeString,
+        RedisModule_GetSelectedDb,
+        RedisModule_ReplyWithCallReply,
+        RedisModule_SubscribeToKeyspaceEvents,
         RedisModule_ACLCheckChannelPermissions,
     )
 }
 
 /// Server events after which the keyspace may no longer be what the floor cache remembers.
 pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
-    unsafe extern "C" fn forget(_: *mut raw::RedisModuleCtx, _: raw::RedisModuleEvent, _: u64, _: *mut std::ffi::c_void) {
+    unsafe extern "C" fn forget(
+        _: *mut raw::RedisModuleCtx,
+        _: raw::RedisModuleEvent,
+        _: u64,
+        _: *mut std::ffi::c_void,
+    ) {
         crate::store::floor_cache::clear();
         crate::cleaner::forget_prefixes();
     }
-    unsafe extern "C" fn swapped(ctx: *mut raw::RedisModuleCtx, e: raw::RedisModuleEvent, sub: u64, data: *mut std::ffi::c_void) {
+    unsafe extern "C" fn swapped(
+        ctx: *mut raw::RedisModuleCtx,
+        e: raw::RedisModuleEvent,
+        sub: u64,
+        data: *mut std::ffi::c_void,
+    ) {
         forget(ctx, e, sub, data);
         crate::cleaner::databases_swapped();
     }
-    unsafe extern "C" fn role(ctx: *mut raw::RedisModuleCtx, e: raw::RedisModuleEvent, sub: u64, data: *mut std::ffi::c_void) {
+    unsafe extern "C" fn role(
+        ctx: *mut raw::RedisModuleCtx,
+        e: raw::RedisModuleEvent,
+        sub: u64,
+        data: *mut std::ffi::c_void,
+    ) {
         forget(ctx, e, sub, data);
         if sub == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_REPLICA as u64 {
             crate::cleaner::role_changed();
@@ -130,10 +183,13 @@ pub fn listen_to_list_pushes(ctx: Ctx) -> crate::error::Result<()> {
         }
         raw::REDISMODULE_OK as c_int
     }
-    let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }.ok_or(Error::Unsupported("RedisModule_SubscribeToKeyspaceEvents"))?;
+    let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }
+        .ok_or(Error::Unsupported("RedisModule_SubscribeToKeyspaceEvents"))?;
     // SAFETY: live context of a command; the callback touches only module state and the
     // server's ready-key queue.
-    if unsafe { subscribe(ctx.as_ptr(), raw::REDISMODULE_NOTIFY_LIST as c_int, Some(on_list_event)) } != raw::REDISMODULE_OK as c_int {
+    if unsafe { subscribe(ctx.as_ptr(), raw::REDISMODULE_NOTIFY_LIST as c_int, Some(on_list_event)) }
+        != raw::REDISMODULE_OK as c_int
+    {
         return Err(Error::Internal("could not subscribe to list events"));
     }
     LISTENING.store(true, Ordering::Relaxed);
@@ -181,7 +237,8 @@ pub mod config {
         (c"read-window", &READ_WINDOW, 100, 0, 10_000),
         (c"read-scan-limit", &READ_SCAN_LIMIT, 2_000, 0, 1_000_000_000),
     ];
-    const FLAGS: [(&CStr, &AtomicBool); 3] = [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
+    const FLAGS: [(&CStr, &AtomicBool); 3] =
+        [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 
     fn name_of<'a>(name: *const c_char) -> &'a [u8] {
         // SAFETY: the server passes the NUL-terminated name a config was registered with.
@@ -202,7 +259,12 @@ pub mod config {
         flag(name).is_some_and(|f| f.load(Ordering::Relaxed)) as c_int
     }
 
-    unsafe extern "C" fn set(name: *const c_char, val: c_int, _: *mut c_void, _: *mut *mut raw::RedisModuleString) -> c_int {
+    unsafe extern "C" fn set(
+        name: *const c_char,
+        val: c_int,
+        _: *mut c_void,
+        _: *mut *mut raw::RedisModuleString,
+    ) -> c_int {
         match flag(name) {
             Some(f) => {
                 f.store(val != 0, Ordering::Relaxed);
@@ -216,7 +278,12 @@ pub mod config {
         number(name).map_or(0, |v| v.load(Ordering::Relaxed))
     }
 
-    unsafe extern "C" fn set_number(name: *const c_char, val: std::ffi::c_longlong, _: *mut c_void, _: *mut *mut raw::RedisModuleString) -> c_int {
+    unsafe extern "C" fn set_number(
+        name: *const c_char,
+        val: std::ffi::c_longlong,
+        _: *mut c_void,
+        _: *mut *mut raw::RedisModuleString,
+    ) -> c_int {
         match number(name) {
             Some(v) => {
                 v.store(val, Ordering::Relaxed);
@@ -233,16 +300,34 @@ pub mod config {
         unsafe {
             let reg = raw::RedisModule_RegisterBoolConfig.ok_or("no RegisterBoolConfig")?;
             for (name, _) in FLAGS {
-                if reg(ctx.as_ptr(), name.as_ptr(), 0, raw::REDISMODULE_CONFIG_DEFAULT as _, Some(get), Some(set), None, std::ptr::null_mut())
-                    != raw::REDISMODULE_OK as c_int
+                if reg(
+                    ctx.as_ptr(),
+                    name.as_ptr(),
+                    0,
+                    raw::REDISMODULE_CONFIG_DEFAULT as _,
+                    Some(get),
+                    Some(set),
+                    None,
+                    std::ptr::null_mut(),
+                ) != raw::REDISMODULE_OK as c_int
                 {
                     return Err(format!("could not register config {}", name.to_string_lossy()));
                 }
             }
             let reg = raw::RedisModule_RegisterNumericConfig.ok_or("no RegisterNumericConfig")?;
             for (name, _, default, min, max) in NUMBERS {
-                if reg(ctx.as_ptr(), name.as_ptr(), default, raw::REDISMODULE_CONFIG_DEFAULT as _, min, max, Some(get_number), Some(set_number), None, std::ptr::null_mut())
-                    != raw::REDISMODULE_OK as c_int
+                if reg(
+                    ctx.as_ptr(),
+                    name.as_ptr(),
+                    default,
+                    raw::REDISMODULE_CONFIG_DEFAULT as _,
+                    min,
+                    max,
+                    Some(get_number),
+                    Some(set_number),
+                    None,
+                    std::ptr::null_mut(),
+                ) != raw::REDISMODULE_OK as c_int
                 {
                     return Err(format!("could not register config {}", name.to_string_lossy()));
                 }
@@ -265,7 +350,11 @@ pub mod config {
         for pair in args.chunks(2) {
             let name = if pair[0].starts_with(b"tlog.") { pair[0].clone() } else { [&b"tlog."[..], &pair[0]].concat() };
             ctx.config_set(&name, &pair[1]).map_err(|e| {
-                format!("loadmodule argument {} {}: {e}", String::from_utf8_lossy(&pair[0]), String::from_utf8_lossy(&pair[1]))
+                format!(
+                    "loadmodule argument {} {}: {e}",
+                    String::from_utf8_lossy(&pair[0]),
+                    String::from_utf8_lossy(&pair[1])
+                )
             })?;
         }
         Ok(())
@@ -341,11 +430,7 @@ macro_rules! entry_point {
     }};
 }
 
-pub type EntryPoint = unsafe extern "C" fn(
-    *mut raw::RedisModuleCtx,
-    *mut *mut raw::RedisModuleString,
-    c_int,
-) -> c_int;
+pub type EntryPoint = unsafe extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
 
 /// Registers one command with its info. Returns a reason on failure.
 pub fn register(ctx: Ctx, spec: &Spec, entry: EntryPoint) -> Result<(), String> {

@@ -91,17 +91,17 @@ mod tests {
     fn refuses_anything_else() {
         for bad in [
             &b""[..],
-            b"$2\r\nab\r\n",          // not an array
-            b"*1\r\n:5\r\n",          // an integer element
-            b"*2\r\n$2\r\nab\r\n",    // fewer elements than announced
-            b"*1\r\n$2\r\nab\r\nxx",  // bytes after the array
-            b"*1\r\n$3\r\nab\r\n",    // bulk shorter than its length
-            b"*1\r\n$2\r\nabc\r\n",   // bulk longer than its length
-            b"*1\r\n$-2\r\n",         // a negative length other than -1
-            b"*-1\r\n",               // a null array
-            b"*1\r\n$\r\n\r\n",       // no digits
+            b"$2\r\nab\r\n",              // not an array
+            b"*1\r\n:5\r\n",              // an integer element
+            b"*2\r\n$2\r\nab\r\n",        // fewer elements than announced
+            b"*1\r\n$2\r\nab\r\nxx",      // bytes after the array
+            b"*1\r\n$3\r\nab\r\n",        // bulk shorter than its length
+            b"*1\r\n$2\r\nabc\r\n",       // bulk longer than its length
+            b"*1\r\n$-2\r\n",             // a negative length other than -1
+            b"*-1\r\n",                   // a null array
+            b"*1\r\n$\r\n\r\n",           // no digits
             b"*99999999999999999999\r\n", // overflow
-            b"*1000\r\n$-1\r\n",      // a count the bytes cannot hold
+            b"*1000\r\n$-1\r\n",          // a count the bytes cannot hold
             b"-ERR x\r\n",
         ] {
             assert_eq!(bulk_array(bad), None, "{:?}", String::from_utf8_lossy(bad));

@@ -121,7 +121,9 @@ impl Plan {
     /// Keeps only the entries before the first one that is not an id (the plan then ends
     /// there): what may go from a list whose contents do not show it, on trust alone.
     pub fn keep_ids_only(&mut self) {
-        if let Some(i) = self.evictions.iter().position(|e| e.record.is_none() && keys::parse_id(e.entry.as_bytes()).is_none()) {
+        if let Some(i) =
+            self.evictions.iter().position(|e| e.record.is_none() && keys::parse_id(e.entry.as_bytes()).is_none())
+        {
             self.evictions.truncate(i);
             self.more = false;
         }
@@ -254,7 +256,16 @@ pub fn execute(ctx: Ctx, plan: &Plan) -> Result<Removed> {
             let mut buf = keys::itoa_buf();
             let maxlen = ctx.string(keys::fmt_id(*maxlen, &mut buf))?;
             let body = ctx.string(body)?;
-            let args = [archive, &ctx.string(b"MAXLEN")?, &maxlen, &ctx.string(b"*")?, &ctx.string(b"id")?, &e.entry, &ctx.string(b"record")?, &body];
+            let args = [
+                archive,
+                &ctx.string(b"MAXLEN")?,
+                &maxlen,
+                &ctx.string(b"*")?,
+                &ctx.string(b"id")?,
+                &e.entry,
+                &ctx.string(b"record")?,
+                &body,
+            ];
             ctx.call_replicated(c"XADD", &args)?;
             done.archived += 1;
         }
@@ -313,7 +324,15 @@ pub struct Trim {
 /// this server remembers the flow, nothing otherwise. Names alone prove nothing: a list
 /// `flow:queue` of numbers is, by name, a flow of the empty prefix. Runs as `RPOP name count`.
 /// With `probe_live_tail`, a live oldest entry is also checked against its record's tags.
-pub fn trim_dead_tail(ctx: Ctx, name: &RString, keys: &Keys<'_>, tag: &[u8], max: usize, proof: &mut Proof, probe_live_tail: bool) -> Result<Trim> {
+pub fn trim_dead_tail(
+    ctx: Ctx,
+    name: &RString,
+    keys: &Keys<'_>,
+    tag: &[u8],
+    max: usize,
+    proof: &mut Proof,
+    probe_live_tail: bool,
+) -> Result<Trim> {
     let flow = Key::open(ctx, name, Mode::Read)?;
     if flow.kind() != KeyKind::List {
         return Ok(Trim { gone: true, ..Trim::default() });
@@ -407,7 +426,9 @@ fn shown_by(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], name: &RString, oldest: Oldes
         Oldest::Known(id) => ids.extend(id),
         Oldest::Probe => {
             for k in 0..len.min(PROOF_LOOK) {
-                let Some(id) = flow.list_get(ctx, len - 1 - k).and_then(|e| keys::parse_id(e.as_bytes())) else { continue };
+                let Some(id) = flow.list_get(ctx, len - 1 - k).and_then(|e| keys::parse_id(e.as_bytes())) else {
+                    continue;
+                };
                 if is_record(ctx, keys, id)? {
                     ids.push(id);
                     break;

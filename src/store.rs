@@ -10,12 +10,12 @@ use std::ffi::c_int;
 
 use redis_module::raw;
 
+use crate::cleaner;
 use crate::error::{Error, Result};
 use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString};
 use crate::keys::{self, Keys};
 use crate::record::{self, JsonMessage};
 use crate::retention::{self, Limits};
-use crate::cleaner;
 
 /// How far ahead of this server's clock the newest record's timestamp may be and still hold
 /// back new timestamps. Beyond it, the newest record is taken to be from a client with a broken
@@ -97,9 +97,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     let counter_handle = Key::open(ctx, &counter_key, Mode::Write)?;
     let counter = match counter_handle.kind() {
         KeyKind::Empty => 0,
-        KeyKind::String => {
-            keys::parse_i64(counter_handle.string_value()?).ok_or(Error::CounterNotInteger)?
-        }
+        KeyKind::String => keys::parse_i64(counter_handle.string_value()?).ok_or(Error::CounterNotInteger)?,
         _ => return Err(Error::WrongType),
     };
     let mut flows = Vec::with_capacity(flow_keys.len());
@@ -202,7 +200,8 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     for (k, &n) in flow_keys.iter().zip(&trimmed) {
         if n > 0 {
             let mut buf = keys::itoa_buf();
-            effects = effects.and_then(|()| ctx.replicate(c"RPOP", &[k, &ctx.string(keys::fmt_id(n as i64, &mut buf))?]));
+            effects =
+                effects.and_then(|()| ctx.replicate(c"RPOP", &[k, &ctx.string(keys::fmt_id(n as i64, &mut buf))?]));
         }
     }
     if let Err(e) = effects {
@@ -217,7 +216,9 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     if let Some(plan) = &evictions {
         match retention::execute(ctx, plan) {
             Ok(removed) => cleaner::stats::removed(&removed),
-            Err(e) => ctx.log_warning(&format!("tlog: record {id} was written but its limits were not fully applied: {e}")),
+            Err(e) => {
+                ctx.log_warning(&format!("tlog: record {id} was written but its limits were not fully applied: {e}"))
+            }
         }
     }
 
@@ -282,8 +283,8 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
 /// would: a write is refused whole rather than published in part, so a missing permission
 /// shows at the first write instead of as a subscriber that never hears of some records.
 fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Result<Vec<RString>> {
-    use std::sync::atomic::Ordering;
     use crate::registry::config::{PUBLISH, PUBLISH_TAGS};
+    use std::sync::atomic::Ordering;
     let mut channels = Vec::new();
     if PUBLISH.load(Ordering::Relaxed) {
         channels.push(ctx.string(&keys.channel(None))?);
@@ -537,7 +538,13 @@ pub struct TagInfo {
 /// the caller may not read is left out (an error naming it would tell the tag, and MATCH would
 /// make that an oracle), and the time of a newest record the caller may not read is not given.
 /// Its id is: it is the head of the flow, which the caller may read.
-pub fn tags_page(ctx: Ctx, prefix: &[u8], cursor: &[u8], pattern: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<TagInfo>)> {
+pub fn tags_page(
+    ctx: Ctx,
+    prefix: &[u8],
+    cursor: &[u8],
+    pattern: &[u8],
+    count: &[u8],
+) -> Result<(Vec<u8>, Vec<TagInfo>)> {
     let (keys, acl) = open_prefix(ctx, prefix)?;
     // Listing a prefix's tags takes the right to read the prefix's flow of every record,
     // checked first, so a caller without it learns nothing, not even from an empty page.
@@ -800,7 +807,13 @@ impl<'a> Flow<'a> {
             return Ok(Some((Fetched { reply: None, found: Vec::new() }, refused)));
         }
         let Some(reply) = self.ctx.call_strings(c"MGET", &names) else { return Ok(None) };
-        let found = ids.iter().enumerate().take(names.len()).filter(|&(i, _)| reply.get(i).is_some()).map(|(i, &id)| (id, i)).collect();
+        let found = ids
+            .iter()
+            .enumerate()
+            .take(names.len())
+            .filter(|&(i, _)| reply.get(i).is_some())
+            .map(|(i, &id)| (id, i))
+            .collect();
         Ok(Some((Fetched { reply: Some(reply), found }, refused)))
     }
 

@@ -43,11 +43,27 @@ fn unknown_repeated_or_misplaced_options_are_refused() {
 #[test]
 fn invalid_json_is_refused() {
     let s = Server::start();
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{\"a\":"]), "ERR message is not valid JSON: EOF while parsing a value at line 1 column 5");
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "hello"]), "ERR message is not valid JSON: expected value at line 1 column 1");
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{} {}"]), "ERR message is not valid JSON: trailing characters at line 1 column 4");
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{\"a\":"]),
+        "ERR message is not valid JSON: EOF while parsing a value at line 1 column 5",
+    );
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "hello"]),
+        "ERR message is not valid JSON: expected value at line 1 column 1",
+    );
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "{} {}"]),
+        "ERR message is not valid JSON: trailing characters at line 1 column 4",
+    );
     let deep = "[".repeat(101) + &"]".repeat(101);
-    refused(&s, &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()], "ERR message is not valid JSON: nested deeper than 100 levels");
+    refused(
+        &s,
+        &[b"TLOG.ADD", b"p", b"JSON", b"MESSAGE", deep.as_bytes()],
+        "ERR message is not valid JSON: nested deeper than 100 levels",
+    );
 }
 
 /// Half a UTF-16 surrogate pair is named, with its place, rather than worded as an
@@ -55,11 +71,27 @@ fn invalid_json_is_refused() {
 #[test]
 fn a_lone_surrogate_is_named() {
     let s = Server::start();
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud800""#]), r#"ERR message is not valid JSON: lone surrogate \ud800 at line 1 column 2"#);
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"{"a": "\uDC00"}"#]), r#"ERR message is not valid JSON: lone surrogate \uDC00 at line 1 column 8"#);
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"["\ud83d\u0041"]"#]), r#"ERR message is not valid JSON: lone surrogate \ud83d at line 1 column 3"#);
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud800""#]),
+        r#"ERR message is not valid JSON: lone surrogate \ud800 at line 1 column 2"#,
+    );
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"{"a": "\uDC00"}"#]),
+        r#"ERR message is not valid JSON: lone surrogate \uDC00 at line 1 column 8"#,
+    );
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", r#"["\ud83d\u0041"]"#]),
+        r#"ERR message is not valid JSON: lone surrogate \ud83d at line 1 column 3"#,
+    );
     // Leading white space: the place is counted in the text as given.
-    refused(&s, &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "\n  \"\\ud800\""]), r#"ERR message is not valid JSON: lone surrogate \ud800 at line 2 column 4"#);
+    refused(
+        &s,
+        &t(&["TLOG.ADD", "p", "JSON", "MESSAGE", "\n  \"\\ud800\""]),
+        r#"ERR message is not valid JSON: lone surrogate \ud800 at line 2 column 4"#,
+    );
     // A whole pair is a character.
     let mut con = s.conn();
     cmd(&mut con, &["TLOG.ADD", "p", "JSON", "MESSAGE", r#""\ud83d\ude00""#]).unwrap();
@@ -70,7 +102,14 @@ fn a_lone_surrogate_is_named() {
 #[test]
 fn a_tag_count_out_of_range_says_what_it_must_be() {
     let s = Server::start();
-    for (opt, n) in [("AND", "18446744073709551617"), ("AND", "0"), ("OR", "-1"), ("NOT", "1025"), ("AND", "x"), ("OR", "9223372036854775808")] {
+    for (opt, n) in [
+        ("AND", "18446744073709551617"),
+        ("AND", "0"),
+        ("OR", "-1"),
+        ("NOT", "1025"),
+        ("AND", "x"),
+        ("OR", "9223372036854775808"),
+    ] {
         let want = format!("ERR {opt} numtags must be an integer from 1 to 1024");
         refused(&s, &t(&["TLOG.GET", "p", "t", opt, n, "a"]), &want);
         refused(&s, &t(&["TLOG.COUNT", "p", "t", opt, n, "a"]), &want);
@@ -162,18 +201,45 @@ fn tags_that_would_name_a_key_of_a_nested_prefix_are_refused() {
     let _: () = redis::cmd("XADD").arg("a:flow:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
     // Each refused write leaves every key as it was (`refused` compares DEBUG DIGEST).
     for (words, error) in [
-        (vec!["TLOG.LOG", "a", "outer", "flow:__all__"], "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'"),
-        (vec!["TLOG.LOG", "a", "m", "flow:t"], "ERR tag 'flow:t' would name a key of the prefix 'a:flow': its flow 't'"),
-        (vec!["TLOG.LOG", "a", "m", "ok", "counter"], "ERR tag 'counter' would name a key of the prefix 'a:flow': its counter"),
+        (
+            vec!["TLOG.LOG", "a", "outer", "flow:__all__"],
+            "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'",
+        ),
+        (
+            vec!["TLOG.LOG", "a", "m", "flow:t"],
+            "ERR tag 'flow:t' would name a key of the prefix 'a:flow': its flow 't'",
+        ),
+        (
+            vec!["TLOG.LOG", "a", "m", "ok", "counter"],
+            "ERR tag 'counter' would name a key of the prefix 'a:flow': its counter",
+        ),
         (vec!["TLOG.LOG", "a", "m", "msg:2"], "ERR tag 'msg:2' would name a key of the prefix 'a:flow': its record 2"),
-        (vec!["TLOG.LOG", "a", "m", "archive"], "ERR tag 'archive' would name a key of the prefix 'a:flow': its archive"),
-        (vec!["TLOG.LOG", "a", "m", "x:counter"], "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter"),
-        (vec!["TLOG.LOG", "a", "m", "x:flow:t"], "ERR tag 'x:flow:t' would name a key of the prefix 'a:flow:x': its flow 't'"),
-        (vec!["TLOG.ADD", "a", "TTL", "10", "MESSAGE", "m", "x:msg:1"], "ERR tag 'x:msg:1' would name a key of the prefix 'a:flow:x': its record 1"),
-        (vec!["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "flow:__all__"], "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'"),
+        (
+            vec!["TLOG.LOG", "a", "m", "archive"],
+            "ERR tag 'archive' would name a key of the prefix 'a:flow': its archive",
+        ),
+        (
+            vec!["TLOG.LOG", "a", "m", "x:counter"],
+            "ERR tag 'x:counter' would name a key of the prefix 'a:flow:x': its counter",
+        ),
+        (
+            vec!["TLOG.LOG", "a", "m", "x:flow:t"],
+            "ERR tag 'x:flow:t' would name a key of the prefix 'a:flow:x': its flow 't'",
+        ),
+        (
+            vec!["TLOG.ADD", "a", "TTL", "10", "MESSAGE", "m", "x:msg:1"],
+            "ERR tag 'x:msg:1' would name a key of the prefix 'a:flow:x': its record 1",
+        ),
+        (
+            vec!["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "flow:__all__"],
+            "ERR tag 'flow:__all__' would name a key of the prefix 'a:flow': its flow '__all__'",
+        ),
         // The empty prefix's flows are the keys of the prefixes `flow` and `flow:...`.
         (vec!["TLOG.LOG", "", "m", "counter"], "ERR tag 'counter' would name a key of the prefix 'flow': its counter"),
-        (vec!["TLOG.LOG", "", "m", "x:flow:__all__"], "ERR tag 'x:flow:__all__' would name a key of the prefix 'flow:x': its flow '__all__'"),
+        (
+            vec!["TLOG.LOG", "", "m", "x:flow:__all__"],
+            "ERR tag 'x:flow:__all__' would name a key of the prefix 'flow:x': its flow '__all__'",
+        ),
     ] {
         refused(&s, &t(&words), error);
     }
@@ -188,7 +254,11 @@ fn tags_that_would_name_a_key_of_a_nested_prefix_are_refused() {
     }
     // Only `a`'s own keys changed or appeared (`a:flow:flow` is the flow of tag `flow`: no key of
     // `a:flow`'s layout); the nested prefixes' keys are byte for byte as they were.
-    let own: Vec<String> = ["a:counter", "a:msg:2", "a:flow:__all__"].iter().map(|k| k.to_string()).chain(ok_tags.iter().map(|t| format!("a:flow:{t}"))).collect();
+    let own: Vec<String> = ["a:counter", "a:msg:2", "a:flow:__all__"]
+        .iter()
+        .map(|k| k.to_string())
+        .chain(ok_tags.iter().map(|t| format!("a:flow:{t}")))
+        .collect();
     let others = |d: Vec<(String, Vec<u8>)>| d.into_iter().filter(|(k, _)| !own.contains(k)).collect::<Vec<_>>();
     assert_eq!(others(dump(&mut con, "*")), others(before));
 }
@@ -201,7 +271,13 @@ fn prefixes_with_a_flow_segment_are_refused_by_every_command() {
     plain_prefix(&mut con, "a:flow", &[1]);
     plain_prefix(&mut con, "flow", &[1]);
     let e = |p: &str, outer: &str| format!("ERR prefix '{p}' has a 'flow' segment: its keys would be flows of {outer}");
-    for (p, outer) in [("a:flow", "the prefix 'a'"), ("flow", "the empty prefix"), ("flow:x", "the empty prefix"), ("x:flow", "the prefix 'x'"), ("a:flow:b", "the prefix 'a'")] {
+    for (p, outer) in [
+        ("a:flow", "the prefix 'a'"),
+        ("flow", "the empty prefix"),
+        ("flow:x", "the empty prefix"),
+        ("x:flow", "the prefix 'x'"),
+        ("a:flow:b", "the prefix 'a'"),
+    ] {
         let want = e(p, outer);
         for words in [
             vec!["TLOG.LOG", p, "m", "t"],

@@ -87,7 +87,8 @@ fn check_program(mut cmd: Command, client: &str, protocol: u8) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{what} failed ({}):\n{stderr}\nafter printing:\n{stdout}", out.status);
-    let expected = std::fs::read_to_string(root().join("docs/clients/expected.txt")).expect("read docs/clients/expected.txt");
+    let expected =
+        std::fs::read_to_string(root().join("docs/clients/expected.txt")).expect("read docs/clients/expected.txt");
     assert_eq!(stdout, expected, "{what} printed other lines than docs/clients/expected.txt; its stderr:\n{stderr}");
     let hello3 = monitor.seen(&s).iter().any(|l| l.contains(r#""HELLO" "3""#));
     assert_eq!(hello3, protocol == 3, "{what} did not speak RESP{protocol} (HELLO 3 sent: {hello3})");
@@ -102,7 +103,10 @@ fn redis_py(major: u32, protocol: u8) {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| panic!("redis-py {major} is not installed in target/clients/py-redis{major}: {INSTALL}"));
-    assert!(version.starts_with(&format!("{major}.")), "target/clients/py-redis{major} holds redis-py {version}: {INSTALL}");
+    assert!(
+        version.starts_with(&format!("{major}.")),
+        "target/clients/py-redis{major} holds redis-py {version}: {INSTALL}"
+    );
     let mut cmd = Command::new(&python);
     cmd.arg(root().join("docs/clients/redis_py.py"));
     check_program(cmd, &format!("redis-py {version}"), protocol);
@@ -114,8 +118,13 @@ fn node_redis(major: u32, protocol: u8) {
         .ok()
         .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
         .and_then(|p| p["version"].as_str().map(str::to_string))
-        .unwrap_or_else(|| panic!("node-redis {major} is not installed in target/clients/node-redis{major}: {INSTALL}"));
-    assert!(version.starts_with(&format!("{major}.")), "target/clients/node-redis{major} holds node-redis {version}: {INSTALL}");
+        .unwrap_or_else(|| {
+            panic!("node-redis {major} is not installed in target/clients/node-redis{major}: {INSTALL}")
+        });
+    assert!(
+        version.starts_with(&format!("{major}.")),
+        "target/clients/node-redis{major} holds node-redis {version}: {INSTALL}"
+    );
     // Node resolves `import "redis"` from the program's folder: run a copy beside a link to
     // the installed modules.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -210,7 +219,10 @@ fn the_page_shows_each_program_as_it_is() {
             continue; // __pycache__ and the like
         }
         let name = entry.file_name().to_string_lossy().to_string();
-        assert!(shown.contains(&name), "docs/clients/{name} is not shown on docs/clients.md (a link to it, then the file in a block)");
+        assert!(
+            shown.contains(&name),
+            "docs/clients/{name} is not shown on docs/clients.md (a link to it, then the file in a block)"
+        );
     }
 }
 

@@ -56,7 +56,15 @@ fn seed_scenario_writes_the_contract_layout() {
     keys.sort();
     assert_eq!(
         keys,
-        ["myapp:counter", "myapp:flow:__all__", "myapp:flow:bar", "myapp:flow:foo", "myapp:msg:1", "myapp:msg:2", "myapp:msg:3"]
+        [
+            "myapp:counter",
+            "myapp:flow:__all__",
+            "myapp:flow:bar",
+            "myapp:flow:foo",
+            "myapp:msg:1",
+            "myapp:msg:2",
+            "myapp:msg:3"
+        ]
     );
 
     let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
@@ -87,9 +95,8 @@ fn ts_reply_is_rfc3339_utc_with_microseconds_of_the_stored_time() {
     let raw: String = con.get("p:msg:1").unwrap();
     let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
     let micros = (v["ts"].as_f64().unwrap() * 1e6).round() as i64;
-    let expected = chrono::DateTime::from_timestamp_micros(micros)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+    let expected =
+        chrono::DateTime::from_timestamp_micros(micros).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
     let rec = cmd(&mut con, &["TLOG.LATEST", "p"]).unwrap();
     let ts = text(&field(&rec, "ts"));
     assert_eq!(ts, expected);
@@ -166,7 +173,10 @@ fn json_messages_are_stored_as_json_values() {
     let s = Server::start();
     let mut con = s.conn();
     let cases = [
-        (r#"{ "user": 42, "tags": ["x"], "nested": {"a": [1, 2.50]} }"#, r#"{"user":42,"tags":["x"],"nested":{"a":[1,2.50]}}"#),
+        (
+            r#"{ "user": 42, "tags": ["x"], "nested": {"a": [1, 2.50]} }"#,
+            r#"{"user":42,"tags":["x"],"nested":{"a":[1,2.50]}}"#,
+        ),
         ("[1, 2, 3]", "[1,2,3]"),
         ("12.5", "12.5"),
         ("true", "true"),
@@ -320,14 +330,23 @@ fn works_inside_multi_and_lua() {
     let mut con = s.conn();
     let (a, b): (i64, i64) = redis::pipe()
         .atomic()
-        .cmd("TLOG.LOG").arg("p").arg("one").arg("t")
-        .cmd("TLOG.LOG").arg("p").arg("two").arg("t")
+        .cmd("TLOG.LOG")
+        .arg("p")
+        .arg("one")
+        .arg("t")
+        .cmd("TLOG.LOG")
+        .arg("p")
+        .arg("two")
+        .arg("t")
         .query(&mut con)
         .unwrap();
     assert_eq!((a, b), (1, 2));
     let id: i64 = redis::cmd("EVAL")
         .arg("return redis.call('TLOG.LOG', KEYS[1], ARGV[1], ARGV[2])")
-        .arg(1).arg("p").arg("three").arg("t")
+        .arg(1)
+        .arg("p")
+        .arg("three")
+        .arg("t")
         .query(&mut con)
         .unwrap();
     assert_eq!(id, 3);
@@ -344,7 +363,12 @@ fn module_registers_as_tlog_with_docs_and_key_specs() {
     let v = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<i64>().unwrap()).fold(0, |a, p| a * 100 + p);
     assert_eq!(int(&field(m, "ver")), v);
 
-    for (name, arity, flag) in [("tlog.log", -3, "write"), ("tlog.add", -4, "write"), ("tlog.get", -2, "readonly"), ("tlog.latest", -2, "readonly")] {
+    for (name, arity, flag) in [
+        ("tlog.log", -3, "write"),
+        ("tlog.add", -4, "write"),
+        ("tlog.get", -2, "readonly"),
+        ("tlog.latest", -2, "readonly"),
+    ] {
         let info = array(&cmd(&mut con, &["COMMAND", "INFO", name]).unwrap());
         let info = array(&info[0]);
         assert_eq!(text(&info[0]), name);

@@ -61,7 +61,8 @@ fn check_consistent(con: &mut redis::Connection, acked: &[i64]) {
     };
     for (id, raw) in all.iter().zip(records) {
         let raw = raw.unwrap_or_else(|| panic!("record {id} is missing"));
-        let v: serde_json::Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("record {id} is not whole: {e}: {raw}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&raw).unwrap_or_else(|e| panic!("record {id} is not whole: {e}: {raw}"));
         assert_eq!(v["id"].as_i64(), Some(*id));
         for t in v["tags"].as_array().unwrap() {
             let t = t.as_str().unwrap();

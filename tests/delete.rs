@@ -65,9 +65,21 @@ fn del_checks_everything_before_deleting_anything() {
     assert!(err_of(cmd(&mut con, &["TLOG.DEL", "p", "1", "2"])).starts_with("WRONGTYPE"));
     assert_eq!(s.digest(), before);
 
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("u").arg("on").arg(">pw").arg("+@all").arg("~p:msg:*").arg("~p:flow:__all__").query(&mut con).unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("u")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~p:msg:*")
+        .arg("~p:flow:__all__")
+        .query(&mut con)
+        .unwrap();
     let mut u = redis::Client::open(format!("redis://u:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
-    assert_eq!(err_of(cmd(&mut u, &["TLOG.DEL", "p", "1"])), "NOPERM this user has no permissions to write the 'p:flow:a' key");
+    assert_eq!(
+        err_of(cmd(&mut u, &["TLOG.DEL", "p", "1"])),
+        "NOPERM this user has no permissions to write the 'p:flow:a' key"
+    );
     assert_eq!(s.digest(), before);
 }
 
@@ -103,9 +115,13 @@ fn a_record_with_ttl_expires_at_the_same_millisecond_everywhere() {
     let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).unwrap();
     assert_eq!(master.digest(), before);
     std::thread::sleep(Duration::from_millis(1100));
-    let msgs: Vec<String> = array(&cmd(&mut con, &["TLOG.GET", "p", "t"]).unwrap()).iter().map(|r| text(&field(r, "message"))).collect();
+    let msgs: Vec<String> =
+        array(&cmd(&mut con, &["TLOG.GET", "p", "t"]).unwrap()).iter().map(|r| text(&field(r, "message"))).collect();
     assert_eq!(msgs, ["forever", "long-lived"]);
-    assert_eq!(err_of(cmd(&mut con, &["TLOG.ADD", "p", "TTL", "0", "MESSAGE", "m"])), "ERR TTL needs seconds from 1 to 3153600000 (100 years)");
+    assert_eq!(
+        err_of(cmd(&mut con, &["TLOG.ADD", "p", "TTL", "0", "MESSAGE", "m"])),
+        "ERR TTL needs seconds from 1 to 3153600000 (100 years)"
+    );
 }
 
 /// The ids of a flow, newest first.
@@ -131,7 +147,8 @@ fn deletions_from_either_end_and_the_middle_match_a_model_everywhere() {
     cmd(&mut con, &["TLOG.LOG", "p", "dup", "dup"]).unwrap();
     let _: i64 = con.lpush("p:flow:dup", N + 1).unwrap();
     let mut model: Vec<i64> = (1..=N + 1).rev().collect();
-    let deletions: [&[i64]; 4] = [&[1, 2, N, N - 1], &[N / 2, N / 2 + 1, 3, N + 1], &[N - 2, 1000, 2001, 4], &[N / 2 + 2, 5, N - 3]];
+    let deletions: [&[i64]; 4] =
+        [&[1, 2, N, N - 1], &[N / 2, N / 2 + 1, 3, N + 1], &[N - 2, 1000, 2001, 4], &[N / 2 + 2, 5, N - 3]];
     for ids in deletions {
         let args: Vec<String> = ids.iter().map(i64::to_string).collect();
         let mut words = vec!["TLOG.DEL", "p"];
@@ -183,12 +200,22 @@ fn deleting_at_either_end_of_a_million_record_flow_never_scans_it() {
                   redis.call('LPUSH', KEYS[2], unpack(ids)) \
                 end";
     for start in (1..=N).step_by(100_000) {
-        let _: () = redis::cmd("EVAL").arg(fill).arg(2).arg("p:flow:__all__").arg("p:flow:t").arg(start).arg(start + 99_999).query(&mut con).unwrap();
+        let _: () = redis::cmd("EVAL")
+            .arg(fill)
+            .arg(2)
+            .arg("p:flow:__all__")
+            .arg("p:flow:t")
+            .arg(start)
+            .arg(start + 99_999)
+            .query(&mut con)
+            .unwrap();
     }
     let newest: Vec<i64> = (N - 99..=N).collect();
     let oldest: Vec<i64> = (1..=100).collect();
     for &id in newest.iter().chain(&oldest).chain(&[N / 2]) {
-        let _: () = con.set(format!("p:msg:{id}"), format!(r#"{{"id":{id},"ts":{id}.000000,"message":"m","tags":["t"]}}"#)).unwrap();
+        let _: () = con
+            .set(format!("p:msg:{id}"), format!(r#"{{"id":{id},"ts":{id}.000000,"message":"m","tags":["t"]}}"#))
+            .unwrap();
     }
     let _: () = con.set("p:counter", N).unwrap();
     assert_eq!(con.llen::<_, i64>("p:flow:t").unwrap(), N);

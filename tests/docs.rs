@@ -244,7 +244,8 @@ fn redis_cli(port: u16, resp3: bool, command: &str) -> Vec<String> {
     writeln!(stdin, "{command}").expect("write the command");
     drop(stdin);
     let out = child.wait_with_output().expect("redis-cli output");
-    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end().to_string()).collect();
+    let mut lines: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end().to_string()).collect();
     lines.extend(String::from_utf8_lossy(&out.stderr).lines().map(|l| l.trim_end().to_string()));
     lines
 }
@@ -316,7 +317,12 @@ fn every_redis_cli_example_in_the_docs_prints_what_the_docs_show() {
     let files = markdown_files();
     let handles: Vec<_> = files.into_iter().map(|f| std::thread::spawn(move || run_file(&f))).collect();
     let failures: Vec<String> = handles.into_iter().flat_map(|h| h.join().expect("docs thread")).collect();
-    assert!(failures.is_empty(), "{} docs examples differ from the server:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} docs examples differ from the server:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -361,7 +367,9 @@ fn output_times_bind_and_commands_get_the_real_ones() {
     );
     assert!(clock.command("TLOG.GET p t SINCE 2026-11-23T10:25:03Z").unwrap_err().contains("not shown"));
     // Everything but the times must match.
-    assert!(clock.line_matches(r#"4) "2026-11-23T10:25:02.123456+00:00""#, r#"5) "2026-12-01T09:00:00.000001+00:00""#).is_err());
+    assert!(clock
+        .line_matches(r#"4) "2026-11-23T10:25:02.123456+00:00""#, r#"5) "2026-12-01T09:00:00.000001+00:00""#)
+        .is_err());
     assert!(clock.line_matches("(integer) 3", "(integer) 4").is_err());
     // One docs time cannot stand for two real ones.
     assert!(clock

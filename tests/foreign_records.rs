@@ -44,7 +44,12 @@ fn a_time_after_the_year_9999_is_replied_as_null() {
 fn a_field_given_twice_takes_its_last_value() {
     let s = Server::start();
     let mut con = s.conn();
-    plant(&mut con, 1, r#"{"id":1,"ts":1700000000,"message":"a","message":"b","tags":["t"],"tags":["t","u"]}"#, &["t", "u"]);
+    plant(
+        &mut con,
+        1,
+        r#"{"id":1,"ts":1700000000,"message":"a","message":"b","tags":["t"],"tags":["t","u"]}"#,
+        &["t", "u"],
+    );
     let rec = cmd(&mut con, &["TLOG.LATEST", "p", "t"]).unwrap();
     assert_eq!(text(&field(&rec, "message")), "b");
     assert_eq!(text(&field(&rec, "ts")), "2023-11-14T22:13:20.000000+00:00");

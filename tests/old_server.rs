@@ -14,12 +14,7 @@ use std::time::{Duration, Instant};
 
 const REFUSAL: &str = "tlog needs Redis 7.0 or later";
 /// What Redis writes to its log when a module (or anything) crashes it.
-const CRASH_MARKERS: [&str; 4] = [
-    "crashed by signal",
-    "REDIS BUG REPORT",
-    "panicked at",
-    "STACK TRACE",
-];
+const CRASH_MARKERS: [&str; 4] = ["crashed by signal", "REDIS BUG REPORT", "panicked at", "STACK TRACE"];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,11 +24,7 @@ fn module_path() -> PathBuf {
     let path = std::env::var_os("TLOG_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest_dir().join("target/release/libtlog.so"));
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (`cargo build --release`)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: build it first (`cargo build --release`)", path.display());
     // MODULE LOAD resolves a relative path against the server's working directory.
     path.canonicalize().expect("canonical module path")
 }
@@ -52,18 +43,9 @@ fn old_redis() -> PathBuf {
     let out = Command::new(&path)
         .arg("--version")
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; rerun `bash scripts/old-redis.sh`",
-                path.display()
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; rerun `bash scripts/old-redis.sh`", path.display()));
     let version = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        version.contains(" v=6."),
-        "{} must be Redis 6.x for this test, it says: {version}",
-        path.display()
-    );
+    assert!(version.contains(" v=6."), "{} must be Redis 6.x for this test, it says: {version}", path.display());
     path
 }
 
@@ -87,18 +69,11 @@ impl OldServer {
         let out = File::create(dir.path().join("stdout.log")).expect("stdout log");
         let err = File::create(dir.path().join("stderr.log")).expect("stderr log");
         let mut cmd = Command::new(bin);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .arg("--logfile")
-        .arg(dir.path().join("server.log"));
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--logfile")
+            .arg(dir.path().join("server.log"));
         if load_module {
             cmd.arg("--loadmodule").arg(module_path());
         }
@@ -140,24 +115,16 @@ impl OldServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "old redis-server exited ({status}) before accepting connections:\n{}",
-                    self.log()
-                );
+                panic!("old redis-server exited ({status}) before accepting connections:\n{}", self.log());
             }
             if let Ok(mut c) = self.connect() {
                 if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    c.set_read_timeout(Some(Duration::from_secs(10)))
-                        .expect("read timeout");
+                    c.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
                     return c;
                 }
             }
             if Instant::now() > deadline {
-                panic!(
-                    "old redis-server did not answer on port {} within 10 s:\n{}",
-                    self.port,
-                    self.log()
-                );
+                panic!("old redis-server did not answer on port {} within 10 s:\n{}", self.port, self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -173,59 +140,32 @@ impl Drop for OldServer {
 
 fn assert_no_crash(log: &str) {
     for marker in CRASH_MARKERS {
-        assert!(
-            !log.contains(marker),
-            "the old server log shows a crash ({marker:?}):\n{log}"
-        );
+        assert!(!log.contains(marker), "the old server log shows a crash ({marker:?}):\n{log}");
     }
 }
 
 fn assert_refusal_logged(log: &str, times: usize) {
     let n = log.lines().filter(|l| l.contains(REFUSAL)).count();
-    assert_eq!(
-        n, times,
-        "expected {times} line(s) with {REFUSAL:?} in the log:\n{log}"
-    );
+    assert_eq!(n, times, "expected {times} line(s) with {REFUSAL:?} in the log:\n{log}");
     // The line says what the server lacks, and that the module is not loading.
     let line = log.lines().find(|l| l.contains(REFUSAL)).unwrap();
-    assert!(
-        line.contains("this server lacks RedisModule_"),
-        "refusal names no missing API: {line}"
-    );
+    assert!(line.contains("this server lacks RedisModule_"), "refusal names no missing API: {line}");
     assert!(line.ends_with("Not loading."), "refusal line: {line}");
 }
 
 #[test]
 fn loadmodule_on_old_server_exits_cleanly_with_a_clear_log_line() {
     let mut server = OldServer::spawn(true);
-    let status = server
-        .wait_exit(Duration::from_secs(15))
-        .unwrap_or_else(|| {
-            panic!(
-                "old redis-server with --loadmodule tlog did not exit within 15 s:\n{}",
-                server.log()
-            )
-        });
+    let status = server.wait_exit(Duration::from_secs(15)).unwrap_or_else(|| {
+        panic!("old redis-server with --loadmodule tlog did not exit within 15 s:\n{}", server.log())
+    });
     let log = server.log();
-    assert_eq!(
-        status.signal(),
-        None,
-        "old redis-server was killed by a signal ({status}):\n{log}"
-    );
-    assert!(
-        !status.success(),
-        "old redis-server exited 0 with tlog loaded:\n{log}"
-    );
+    assert_eq!(status.signal(), None, "old redis-server was killed by a signal ({status}):\n{log}");
+    assert!(!status.success(), "old redis-server exited 0 with tlog loaded:\n{log}");
     assert_no_crash(&log);
     assert_refusal_logged(&log, 1);
-    assert!(
-        log.contains("initialization failed. Module not loaded"),
-        "no load failure in:\n{log}"
-    );
-    assert!(
-        log.contains("Can't load module from"),
-        "no abort reason in:\n{log}"
-    );
+    assert!(log.contains("initialization failed. Module not loaded"), "no load failure in:\n{log}");
+    assert!(log.contains("Can't load module from"), "no abort reason in:\n{log}");
 }
 
 #[test]
@@ -236,64 +176,30 @@ fn module_load_on_running_old_server_errors_and_server_keeps_serving() {
 
     // Twice: a failed load must leave nothing behind that breaks the next attempt.
     for attempt in 1..=2 {
-        let reply: redis::RedisResult<redis::Value> = redis::cmd("MODULE")
-            .arg("LOAD")
-            .arg(module.to_str().expect("utf-8 path"))
-            .query(&mut con);
+        let reply: redis::RedisResult<redis::Value> =
+            redis::cmd("MODULE").arg("LOAD").arg(module.to_str().expect("utf-8 path")).query(&mut con);
         let err = match reply {
-            Ok(v) => panic!(
-                "MODULE LOAD #{attempt} of tlog on Redis 6 succeeded: {v:?}\n{}",
-                server.log()
-            ),
+            Ok(v) => panic!("MODULE LOAD #{attempt} of tlog on Redis 6 succeeded: {v:?}\n{}", server.log()),
             Err(e) => e,
         };
-        assert!(
-            !err.is_io_error(),
-            "MODULE LOAD #{attempt} broke the connection: {err}\n{}",
-            server.log()
-        );
-        assert!(
-            err.to_string().contains("Error loading the extension"),
-            "MODULE LOAD #{attempt} error: {err}"
-        );
-        let pong: String = redis::cmd("PING").query(&mut con).unwrap_or_else(|e| {
-            panic!(
-                "PING after MODULE LOAD #{attempt} failed: {e}\n{}",
-                server.log()
-            )
-        });
+        assert!(!err.is_io_error(), "MODULE LOAD #{attempt} broke the connection: {err}\n{}", server.log());
+        assert!(err.to_string().contains("Error loading the extension"), "MODULE LOAD #{attempt} error: {err}");
+        let pong: String = redis::cmd("PING")
+            .query(&mut con)
+            .unwrap_or_else(|e| panic!("PING after MODULE LOAD #{attempt} failed: {e}\n{}", server.log()));
         assert_eq!(pong, "PONG");
     }
 
-    let modules: redis::Value = redis::cmd("MODULE")
-        .arg("LIST")
-        .query(&mut con)
-        .expect("MODULE LIST");
-    assert!(
-        !format!("{modules:?}").contains("tlog"),
-        "tlog is listed after failed loads: {modules:?}"
-    );
+    let modules: redis::Value = redis::cmd("MODULE").arg("LIST").query(&mut con).expect("MODULE LIST");
+    assert!(!format!("{modules:?}").contains("tlog"), "tlog is listed after failed loads: {modules:?}");
     // The server still works as a plain Redis.
-    let _: () = redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query(&mut con)
-        .expect("SET");
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).expect("SET");
     let v: String = redis::cmd("GET").arg("k").query(&mut con).expect("GET");
     assert_eq!(v, "v");
-    assert!(
-        server.child.try_wait().expect("try_wait").is_none(),
-        "server exited:\n{}",
-        server.log()
-    );
+    assert!(server.child.try_wait().expect("try_wait").is_none(), "server exited:\n{}", server.log());
 
     let log = server.log();
     assert_no_crash(&log);
     assert_refusal_logged(&log, 2);
-    assert_eq!(
-        log.matches("initialization failed. Module not loaded")
-            .count(),
-        2,
-        "log:\n{log}"
-    );
+    assert_eq!(log.matches("initialization failed. Module not loaded").count(), 2, "log:\n{log}");
 }

@@ -42,7 +42,11 @@ fn one_id_pushed_late_near_the_head_hides_no_record() {
         assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "d", tag, "AFTER", "13"]).unwrap()), 3, "{tag}");
         assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "d", tag]).unwrap(), "id")), 16, "{tag}");
         assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "d", tag, "LIMIT", "3"]).unwrap()), vec![16, 15, 14], "{tag}");
-        assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "d", tag, "ASC", "AFTER", "9", "LIMIT", "3"]).unwrap()), vec![10, 11, 12], "{tag}");
+        assert_eq!(
+            ids(&cmd(&mut con, &["TLOG.GET", "d", tag, "ASC", "AFTER", "9", "LIMIT", "3"]).unwrap()),
+            vec![10, 11, 12],
+            "{tag}"
+        );
         // Paging newest first: every record once, 11 in its place.
         let mut seen: Vec<i64> = Vec::new();
         let mut page = ids(&cmd(&mut con, &["TLOG.GET", "d", tag, "LIMIT", "2"]).unwrap());
@@ -55,12 +59,17 @@ fn one_id_pushed_late_near_the_head_hides_no_record() {
         assert_eq!(seen, (1..=16).rev().collect::<Vec<i64>>(), "{tag}");
     }
     // With a filter too, and `$` is the newest id, not the head's.
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "d", "__all__", "AND", "1", "t", "AFTER", "13"]).unwrap()), vec![16, 15, 14]);
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.GET", "d", "__all__", "AND", "1", "t", "AFTER", "13"]).unwrap()),
+        vec![16, 15, 14]
+    );
     assert_eq!(int(&cmd(&mut con, &["TLOG.COUNT", "d", "__all__", "NOT", "1", "x", "AFTER", "13"]).unwrap()), 3);
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.TAIL", "d", "__all__", "12", "AND", "1", "t", "COUNT", "2"]).unwrap()), vec![13, 14]);
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.TAIL", "d", "__all__", "12", "AND", "1", "t", "COUNT", "2"]).unwrap()),
+        vec![13, 14]
+    );
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "d", "t", "$"]).unwrap(), Value::Nil);
 }
-
 
 const TAGS: [&str; 4] = ["a", "b", "c", "d"];
 
@@ -257,7 +266,8 @@ fn displaced_flows_read_like_a_sorted_model() {
         for &i in &pushes {
             let r = &model[i];
             let tags: Vec<String> = r.tags.iter().map(|t| format!("\"{t}\"")).collect();
-            let body = format!(r#"{{"id":{},"ts":{},"message":"m{}","tags":[{}]}}"#, r.id, secs(r.ts), r.id, tags.join(","));
+            let body =
+                format!(r#"{{"id":{},"ts":{},"message":"m{}","tags":[{}]}}"#, r.id, secs(r.ts), r.id, tags.join(","));
             pipe.set(format!("{prefix}:msg:{}", r.id), body).ignore();
             pipe.lpush(format!("{prefix}:flow:__all__"), r.id).ignore();
             for t in &r.tags {
@@ -469,7 +479,8 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
             loop {
                 let done = stop.load(Ordering::Relaxed);
                 let sent = Instant::now();
-                let reply = cmd(&mut c, &["TLOG.TAIL", "c", "t", &after.to_string(), "COUNT", "50", "BLOCK", "100"]).unwrap();
+                let reply =
+                    cmd(&mut c, &["TLOG.TAIL", "c", "t", &after.to_string(), "COUNT", "50", "BLOCK", "100"]).unwrap();
                 if let Value::Array(_) = reply {
                     let got = ids(&reply);
                     after = *got.last().unwrap();
@@ -511,13 +522,21 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
     let (followed, calls) = follower.join().unwrap();
     let rounds = pager.join().unwrap();
     let written = written.lock().unwrap();
-    assert!(written.by_tlog.len() > 100 && written.plain.len() > 100, "too little written: {} {}", written.by_tlog.len(), written.plain.len());
+    assert!(
+        written.by_tlog.len() > 100 && written.plain.len() > 100,
+        "too little written: {} {}",
+        written.by_tlog.len(),
+        written.plain.len()
+    );
     assert!(!rounds.is_empty());
 
     // A plain record missed by a reader is excused only if some call of that reader, sent
     // before the record's push was answered, already went past its id.
     let late_for = |id: i64, passes: &[(Instant, i64)]| -> bool {
-        written.plain.get(&id).is_some_and(|(_, answered)| passes.iter().any(|(sent, past)| sent < answered && *past > id))
+        written
+            .plain
+            .get(&id)
+            .is_some_and(|(_, answered)| passes.iter().any(|(sent, past)| sent < answered && *past > id))
     };
     let once = |seen: &[i64], what: &str| {
         let mut sorted = seen.to_vec();
@@ -535,7 +554,10 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
     let mut excused = 0;
     for &id in written.plain.keys().filter(|&&id| id <= newest) {
         if !followed_set.contains(&id) {
-            assert!(late_for(id, &calls), "the follower missed record {id} of the plain writer, pushed before it passed");
+            assert!(
+                late_for(id, &calls),
+                "the follower missed record {id} of the plain writer, pushed before it passed"
+            );
             excused += 1;
         }
     }
@@ -552,7 +574,12 @@ fn concurrent_plain_writer_loses_no_record_to_followers_or_pages() {
     let mut want: Vec<i64> = written.by_tlog.iter().copied().chain(written.plain.keys().copied()).collect();
     want.sort_unstable();
     let first_difference = all.iter().zip(&want).position(|(a, b)| a != b);
-    assert!(all.len() == want.len() && first_difference.is_none(), "{} read, {} written, first difference at {first_difference:?}", all.len(), want.len());
+    assert!(
+        all.len() == want.len() && first_difference.is_none(),
+        "{} read, {} written, first difference at {first_difference:?}",
+        all.len(),
+        want.len()
+    );
     eprintln!(
         "{} records of tlog, {} of the plain writer; the follower read {} ({excused} plain ones pushed after it passed them); {} paginations",
         written.by_tlog.len(),
@@ -585,5 +612,11 @@ fn the_read_window_is_a_setting() {
     // Window 0: the flow is read as it stands, the late id where it was pushed.
     let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(0).query(&mut con).unwrap();
     assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "w", "t", "LIMIT", "2"]).unwrap()), vec![1, 151]);
-    assert_eq!(err_of(redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(-1).query::<Value>(&mut con)).split(" - ").next().unwrap(), "ERR CONFIG SET failed (possibly related to argument 'tlog.read-window')");
+    assert_eq!(
+        err_of(redis::cmd("CONFIG").arg("SET").arg("tlog.read-window").arg(-1).query::<Value>(&mut con))
+            .split(" - ")
+            .next()
+            .unwrap(),
+        "ERR CONFIG SET failed (possibly related to argument 'tlog.read-window')"
+    );
 }

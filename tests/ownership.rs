@@ -62,7 +62,9 @@ fn a_remembered_flow_is_forgotten_once_the_cleaner_finds_it_gone() {
     cmd(&mut con, &["TLOG.ADD", "", "TTL", "1", "MESSAGE", "m", "q2"]).unwrap();
     cmd(&mut con, &["TLOG.ADD", "w", "TTL", "1", "MESSAGE", "m"]).unwrap();
     eventually(15, "the expired records' flows are removed", || {
-        !con.exists::<_, bool>("flow:q2").unwrap() && !con.exists::<_, bool>("flow:__all__").unwrap() && !con.exists::<_, bool>("w:flow:__all__").unwrap()
+        !con.exists::<_, bool>("flow:q2").unwrap()
+            && !con.exists::<_, bool>("flow:__all__").unwrap()
+            && !con.exists::<_, bool>("w:flow:__all__").unwrap()
     });
     // Other clients now use the names. Nothing in the lists shows them to be tlog's.
     let _: () = con.rpush("flow:q2", &["7", "8", "9", "x"]).unwrap();
@@ -89,7 +91,8 @@ fn every_written_tag_is_remembered_but_not_for_entries_that_are_no_ids() {
     // deletes every record of both prefixes: no flow shows by its contents whose it is.
     let _: () = con.rpush("p4:flow:t", "junk").unwrap();
     for prefix in ["p3", "p4"] {
-        let _: () = con.del(&[format!("{prefix}:msg:1"), format!("{prefix}:msg:2"), format!("{prefix}:msg:3")]).unwrap();
+        let _: () =
+            con.del(&[format!("{prefix}:msg:1"), format!("{prefix}:msg:2"), format!("{prefix}:msg:3")]).unwrap();
     }
     // This server wrote the flows of `t` (without a TTL): it removes their dead ids ...
     eventually(15, "the dead ids of p3 are removed", || {
@@ -138,7 +141,8 @@ fn a_flow_is_shown_by_its_oldest_live_id_when_its_newest_ids_are_dead() {
     }
     let want: Vec<i64> = (2..=20).rev().collect();
     eventually(15, "the dead id at the oldest end is removed", || {
-        con.lrange::<_, Vec<i64>>("p:flow:__all__", 0, -1).unwrap() == want && con.lrange::<_, Vec<i64>>("p:flow:t", 0, -1).unwrap() == want
+        con.lrange::<_, Vec<i64>>("p:flow:__all__", 0, -1).unwrap() == want
+            && con.lrange::<_, Vec<i64>>("p:flow:t", 0, -1).unwrap() == want
     });
 }
 
@@ -149,7 +153,9 @@ fn strings_at_a_records_name_are_records_only_if_they_hold_their_id() {
     // By name, a prefix `y` of 8 records tagged `t` (max-records 5 would remove 3), but each
     // `y:msg:<i>` holds the JSON of another id: none is a record of `y`.
     for i in 1..=8 {
-        let _: () = con.set(format!("y:msg:{i}"), format!(r#"{{"id":{},"ts":1.5,"message":"m","tags":["t"]}}"#, 100 + i)).unwrap();
+        let _: () = con
+            .set(format!("y:msg:{i}"), format!(r#"{{"id":{},"ts":1.5,"message":"m","tags":["t"]}}"#, 100 + i))
+            .unwrap();
         let _: () = con.lpush("y:flow:__all__", i).unwrap();
         let _: () = con.lpush("y:flow:t", i).unwrap();
     }
@@ -159,7 +165,10 @@ fn strings_at_a_records_name_are_records_only_if_they_hold_their_id() {
     assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "y", "3"]).unwrap()), 0);
     assert_eq!(dump(&mut con, "y:*"), before);
     let stats = tlog_info(&mut con);
-    assert_eq!((stats["records_evicted"], stats["records_expired"], stats["dead_ids_trimmed"], stats["records_deleted"]), (0, 0, 0, 0));
+    assert_eq!(
+        (stats["records_evicted"], stats["records_expired"], stats["dead_ids_trimmed"], stats["records_deleted"]),
+        (0, 0, 0, 0)
+    );
 
     // The empty prefix in use, and another application's string `msg:999`.
     cmd(&mut con, &["TLOG.LOG", "", "m", "t"]).unwrap();
@@ -176,7 +185,10 @@ fn strings_at_a_records_name_are_records_only_if_they_hold_their_id() {
     let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.archive").arg("yes").query(&mut con).unwrap();
     assert_eq!(int(&cmd(&mut con, &["TLOG.ADD", "x", "MAXLEN", "1", "MESSAGE", "m", "u"]).unwrap()), 2);
     assert_eq!(con.lrange::<_, Vec<i64>>("x:flow:__all__", 0, -1).unwrap(), vec![2]);
-    assert_eq!(con.get::<_, String>("x:msg:1").unwrap(), r#"{"id":7,"ts":1.5,"message":"not x's record 1","tags":["t"]}"#);
+    assert_eq!(
+        con.get::<_, String>("x:msg:1").unwrap(),
+        r#"{"id":7,"ts":1.5,"message":"not x's record 1","tags":["t"]}"#
+    );
     assert!(!con.exists::<_, bool>("x:archive").unwrap());
     let stats = tlog_info(&mut con);
     assert_eq!((stats["records_evicted"], stats["records_archived"], stats["records_expired"]), (0, 0, 1));
@@ -194,7 +206,9 @@ fn purge_removes_only_what_it_can_show_is_the_prefixs() {
     let _: () = con.rpush("flow:other", &["7", "8"]).unwrap();
     let _: () = con.set("msg:999", "some app string").unwrap();
     let _: () = con.set("msg:998", r#"{"id":5,"message":"another id"}"#).unwrap();
-    let foreign = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { ["flow:foreignq", "flow:other", "msg:999", "msg:998"].iter().flat_map(|k| dump(con, k)).collect() };
+    let foreign = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
+        ["flow:foreignq", "flow:other", "msg:999", "msg:998"].iter().flat_map(|k| dump(con, k)).collect()
+    };
     let before = foreign(&mut con);
     assert_eq!(before.len(), 4);
     // The counter, three records, `__all__` and the flow of `t`.
@@ -226,7 +240,14 @@ fn a_write_refused_by_its_limits_shows_nothing_of_the_prefix() {
     // A user who may write the keys of a new record of `z` but not read record 1, which the
     // limit would look at: TLOG.ADD ... MAXLEN is refused, and nothing is written.
     let _: () = redis::cmd("ACL")
-        .arg("SETUSER").arg("w").arg("on").arg(">pw").arg("+@all").arg("~z:counter").arg("~z:flow:*").arg("~z:msg:4")
+        .arg("SETUSER")
+        .arg("w")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~z:counter")
+        .arg("~z:flow:*")
+        .arg("~z:msg:4")
         .query(&mut con)
         .unwrap();
     let mut w = redis::Client::open(format!("redis://w:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();

@@ -148,7 +148,8 @@ fn random_queries_match_an_in_memory_model() {
             // A plain client following the layout: no "tags" field, its own clock (in order).
             let id: i64 = con.incr("m:counter", 1).unwrap();
             let ts = model.last().map_or(1_700_000_000_000_000, |r| r.ts) + 1 + rng.below(3) as i64;
-            let rec = format!(r#"{{"id": {id}, "ts": {}.{:06}, "message": "plain {i}"}}"#, ts / 1_000_000, ts % 1_000_000);
+            let rec =
+                format!(r#"{{"id": {id}, "ts": {}.{:06}, "message": "plain {i}"}}"#, ts / 1_000_000, ts % 1_000_000);
             let _: () = con.set(format!("m:msg:{id}"), rec).unwrap();
             let _: () = con.lpush("m:flow:__all__", id).unwrap();
             for t in &tags {
@@ -267,8 +268,14 @@ fn bad_query_options_are_refused() {
         (&["TLOG.GET", "p", "t", "BEFORE", "0"], "ERR BEFORE needs a record id"),
         (&["TLOG.GET", "p", "t", "AFTER", "-2"], "ERR AFTER needs a record id"),
         (&["TLOG.GET", "p", "t", "AFTER", "9", "BEFORE", "3"], "ERR AFTER must be below BEFORE"),
-        (&["TLOG.GET", "p", "t", "SINCE", "tomorrow"], "ERR invalid time 'tomorrow': use unix seconds (up to 6 decimals) or RFC 3339 with an offset"),
-        (&["TLOG.GET", "p", "t", "UNTIL", "2026-11-23T10:00:00"], "ERR invalid time '2026-11-23T10:00:00': use unix seconds (up to 6 decimals) or RFC 3339 with an offset"),
+        (
+            &["TLOG.GET", "p", "t", "SINCE", "tomorrow"],
+            "ERR invalid time 'tomorrow': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+        ),
+        (
+            &["TLOG.GET", "p", "t", "UNTIL", "2026-11-23T10:00:00"],
+            "ERR invalid time '2026-11-23T10:00:00': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+        ),
         (&["TLOG.GET", "p", "t", "SINCE", "20", "UNTIL", "10"], "ERR SINCE must not be after UNTIL"),
         (&["TLOG.GET", "p", "t", "ASC", "DESC"], "ERR options ASC and DESC cannot be used together"),
         (&["TLOG.LATEST", "p", "t", "LIMIT", "1"], "ERR syntax error"),
@@ -288,12 +295,27 @@ fn count_and_queries_obey_acl_and_key_types() {
     cmd(&mut con, &["TLOG.LOG", "app", "m", "t"]).unwrap();
     let _: () = con.set("app:flow:s", "x").unwrap();
     assert!(err_of(cmd(&mut con, &["TLOG.COUNT", "app", "s"])).starts_with("WRONGTYPE"));
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("flows").arg("on").arg(">pw").arg("+@all").arg("~app:flow:*").query(&mut con).unwrap();
-    let mut flows = redis::Client::open(format!("redis://flows:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("flows")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~app:flow:*")
+        .query(&mut con)
+        .unwrap();
+    let mut flows =
+        redis::Client::open(format!("redis://flows:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     // COUNT reads only the flow; a time bound reads records, which this user may not.
     assert_eq!(int(&cmd(&mut flows, &["TLOG.COUNT", "app", "t"]).unwrap()), 1);
-    assert_eq!(err_of(cmd(&mut flows, &["TLOG.COUNT", "app", "t", "SINCE", "0"])), "NOPERM this user has no permissions to read the 'app:msg:1' key");
-    assert_eq!(err_of(cmd(&mut flows, &["TLOG.GET", "app", "t", "LIMIT", "1"])), "NOPERM this user has no permissions to read the 'app:msg:1' key");
+    assert_eq!(
+        err_of(cmd(&mut flows, &["TLOG.COUNT", "app", "t", "SINCE", "0"])),
+        "NOPERM this user has no permissions to read the 'app:msg:1' key"
+    );
+    assert_eq!(
+        err_of(cmd(&mut flows, &["TLOG.GET", "app", "t", "LIMIT", "1"])),
+        "NOPERM this user has no permissions to read the 'app:msg:1' key"
+    );
 }
 
 /// Runs a full TLOG.TAGS iteration, returning (tag, count, newest id) sorted by tag.
@@ -345,7 +367,10 @@ fn the_tag_catalog_pages_through_a_prefixs_tags_only() {
     assert_eq!(u5, &("user:5".to_string(), 3, Some(246)));
 
     let only = all_tags(&mut con, "app*[x]", &["MATCH", "user:1?", "COUNT", "1000"]);
-    assert_eq!(only.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), (10..20).map(|i| format!("user:{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        only.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+        (10..20).map(|i| format!("user:{i}")).collect::<Vec<_>>()
+    );
     assert!(all_tags(&mut con, "nothing", &[]).is_empty());
 
     let reply = cmd(&mut con, &["TLOG.TAGS", "app*[x]", "0", "MATCH", "all-users", "COUNT", "1000"]).unwrap();
@@ -353,8 +378,14 @@ fn the_tag_catalog_pages_through_a_prefixs_tags_only() {
     let ts = text(&field(entry, "newest-ts"));
     assert!(ts.ends_with("+00:00") && ts.len() == 32, "{ts}");
 
-    assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app", "abc"])), "ERR the cursor needs an unsigned integer (0 to start)");
-    assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app", "0", "COUNT", "0"])), "ERR COUNT needs an integer from 1 to 10000");
+    assert_eq!(
+        err_of(cmd(&mut con, &["TLOG.TAGS", "app", "abc"])),
+        "ERR the cursor needs an unsigned integer (0 to start)"
+    );
+    assert_eq!(
+        err_of(cmd(&mut con, &["TLOG.TAGS", "app", "0", "COUNT", "0"])),
+        "ERR COUNT needs an integer from 1 to 10000"
+    );
     assert_eq!(err_of(cmd(&mut con, &["TLOG.TAGS", "app"])), "ERR wrong number of arguments for 'tlog.tags' command");
 }
 
@@ -363,15 +394,34 @@ fn the_tag_catalog_obeys_acl() {
     let s = Server::start();
     let mut con = s.conn();
     cmd(&mut con, &["TLOG.LOG", "app", "m", "t"]).unwrap();
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("other").arg("on").arg(">pw").arg("+@all").arg("~other:*").query(&mut con).unwrap();
-    let mut other = redis::Client::open(format!("redis://other:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("other")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~other:*")
+        .query(&mut con)
+        .unwrap();
+    let mut other =
+        redis::Client::open(format!("redis://other:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     for prefix in ["app", "empty"] {
         let e = err_of(cmd(&mut other, &["TLOG.TAGS", prefix, "0", "COUNT", "1000"]));
         assert_eq!(e, format!("NOPERM this user has no permissions to read the '{prefix}:flow:__all__' key"));
     }
     // Read access to the prefix but not to one of its flows: the flow is not listed.
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("part").arg("on").arg(">pw").arg("+@all").arg("~app:flow:__all__").arg("~app:msg:*").query(&mut con).unwrap();
-    let mut part = redis::Client::open(format!("redis://part:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("part")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~app:flow:__all__")
+        .arg("~app:msg:*")
+        .query(&mut con)
+        .unwrap();
+    let mut part =
+        redis::Client::open(format!("redis://part:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     assert!(all_tags(&mut part, "app", &["COUNT", "1000"]).is_empty());
 }
 
@@ -387,13 +437,22 @@ fn the_tag_catalog_lists_only_what_the_caller_may_read() {
     cmd(&mut con, &["TLOG.LOG", "app", "three", "pub:b", "secret:x"]).unwrap();
     cmd(&mut con, &["TLOG.LOG", "app", "four", "pub:c", "secret"]).unwrap();
     let _: () = redis::cmd("ACL")
-        .arg("SETUSER").arg("part").arg("on").arg(">pw").arg("+@all")
-        .arg("%R~app:flow:__all__").arg("%R~app:flow:pub:*").arg("%R~app:msg:1").arg("%R~app:msg:3")
+        .arg("SETUSER")
+        .arg("part")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("%R~app:flow:__all__")
+        .arg("%R~app:flow:pub:*")
+        .arg("%R~app:msg:1")
+        .arg("%R~app:msg:3")
         .query(&mut con)
         .unwrap();
-    let mut part = redis::Client::open(format!("redis://part:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let mut part =
+        redis::Client::open(format!("redis://part:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     let listed = all_tags(&mut part, "app", &["COUNT", "3"]);
-    let want: Vec<(String, i64, Option<i64>)> = vec![("pub:a".into(), 1, Some(1)), ("pub:b".into(), 1, Some(3)), ("pub:c".into(), 1, Some(4))];
+    let want: Vec<(String, i64, Option<i64>)> =
+        vec![("pub:a".into(), 1, Some(1)), ("pub:b".into(), 1, Some(3)), ("pub:c".into(), 1, Some(4))];
     assert_eq!(listed, want);
     for pattern in ["secret*", "secret", "*x"] {
         assert!(all_tags(&mut part, "app", &["MATCH", pattern, "COUNT", "1000"]).is_empty(), "{pattern}");
@@ -495,12 +554,30 @@ fn a_page_checks_every_record_key_before_replying() {
     }
     let _: () = pipe.query(&mut con).unwrap();
     // Allowed: the flows and the records 1000 to 2999.
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("some").arg("on").arg(">pw").arg("+@all").arg("~p:flow:*").arg("~p:msg:1???").arg("~p:msg:2???").query(&mut con).unwrap();
-    let mut some = redis::Client::open(format!("redis://some:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("some")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~p:flow:*")
+        .arg("~p:msg:1???")
+        .arg("~p:msg:2???")
+        .query(&mut con)
+        .unwrap();
+    let mut some =
+        redis::Client::open(format!("redis://some:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
     assert_eq!(array(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1501", "RAW"]).unwrap()).len(), 1501);
-    assert_eq!(ids(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1501"]).unwrap()), (1000..=2500).rev().collect::<Vec<i64>>());
+    assert_eq!(
+        ids(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1501"]).unwrap()),
+        (1000..=2500).rev().collect::<Vec<i64>>()
+    );
     // Record 999 is in the second batch of 1000; oldest first, record 1 is the first one.
-    for (words, key) in [(&["TLOG.GET", "p", "t", "LIMIT", "1502"][..], 999), (&["TLOG.GET", "p", "t", "RAW"], 999), (&["TLOG.GET", "p", "t", "ASC", "LIMIT", "1"], 1)] {
+    for (words, key) in [
+        (&["TLOG.GET", "p", "t", "LIMIT", "1502"][..], 999),
+        (&["TLOG.GET", "p", "t", "RAW"], 999),
+        (&["TLOG.GET", "p", "t", "ASC", "LIMIT", "1"], 1),
+    ] {
         let e = err_of(cmd(&mut some, words));
         assert_eq!(e, format!("NOPERM this user has no permissions to read the 'p:msg:{key}' key"), "{words:?}");
     }
@@ -514,7 +591,10 @@ fn a_page_checks_every_record_key_before_replying() {
     let mut want: Vec<i64> = (1501..=2500).rev().collect();
     want.push(1000);
     assert_eq!(ids(&cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1001"]).unwrap()), want);
-    assert_eq!(err_of(cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1002"])), "NOPERM this user has no permissions to read the 'p:msg:999' key");
+    assert_eq!(
+        err_of(cmd(&mut some, &["TLOG.GET", "p", "t", "LIMIT", "1002"])),
+        "NOPERM this user has no permissions to read the 'p:msg:999' key"
+    );
 }
 
 /// A long run of missing records costs a few batches, not one per record; the page is read
@@ -532,17 +612,35 @@ fn pages_read_ahead_over_missing_records_and_work_in_multi_and_scripts() {
     let _: () = con.del(&gone).unwrap();
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).unwrap();
     // Past the scan limit too: 4998 records gone in one call.
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "t", "AFTER", "1", "ASC", "LIMIT", "1", "SCANLIMIT", "0"]).unwrap()), vec![5000]);
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.GET", "p", "t", "AFTER", "1", "ASC", "LIMIT", "1", "SCANLIMIT", "0"]).unwrap()),
+        vec![5000]
+    );
     let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut con).unwrap();
     let calls = |name: &str| -> i64 {
-        stats.lines().find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls="))).and_then(|v| v.split(',').next()?.parse().ok()).unwrap_or(0)
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
+            .and_then(|v| v.split(',').next()?.parse().ok())
+            .unwrap_or(0)
     };
     assert!((1..=20).contains(&calls("mget")), "{stats}");
     assert!((1..=20).contains(&calls("lrange")), "{stats}");
 
     let stored: Vec<String> = ["p:msg:5000", "p:msg:1"].iter().map(|k| con.get(*k).unwrap()).collect();
-    let script = cmd(&mut con, &["EVAL", "return redis.call('TLOG.GET', KEYS[1], 't', 'RAW', 'SCANLIMIT', '0')", "1", "p"]).unwrap();
+    let script =
+        cmd(&mut con, &["EVAL", "return redis.call('TLOG.GET', KEYS[1], 't', 'RAW', 'SCANLIMIT', '0')", "1", "p"])
+            .unwrap();
     assert_eq!(array(&script).iter().map(text).collect::<Vec<_>>(), stored);
-    let (in_multi,): (Value,) = redis::pipe().atomic().cmd("TLOG.GET").arg("p").arg("t").arg("LIMIT").arg("1").arg("RAW").query(&mut con).unwrap();
+    let (in_multi,): (Value,) = redis::pipe()
+        .atomic()
+        .cmd("TLOG.GET")
+        .arg("p")
+        .arg("t")
+        .arg("LIMIT")
+        .arg("1")
+        .arg("RAW")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(array(&in_multi).iter().map(text).collect::<Vec<_>>(), stored[..1].to_vec());
 }

@@ -43,9 +43,11 @@ fn expired_records_leave_every_flow_and_empty_flows_disappear() {
     let s = Server::start();
     let mut con = s.conn();
     for i in 0..200 {
-        cmd(&mut con, &["TLOG.ADD", "p", "TTL", "1", "MESSAGE", &format!("short {i}"), &format!("t{}", i % 4), "both"]).unwrap();
+        cmd(&mut con, &["TLOG.ADD", "p", "TTL", "1", "MESSAGE", &format!("short {i}"), &format!("t{}", i % 4), "both"])
+            .unwrap();
     }
-    let kept: Vec<i64> = (0..5).map(|i| int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("kept {i}"), "both"]).unwrap())).collect();
+    let kept: Vec<i64> =
+        (0..5).map(|i| int(&cmd(&mut con, &["TLOG.LOG", "p", &format!("kept {i}"), "both"]).unwrap())).collect();
     let newest_first: Vec<i64> = kept.iter().rev().copied().collect();
     eventually(15, "only the records without a TTL are left in the flows", || {
         flow(&mut con, "p:flow:__all__") == newest_first && flow(&mut con, "p:flow:both") == newest_first
@@ -68,7 +70,8 @@ fn records_of_plain_clients_without_tags_are_cleaned_too() {
     // Records 1 and 2 written by hand, as another client following the layout would: no
     // "tags" field, so only the flows themselves say where the ids are.
     for id in [1, 2] {
-        let _: () = con.set_ex(format!("p:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"plain"}}"#), 1).unwrap();
+        let _: () =
+            con.set_ex(format!("p:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"plain"}}"#), 1).unwrap();
         let _: () = con.lpush("p:flow:__all__", id).unwrap();
         let _: () = con.lpush("p:flow:x", id).unwrap();
         let _: () = con.lpush("p:flow:plain", id).unwrap();
@@ -115,7 +118,10 @@ fn the_cleaner_changes_no_list_it_cannot_show_to_be_a_flow() {
     let _: () = con.rpush("a:flow:flow:__all__", &[50, 51]).unwrap();
     let _: () = con.rpush("a:flow:flow:t", &[50, 51]).unwrap();
     let foreign = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
-        ["flow:queue", "p:flow:jobs", "p:flow:mixed", "x:*", "a:flow:flow:*"].iter().flat_map(|p| dump(con, p)).collect()
+        ["flow:queue", "p:flow:jobs", "p:flow:mixed", "x:*", "a:flow:flow:*"]
+            .iter()
+            .flat_map(|p| dump(con, p))
+            .collect()
     };
     let before = foreign(&mut con);
     assert_eq!(before.len(), 3 + 9 + 2);
@@ -152,7 +158,9 @@ fn purge_and_tags_leave_the_keys_of_a_nested_prefix_alone() {
     plain_prefix(&mut con, "a:flow:x", &[1]);
     let _: () = redis::cmd("XADD").arg("a:flow:archive").arg("*").arg("id").arg("1").query(&mut con).unwrap();
     let own = ["a:flow:__all__", "a:flow:t"];
-    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
+        dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect()
+    };
     let before = nested(&mut con);
     assert_eq!(before.len(), 5 + 4 + 1);
     // The catalog of `a` holds its own tag only.
@@ -174,14 +182,17 @@ fn removing_a_record_touches_only_the_flows_of_its_own_tags() {
     let mut con = s.conn();
     // Records 1 and 3 of `a`, written by another client, list tags whose flows would be keys of
     // the nested prefixes `a:flow` (its flow `t`) and `a:flow:x` (its counter).
-    let _: () = con.set("a:msg:1", r#"{"id":1,"ts":1.5,"message":"by hand","tags":["t","flow:t","x:counter"]}"#).unwrap();
+    let _: () =
+        con.set("a:msg:1", r#"{"id":1,"ts":1.5,"message":"by hand","tags":["t","flow:t","x:counter"]}"#).unwrap();
     let _: () = con.lpush("a:flow:__all__", 1).unwrap();
     let _: () = con.lpush("a:flow:t", 1).unwrap();
     let _: () = con.set("a:counter", 1).unwrap();
     plain_prefix(&mut con, "a:flow", &[1, 3]);
     let _: () = con.set("a:flow:x:counter", 1).unwrap();
     let own = ["a:flow:__all__", "a:flow:t"];
-    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> { dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect() };
+    let nested = |con: &mut Connection| -> Vec<(String, Vec<u8>)> {
+        dump(con, "a:flow:*").into_iter().filter(|(k, _)| !own.contains(&k.as_str())).collect()
+    };
     let before = nested(&mut con);
     // MAXLEN removes record 1 from the flows of `a` only.
     assert_eq!(int(&cmd(&mut con, &["TLOG.ADD", "a", "MAXLEN", "1", "MESSAGE", "m", "t"]).unwrap()), 2);
@@ -294,8 +305,16 @@ fn limits_check_everything_before_writing() {
 
     // A user who may log but not remove the records of tag `a`.
     let _: () = redis::cmd("ACL")
-        .arg("SETUSER").arg("u").arg("on").arg(">pw").arg("+@all")
-        .arg("~p:counter").arg("~p:flow:__all__").arg("~p:flow:b").arg("~p:msg:*").arg("%R~p:flow:a")
+        .arg("SETUSER")
+        .arg("u")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~p:counter")
+        .arg("~p:flow:__all__")
+        .arg("~p:flow:b")
+        .arg("~p:msg:*")
+        .arg("%R~p:flow:a")
         .query(&mut con)
         .unwrap();
     let mut u = redis::Client::open(format!("redis://u:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
@@ -316,7 +335,8 @@ fn the_archive_keeps_removed_records_up_to_its_cap() {
         stored.push(con.get::<_, String>(format!("p:msg:{i}")).unwrap());
     }
     // Records 1..8 were removed; the archive keeps the last 5 of them, oldest first.
-    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE").arg("p:archive").arg("-").arg("+").query(&mut con).unwrap();
+    let entries: Vec<(String, Vec<(String, String)>)> =
+        redis::cmd("XRANGE").arg("p:archive").arg("-").arg("+").query(&mut con).unwrap();
     let got: Vec<(String, String)> = entries
         .iter()
         .map(|(_, f)| {
@@ -392,11 +412,19 @@ fn purge_removes_the_prefix_and_nothing_else() {
     // counter, archive, 3000 records, __all__ and 7 tag flows.
     assert_eq!(int(&cmd(&mut con, &["TLOG.PURGE", "p"]).unwrap()), 3010);
     let left = keys(&mut con, "*");
-    let expect: HashSet<String> =
-        ["p:other", "p:msg:x", "p:sub:counter", "p:sub:msg:1", "p:sub:flow:__all__", "p2:counter", "p2:msg:1", "p2:flow:__all__"]
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
+    let expect: HashSet<String> = [
+        "p:other",
+        "p:msg:x",
+        "p:sub:counter",
+        "p:sub:msg:1",
+        "p:sub:flow:__all__",
+        "p2:counter",
+        "p2:msg:1",
+        "p2:flow:__all__",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
     assert_eq!(left, expect);
     assert_eq!(info(&mut con)["keys_purged"], 3010);
     // The prefix starts afresh.
@@ -406,9 +434,22 @@ fn purge_removes_the_prefix_and_nothing_else() {
     assert_eq!(n, 3);
     assert_eq!(err_of(cmd(&mut con, &["TLOG.PURGE"])), "ERR wrong number of arguments for 'tlog.purge' command");
 
-    let _: () = redis::cmd("ACL").arg("SETUSER").arg("u").arg("on").arg(">pw").arg("+@all").arg("~p2:flow:*").arg("~p2:counter").arg("~p2:archive").query(&mut con).unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("u")
+        .arg("on")
+        .arg(">pw")
+        .arg("+@all")
+        .arg("~p2:flow:*")
+        .arg("~p2:counter")
+        .arg("~p2:archive")
+        .query(&mut con)
+        .unwrap();
     let mut u = redis::Client::open(format!("redis://u:pw@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
-    assert_eq!(err_of(cmd(&mut u, &["TLOG.PURGE", "p2"])), "NOPERM this user has no permissions to write the 'p2:msg:*' key");
+    assert_eq!(
+        err_of(cmd(&mut u, &["TLOG.PURGE", "p2"])),
+        "NOPERM this user has no permissions to write the 'p2:msg:*' key"
+    );
 }
 
 #[test]
@@ -444,7 +485,10 @@ fn a_large_purge_lets_other_clients_run_and_refuses_writes_to_the_prefix() {
 
 #[test]
 fn replicas_and_the_aof_match_while_the_cleaner_runs() {
-    let master = Server::start_with(true, &["max-records", "300", "archive", "yes", "archive-maxlen", "100", "--appendonly", "yes"]);
+    let master = Server::start_with(
+        true,
+        &["max-records", "300", "archive", "yes", "archive-maxlen", "100", "--appendonly", "yes"],
+    );
     // The replica runs no module: the cleaner's effects are plain commands.
     let replica = Server::replica_of(&master, false);
     let mut con = master.conn();
@@ -533,24 +577,41 @@ fn a_purge_stops_cleanly_where_it_cannot_go_on() {
     eventually(10, "the purge starts", || info(&mut con)["purges_running"] == 1);
     // A blocked TLOG.PURGE cannot be cut short with CLIENT UNBLOCK.
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
-    let purger_id = clients.lines().find(|l| l.contains("cmd=tlog.purge")).and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id="))).unwrap().to_string();
+    let purger_id = clients
+        .lines()
+        .find(|l| l.contains("cmd=tlog.purge"))
+        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .unwrap()
+        .to_string();
     let unblocked: i64 = redis::cmd("CLIENT").arg("UNBLOCK").arg(&purger_id).query(&mut con).unwrap();
     assert_eq!(unblocked, 0);
     let _: () = redis::cmd("SWAPDB").arg(0).arg(1).query(&mut con).unwrap();
     let e = purger.join().unwrap();
-    assert!(e.starts_with("ERR TLOG.PURGE stopped after ") && e.ends_with(" keys: SWAPDB exchanged its database"), "{e}");
-    assert!(!keys(&mut con, "big:*").is_empty() || {
-        let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
-        !keys(&mut con, "big:*").is_empty()
-    });
+    assert!(
+        e.starts_with("ERR TLOG.PURGE stopped after ") && e.ends_with(" keys: SWAPDB exchanged its database"),
+        "{e}"
+    );
+    assert!(
+        !keys(&mut con, "big:*").is_empty() || {
+            let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
+            !keys(&mut con, "big:*").is_empty()
+        }
+    );
 
     // A user whose patterns match the literal names but not the keys (escaped globs): the
     // keys themselves are checked too.
     let mut con = s.conn();
     fill(&mut con, "q", 3);
     let _: () = redis::cmd("ACL")
-        .arg("SETUSER").arg("lit").arg("on").arg("nopass").arg("+@all")
-        .arg("~q:counter").arg("~q:archive").arg("~q:flow:\\*").arg("~q:msg:\\*")
+        .arg("SETUSER")
+        .arg("lit")
+        .arg("on")
+        .arg("nopass")
+        .arg("+@all")
+        .arg("~q:counter")
+        .arg("~q:archive")
+        .arg("~q:flow:\\*")
+        .arg("~q:msg:\\*")
         .query(&mut con)
         .unwrap();
     let mut u = redis::Client::open(format!("redis://lit:x@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();
@@ -568,8 +629,14 @@ fn noperm_names_the_access_that_is_missing() {
         cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}")]).unwrap();
     }
     let _: () = redis::cmd("ACL")
-        .arg("SETUSER").arg("w").arg("on").arg("nopass").arg("+@all")
-        .arg("~p:counter").arg("~p:flow:*").arg("%W~p:msg:*")
+        .arg("SETUSER")
+        .arg("w")
+        .arg("on")
+        .arg("nopass")
+        .arg("+@all")
+        .arg("~p:counter")
+        .arg("~p:flow:*")
+        .arg("%W~p:msg:*")
         .query(&mut con)
         .unwrap();
     let mut u = redis::Client::open(format!("redis://w:x@127.0.0.1:{}/", s.port)).unwrap().get_connection().unwrap();

@@ -83,7 +83,10 @@ fn filtered_reads_stop_at_the_scan_limit_and_continue_exactly() {
     assert!(e.ends_with("or use WITHCURSOR, or SCANLIMIT 0 for no limit"), "{e}");
     let next = resume_id(&e, "continue with BEFORE ");
     assert!((2890..2905).contains(&next), "{e}");
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100", "LIMIT", "10"]).unwrap()), vec![3000]);
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.GET", "p", "a", "NOT", "1", "b", "SCANLIMIT", "100", "LIMIT", "10"]).unwrap()),
+        vec![3000]
+    );
     // Paging by hand, on the records or the error, gives the whole result.
     let mut seen = Vec::new();
     let mut before: Option<i64> = None;
@@ -162,7 +165,13 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     let mut calls = 0;
     let found = loop {
         calls += 1;
-        let (cursor, rec) = split(cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", &before, "SCANLIMIT", "100", "WITHCURSOR"]).unwrap());
+        let (cursor, rec) = split(
+            cmd(
+                &mut con,
+                &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", &before, "SCANLIMIT", "100", "WITHCURSOR"],
+            )
+            .unwrap(),
+        );
         if rec != Value::Nil {
             assert_eq!(cursor, 0);
             break int(&field(&rec, "id"));
@@ -172,7 +181,10 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     };
     assert_eq!(found, 2500);
     assert!(calls >= 5, "{calls}");
-    let (cursor, rec) = split(cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", "500", "WITHCURSOR", "SCANLIMIT", "0"]).unwrap());
+    let (cursor, rec) = split(
+        cmd(&mut con, &["TLOG.LATEST", "p", "a", "NOT", "1", "b", "BEFORE", "500", "WITHCURSOR", "SCANLIMIT", "0"])
+            .unwrap(),
+    );
     assert_eq!((cursor, rec), (0, Value::Nil));
 
     // COUNT: a partial count is never given as the count.
@@ -193,7 +205,10 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     }
     assert_eq!(total, full);
     // Without a filter a count is by position, never cut short.
-    assert_eq!(split(cmd(&mut con, &["TLOG.COUNT", "p", "a", "AFTER", "10", "SCANLIMIT", "1", "WITHCURSOR"]).unwrap()), (0, Value::Int(2990)));
+    assert_eq!(
+        split(cmd(&mut con, &["TLOG.COUNT", "p", "a", "AFTER", "10", "SCANLIMIT", "1", "WITHCURSOR"]).unwrap()),
+        (0, Value::Int(2990))
+    );
 
     // TAIL: the id to go on from, with WITHCURSOR even when nothing matched yet.
     let e = err_of(cmd(&mut con, &["TLOG.TAIL", "p", "a", "0", "NOT", "1", "b", "SCANLIMIT", "100"]));
@@ -201,7 +216,13 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     let mut from = 0;
     let mut seen = Vec::new();
     for _ in 0..1000 {
-        let (next, recs) = split(cmd(&mut con, &["TLOG.TAIL", "p", "a", &from.to_string(), "NOT", "1", "b", "SCANLIMIT", "100", "WITHCURSOR"]).unwrap());
+        let (next, recs) = split(
+            cmd(
+                &mut con,
+                &["TLOG.TAIL", "p", "a", &from.to_string(), "NOT", "1", "b", "SCANLIMIT", "100", "WITHCURSOR"],
+            )
+            .unwrap(),
+        );
         assert!(next >= from);
         seen.extend(ids(&recs));
         if next == from {
@@ -212,7 +233,10 @@ fn latest_count_and_tail_say_when_they_stopped_early() {
     assert_eq!(seen, vec![500, 1000, 1500, 2000, 2500, 3000]);
     assert_eq!(from, 3000);
     // Nothing newer: the same id back, no records.
-    assert_eq!(split(cmd(&mut con, &["TLOG.TAIL", "p", "a", "3000", "WITHCURSOR"]).unwrap()), (3000, Value::Array(vec![])));
+    assert_eq!(
+        split(cmd(&mut con, &["TLOG.TAIL", "p", "a", "3000", "WITHCURSOR"]).unwrap()),
+        (3000, Value::Array(vec![]))
+    );
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "a", "3000"]).unwrap(), Value::Nil);
 }
 
@@ -223,22 +247,38 @@ fn reads_over_records_gone_stop_at_the_scan_limit() {
     let gone: Vec<String> = (1001..=2900).map(|id| format!("p:msg:{id}")).collect();
     let _: () = con.del(&gone).unwrap();
     let live: Vec<i64> = (1..=3000).rev().filter(|id| !(1001..=2900).contains(id)).collect();
-    for (base, asc) in [(&["TLOG.GET", "p", "__all__", "SCANLIMIT", "300"][..], false), (&["TLOG.GET", "p", "a", "SCANLIMIT", "300", "ASC", "AFTER", "900"], true)] {
+    for (base, asc) in [
+        (&["TLOG.GET", "p", "__all__", "SCANLIMIT", "300"][..], false),
+        (&["TLOG.GET", "p", "a", "SCANLIMIT", "300", "ASC", "AFTER", "900"], true),
+    ] {
         let (got, calls) = follow_get(&mut con, base, asc);
-        let want: Vec<i64> = if asc { live.iter().rev().copied().filter(|&id| id > 900).collect() } else { live.clone() };
+        let want: Vec<i64> =
+            if asc { live.iter().rev().copied().filter(|&id| id > 900).collect() } else { live.clone() };
         assert_eq!(got, want, "{base:?}");
         assert!(calls >= 7, "{base:?}: {calls} calls");
     }
     // Plain: the records before the gap, then an error in the middle of it.
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "200", "SCANLIMIT", "300"]).unwrap()), (2901..=3000).rev().collect::<Vec<i64>>());
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "200", "SCANLIMIT", "300"]).unwrap()),
+        (2901..=3000).rev().collect::<Vec<i64>>()
+    );
     let e = err_of(cmd(&mut con, &["TLOG.GET", "p", "__all__", "LIMIT", "200", "SCANLIMIT", "300", "BEFORE", "2901"]));
     assert!(e.contains("continue with BEFORE "), "{e}");
     let e = err_of(cmd(&mut con, &["TLOG.LATEST", "p", "__all__", "BEFORE", "2901", "SCANLIMIT", "300"]));
     assert!(e.contains("continue with BEFORE "), "{e}");
     let e = err_of(cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "1000", "SCANLIMIT", "300"]));
     assert!(e.contains("continue from id "), "{e}");
-    assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "p", "__all__", "BEFORE", "2901", "SCANLIMIT", "0"]).unwrap(), "id")), 1000);
-    assert_eq!(ids(&cmd(&mut con, &["TLOG.TAIL", "p", "a", "1000", "AND", "1", "b", "COUNT", "2", "SCANLIMIT", "0"]).unwrap()), vec![2901, 2902]);
+    assert_eq!(
+        int(&field(
+            &cmd(&mut con, &["TLOG.LATEST", "p", "__all__", "BEFORE", "2901", "SCANLIMIT", "0"]).unwrap(),
+            "id"
+        )),
+        1000
+    );
+    assert_eq!(
+        ids(&cmd(&mut con, &["TLOG.TAIL", "p", "a", "1000", "AND", "1", "b", "COUNT", "2", "SCANLIMIT", "0"]).unwrap()),
+        vec![2901, 2902]
+    );
 }
 
 /// A blocked reader woken by records that do not match keeps waiting from the last id it

@@ -14,7 +14,12 @@ fn write_mix(con: &mut redis::Connection) {
     cmd(con, &["TLOG.ADD", "app", "JSON", "MESSAGE", r#"{"k": [1, 2.5, null]}"#, "j"]).unwrap();
     cmd(con, &["TLOG.LOG", "", "bare", "t"]).unwrap();
     let _: () = redis::pipe().atomic().cmd("TLOG.LOG").arg("app").arg("in multi").arg("m").query(con).unwrap();
-    let _: i64 = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', KEYS[1], 'from lua', 'l')").arg(1).arg("app").query(con).unwrap();
+    let _: i64 = redis::cmd("EVAL")
+        .arg("return redis.call('TLOG.LOG', KEYS[1], 'from lua', 'l')")
+        .arg(1)
+        .arg("app")
+        .query(con)
+        .unwrap();
     // A refused command in between replicates nothing.
     assert!(cmd(con, &["TLOG.LOG", "app", "x", "__all__"]).is_err());
     for i in 0..50 {
@@ -46,7 +51,10 @@ fn a_replica_with_the_module_serves_reads() {
     write_mix(&mut con);
     let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
     let mut rcon = replica.conn();
-    assert_eq!(cmd(&mut rcon, &["TLOG.GET", "app", "foo"]).unwrap(), cmd(&mut con, &["TLOG.GET", "app", "foo"]).unwrap());
+    assert_eq!(
+        cmd(&mut rcon, &["TLOG.GET", "app", "foo"]).unwrap(),
+        cmd(&mut con, &["TLOG.GET", "app", "foo"]).unwrap()
+    );
     assert_eq!(cmd(&mut rcon, &["TLOG.LATEST", "app"]).unwrap(), cmd(&mut con, &["TLOG.LATEST", "app"]).unwrap());
     // Writes are refused on a read-only replica, as for any write command.
     let e = err_of(cmd(&mut rcon, &["TLOG.LOG", "app", "x"]));
@@ -89,15 +97,36 @@ fn derived_keys_obey_the_callers_acl() {
     let before = s.digest();
 
     let mut other = setuser(&s, "other", &["~other:*"]);
-    assert_eq!(err_of(cmd(&mut other, &["TLOG.LOG", "app", "x", "foo"])), "NOPERM this user has no permissions to write the 'app:counter' key");
-    assert_eq!(err_of(cmd(&mut other, &["TLOG.GET", "app"])), "NOPERM this user has no permissions to read the 'app:flow:__all__' key");
-    assert_eq!(err_of(cmd(&mut other, &["TLOG.LATEST", "app", "foo"])), "NOPERM this user has no permissions to read the 'app:flow:foo' key");
+    assert_eq!(
+        err_of(cmd(&mut other, &["TLOG.LOG", "app", "x", "foo"])),
+        "NOPERM this user has no permissions to write the 'app:counter' key"
+    );
+    assert_eq!(
+        err_of(cmd(&mut other, &["TLOG.GET", "app"])),
+        "NOPERM this user has no permissions to read the 'app:flow:__all__' key"
+    );
+    assert_eq!(
+        err_of(cmd(&mut other, &["TLOG.LATEST", "app", "foo"])),
+        "NOPERM this user has no permissions to read the 'app:flow:foo' key"
+    );
     // Through a script or MULTI the caller's user is still the one checked.
-    let e = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', KEYS[1], 'x')").arg(1).arg("other:k").query::<i64>(&mut other);
+    let e = redis::cmd("EVAL")
+        .arg("return redis.call('TLOG.LOG', KEYS[1], 'x')")
+        .arg(1)
+        .arg("other:k")
+        .query::<i64>(&mut other);
     assert!(e.is_ok(), "{e:?}");
-    let e = redis::cmd("EVAL").arg("return redis.call('TLOG.LOG', 'app', 'x')").arg(0).query::<i64>(&mut other).unwrap_err();
+    let e = redis::cmd("EVAL")
+        .arg("return redis.call('TLOG.LOG', 'app', 'x')")
+        .arg(0)
+        .query::<i64>(&mut other)
+        .unwrap_err();
     assert!(e.to_string().contains("NOPERM") || e.to_string().contains("No permissions"), "{e}");
-    let _ = redis::cmd("DEL").arg("other:k:counter").arg("other:k:msg:1").arg("other:k:flow:__all__").query::<i64>(&mut admin);
+    let _ = redis::cmd("DEL")
+        .arg("other:k:counter")
+        .arg("other:k:msg:1")
+        .arg("other:k:flow:__all__")
+        .query::<i64>(&mut admin);
     assert_eq!(s.digest(), before, "a denied user changed the dataset");
 
     // A user given the prefix works; one given only some of its keys is refused where it ends.
@@ -105,14 +134,23 @@ fn derived_keys_obey_the_callers_acl() {
     assert_eq!(int(&cmd(&mut tenant, &["TLOG.LOG", "app", "mine", "foo"]).unwrap()), 2);
     assert_eq!(ids(&cmd(&mut tenant, &["TLOG.GET", "app", "foo"]).unwrap()), vec![2, 1]);
     let mut flows_only = setuser(&s, "flows", &["~app:flow:*"]);
-    assert_eq!(err_of(cmd(&mut flows_only, &["TLOG.GET", "app", "foo"])), "NOPERM this user has no permissions to read the 'app:msg:2' key");
+    assert_eq!(
+        err_of(cmd(&mut flows_only, &["TLOG.GET", "app", "foo"])),
+        "NOPERM this user has no permissions to read the 'app:msg:2' key"
+    );
     let mut no_tag = setuser(&s, "notag", &["~app:counter", "~app:msg:*", "~app:flow:__all__"]);
     let before = s.digest();
-    assert_eq!(err_of(cmd(&mut no_tag, &["TLOG.LOG", "app", "x", "secret"])), "NOPERM this user has no permissions to write the 'app:flow:secret' key");
+    assert_eq!(
+        err_of(cmd(&mut no_tag, &["TLOG.LOG", "app", "x", "secret"])),
+        "NOPERM this user has no permissions to write the 'app:flow:secret' key"
+    );
     assert_eq!(s.digest(), before);
     let mut reader = setuser(&s, "reader", &["%R~app:*"]);
     assert_eq!(ids(&cmd(&mut reader, &["TLOG.GET", "app"]).unwrap()), vec![2, 1]);
-    assert_eq!(err_of(cmd(&mut reader, &["TLOG.LOG", "app", "x"])), "NOPERM this user has no permissions to write the 'app:counter' key");
+    assert_eq!(
+        err_of(cmd(&mut reader, &["TLOG.LOG", "app", "x"])),
+        "NOPERM this user has no permissions to write the 'app:counter' key"
+    );
 }
 
 #[test]
@@ -135,7 +173,8 @@ fn tlog_log_invalidates_watch_on_the_keys_it_touches_and_a_refused_one_does_not(
     // Refused after the keys were looked up (the last tag's flow has the wrong type): the
     // counter and the first flows were opened for writing but not written, so WATCH holds.
     let _: () = b.set("app:flow:z", "not a list").unwrap();
-    let _: () = redis::cmd("WATCH").arg("app:flow:foo").arg("app:counter").arg("app:flow:__all__").query(&mut a).unwrap();
+    let _: () =
+        redis::cmd("WATCH").arg("app:flow:foo").arg("app:counter").arg("app:flow:__all__").query(&mut a).unwrap();
     assert!(err_of(cmd(&mut b, &["TLOG.LOG", "app", "x", "foo", "z"])).starts_with("WRONGTYPE"));
     let r: (String,) = redis::pipe().atomic().cmd("GET").arg("app:counter").query(&mut a).unwrap();
     assert_eq!(r.0, "2");
@@ -172,7 +211,13 @@ fn in_cluster_mode_a_prefix_without_a_hash_tag_is_refused() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let needs = "ERR in cluster mode the prefix needs a hash tag, e.g. '{app}' instead of 'app', so that all its keys are in one slot";
-    for words in [&["TLOG.LOG", "app", "m", "t"][..], &["TLOG.LOG", "", "m"], &["TLOG.LOG", "a{b", "m", "c}"], &["TLOG.GET", "app"], &["TLOG.LATEST", "{}x"]] {
+    for words in [
+        &["TLOG.LOG", "app", "m", "t"][..],
+        &["TLOG.LOG", "", "m"],
+        &["TLOG.LOG", "a{b", "m", "c}"],
+        &["TLOG.GET", "app"],
+        &["TLOG.LATEST", "{}x"],
+    ] {
         assert_eq!(err_of(cmd(&mut con, words)), needs, "{words:?}");
     }
     let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
@@ -229,7 +274,12 @@ fn at_maxmemory_a_write_gets_oom_and_writes_nothing_while_reads_work() {
 #[test]
 fn a_three_master_cluster_routes_every_command_by_its_prefix() {
     let nodes: Vec<Server> = (0..3)
-        .map(|_| Server::start_with(true, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]))
+        .map(|_| {
+            Server::start_with(
+                true,
+                &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"],
+            )
+        })
         .collect();
     let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
     let mut create = std::process::Command::new("redis-cli");
@@ -272,17 +322,23 @@ fn a_three_master_cluster_routes_every_command_by_its_prefix() {
     assert_eq!(total, prefixes.len() * 4);
     // The node that does not own a prefix's slot answers MOVED.
     let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg("{app}").query(&mut nodes[0].conn()).unwrap();
-    let moved = nodes.iter().filter_map(|n| cmd(&mut n.conn(), &["TLOG.GET", "{app}"]).err()).map(|e| e.to_string()).collect::<Vec<_>>();
+    let moved = nodes
+        .iter()
+        .filter_map(|n| cmd(&mut n.conn(), &["TLOG.GET", "{app}"]).err())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>();
     assert_eq!(moved.len(), 2, "{moved:?}");
     assert!(moved.iter().all(|m| m.contains(&format!("{slot}"))), "{moved:?}");
     assert!(cli(&["TLOG.LOG", "app", "m"]).contains("needs a hash tag"));
 
     // A cluster-mode client library sending raw commands routes them by the prefix too (it
     // reads the key position from COMMAND INFO).
-    let client = redis::cluster::ClusterClient::new(addrs.iter().map(|a| format!("redis://{a}")).collect::<Vec<_>>()).unwrap();
+    let client =
+        redis::cluster::ClusterClient::new(addrs.iter().map(|a| format!("redis://{a}")).collect::<Vec<_>>()).unwrap();
     let mut cc = client.get_connection().unwrap();
     for (i, p) in prefixes.iter().enumerate() {
-        let id: i64 = redis::cmd("TLOG.LOG").arg(*p).arg(format!("via the library {i}")).arg("t").query(&mut cc).unwrap();
+        let id: i64 =
+            redis::cmd("TLOG.LOG").arg(*p).arg(format!("via the library {i}")).arg("t").query(&mut cc).unwrap();
         assert_eq!(id, 2, "{p}");
         let latest: redis::Value = redis::cmd("TLOG.LATEST").arg(*p).arg("t").query(&mut cc).unwrap();
         assert_eq!(text(&field(&latest, "message")), format!("via the library {i}"));
@@ -329,8 +385,15 @@ fn the_cleaner_leaves_a_slot_being_migrated_alone() {
     let _: () = redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("MIGRATING").arg(&idb).query(&mut ca).unwrap();
     // The oldest records move first: on A their ids now lead to nothing local.
     let _: () = redis::cmd("MIGRATE")
-        .arg("127.0.0.1").arg(b.port).arg("").arg(0).arg(5000)
-        .arg("KEYS").arg("{app}:msg:1").arg("{app}:msg:2").arg("{app}:msg:3")
+        .arg("127.0.0.1")
+        .arg(b.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS")
+        .arg("{app}:msg:1")
+        .arg("{app}:msg:2")
+        .arg("{app}:msg:3")
         .query(&mut ca)
         .unwrap();
     // The cleaner runs meanwhile: it removes the control prefix's dead ids (records deleted by
@@ -354,12 +417,22 @@ fn the_cleaner_leaves_a_slot_being_migrated_alone() {
     // importing node, a page's MGET is refused there (some of its keys are not local): the
     // page is read key by key instead, and the records B holds come back.
     let _: () = redis::cmd("MIGRATE")
-        .arg("127.0.0.1").arg(b.port).arg("").arg(0).arg(5000)
-        .arg("KEYS").arg("{app}:flow:t")
-        .arg("{app}:msg:4").arg("{app}:msg:5").arg("{app}:msg:6").arg("{app}:msg:7").arg("{app}:msg:8")
+        .arg("127.0.0.1")
+        .arg(b.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS")
+        .arg("{app}:flow:t")
+        .arg("{app}:msg:4")
+        .arg("{app}:msg:5")
+        .arg("{app}:msg:6")
+        .arg("{app}:msg:7")
+        .arg("{app}:msg:8")
         .query(&mut ca)
         .unwrap();
-    let (page,): (Value,) = redis::pipe().cmd("ASKING").ignore().cmd("TLOG.GET").arg("{app}").arg("t").query(&mut cb).unwrap();
+    let (page,): (Value,) =
+        redis::pipe().cmd("ASKING").ignore().cmd("TLOG.GET").arg("{app}").arg("t").query(&mut cb).unwrap();
     assert_eq!(ids(&page), (1..=8).rev().collect::<Vec<i64>>());
     let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut cb).unwrap();
     assert!(stats.contains("cmdstat_lrange:"), "the batched read was not tried: {stats}");

@@ -41,7 +41,10 @@ fn tail_returns_newer_records_oldest_first_at_once() {
     }
     assert_eq!(tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "6"]).unwrap()), vec![7, 8, 9, 10]);
     assert_eq!(tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "even", "0", "COUNT", "2"]).unwrap()), vec![1, 3]);
-    assert_eq!(tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "0", "AND", "1", "odd", "COUNT", "3"]).unwrap()), vec![2, 4, 6]);
+    assert_eq!(
+        tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "0", "AND", "1", "odd", "COUNT", "3"]).unwrap()),
+        vec![2, 4, 6]
+    );
     // Nothing newer and no BLOCK: nil at once, as XREAD.
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "10"]).unwrap(), Value::Nil);
     assert_eq!(cmd(&mut con, &["TLOG.TAIL", "p", "__all__", "$"]).unwrap(), Value::Nil);
@@ -106,7 +109,9 @@ fn catch_up_then_live_never_misses_nor_repeats_while_others_log() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while seen.len() < expected_total {
         assert!(Instant::now() < deadline, "read {} of {expected_total}", seen.len());
-        let page = tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "t", &last.to_string(), "COUNT", "37", "BLOCK", "2000"]).unwrap());
+        let page = tail_ids(
+            &cmd(&mut con, &["TLOG.TAIL", "p", "t", &last.to_string(), "COUNT", "37", "BLOCK", "2000"]).unwrap(),
+        );
         if let Some(&l) = page.last() {
             last = l;
         }
@@ -125,7 +130,8 @@ fn many_readers_each_get_only_their_tag() {
     let readers: Vec<_> = (0..40)
         .map(|i| {
             thread::spawn(move || {
-                let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+                let mut c =
+                    redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
                 let r = cmd(&mut c, &["TLOG.TAIL", "p", &format!("tag{i}"), "$", "BLOCK", "10000"]).unwrap();
                 array(&r).iter().map(|rec| text(&field(rec, "message"))).collect::<Vec<_>>()
             })
@@ -177,7 +183,10 @@ fn disconnected_readers_free_everything() {
         for i in 0..100 {
             let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
             let tag = format!("t{i}");
-            let req = format!("*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n${}\r\n{tag}\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n", tag.len());
+            let req = format!(
+                "*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n${}\r\n{tag}\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n",
+                tag.len()
+            );
             std::io::Write::write_all(&mut c, req.as_bytes()).unwrap();
             clients.push(c);
         }
@@ -207,9 +216,14 @@ fn disconnected_readers_free_everything() {
 fn inside_multi_and_lua_tail_answers_at_once() {
     let s = Server::start();
     let mut con = s.conn();
-    let (r,): (Value,) = redis::pipe().atomic().cmd("TLOG.TAIL").arg("p").arg("t").arg("$").arg("BLOCK").arg(0).query(&mut con).unwrap();
+    let (r,): (Value,) =
+        redis::pipe().atomic().cmd("TLOG.TAIL").arg("p").arg("t").arg("$").arg("BLOCK").arg(0).query(&mut con).unwrap();
     assert_eq!(r, Value::Nil);
-    let r: Value = redis::cmd("EVAL").arg("return redis.call('TLOG.TAIL', 'p', 't', '0', 'BLOCK', '0')").arg(0).query(&mut con).unwrap();
+    let r: Value = redis::cmd("EVAL")
+        .arg("return redis.call('TLOG.TAIL', 'p', 't', '0', 'BLOCK', '0')")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
     assert_eq!(r, Value::Nil);
     assert_eq!(blocked_clients(&s), 0);
 }
@@ -256,10 +270,16 @@ fn records_are_published_only_when_enabled() {
 
     cfg(&mut con, "tlog.publish-tags", "yes");
     cmd(&mut con, &["TLOG.LOG", "app", "tagged", "t", "u"]).unwrap();
-    let mut channels: Vec<String> = (0..3).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
+    let mut channels: Vec<String> =
+        (0..3).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
     channels.sort();
     assert_eq!(channels, ["app:log-records", "app:log-records:t", "app:log-records:u"]);
-    assert_eq!(err_of(redis::cmd("CONFIG").arg("SET").arg("tlog.publish").arg("maybe").query::<Value>(&mut con)).split(' ').next(), Some("ERR"));
+    assert_eq!(
+        err_of(redis::cmd("CONFIG").arg("SET").arg("tlog.publish").arg("maybe").query::<Value>(&mut con))
+            .split(' ')
+            .next(),
+        Some("ERR")
+    );
 }
 
 #[test]
@@ -282,7 +302,11 @@ fn readers_are_woken_after_others_timed_out_were_served_or_left() {
     cmd(&mut con, &["TLOG.LOG", "p", "first", "t"]).unwrap();
     assert_eq!(tail_ids(&cmd(&mut con, &["TLOG.TAIL", "p", "t", "0", "BLOCK", "0"]).unwrap()), vec![1]);
     let mut gone = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    std::io::Write::write_all(&mut gone, b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nt\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n").unwrap();
+    std::io::Write::write_all(
+        &mut gone,
+        b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nt\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n",
+    )
+    .unwrap();
     wait_blocked(&s, 1);
     drop(gone);
     wait_blocked(&s, 0);
@@ -295,7 +319,11 @@ fn readers_are_woken_after_others_timed_out_were_served_or_left() {
         wait_blocked(&s, 1);
         // Another reader comes and goes while the first waits.
         let mut other = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-        std::io::Write::write_all(&mut other, b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nu\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n").unwrap();
+        std::io::Write::write_all(
+            &mut other,
+            b"*6\r\n$9\r\nTLOG.TAIL\r\n$1\r\np\r\n$1\r\nu\r\n$1\r\n$\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n",
+        )
+        .unwrap();
         wait_blocked(&s, 2);
         drop(other);
         wait_blocked(&s, 1);
@@ -364,10 +392,21 @@ fn a_reader_wakes_for_records_that_plain_clients_push() {
     wait_blocked(&s, 1);
     let _: () = redis::pipe()
         .atomic()
-        .cmd("INCR").arg("p:counter").ignore()
-        .cmd("SET").arg("p:msg:3").arg(plain_record(3, "t")).ignore()
-        .cmd("LPUSH").arg("p:flow:__all__").arg(3).ignore()
-        .cmd("LPUSH").arg("p:flow:t").arg(3).ignore()
+        .cmd("INCR")
+        .arg("p:counter")
+        .ignore()
+        .cmd("SET")
+        .arg("p:msg:3")
+        .arg(plain_record(3, "t"))
+        .ignore()
+        .cmd("LPUSH")
+        .arg("p:flow:__all__")
+        .arg(3)
+        .ignore()
+        .cmd("LPUSH")
+        .arg("p:flow:t")
+        .arg(3)
+        .ignore()
         .query(&mut con)
         .unwrap();
     assert_eq!(reader.join().unwrap(), vec![3]);
@@ -379,7 +418,16 @@ fn a_reader_wakes_for_records_that_plain_clients_push() {
                   redis.call('SET', KEYS[2] .. id, ARGV[1]) \
                   redis.call('LPUSH', KEYS[3], id) \
                   redis.call('LPUSH', KEYS[4], id) return id";
-    let id: i64 = redis::cmd("EVAL").arg(script).arg(4).arg("p:counter").arg("p:msg:").arg("p:flow:__all__").arg("p:flow:t").arg(plain_record(4, "t")).query(&mut con).unwrap();
+    let id: i64 = redis::cmd("EVAL")
+        .arg(script)
+        .arg(4)
+        .arg("p:counter")
+        .arg("p:msg:")
+        .arg("p:flow:__all__")
+        .arg("p:flow:t")
+        .arg(plain_record(4, "t"))
+        .query(&mut con)
+        .unwrap();
     assert_eq!(id, 4);
     assert_eq!(reader.join().unwrap(), vec![4]);
 
@@ -468,8 +516,13 @@ fn publishing_obeys_the_writers_channel_permissions() {
     let own = err_of(redis::cmd("PUBLISH").arg("app:log-records:secret").arg("x").query::<Value>(&mut narrow));
     assert!(own.starts_with("NOPERM"), "the server refuses the user's own PUBLISH: {own}");
     let before = s.digest();
-    for words in [&["TLOG.LOG", "app", "m", "secret"][..], &["TLOG.ADD", "app", "MAXLEN", "1", "MESSAGE", "m", "secret"]] {
-        assert_eq!(err_of(cmd(&mut narrow, words)), "NOPERM this user has no permissions to access the 'app:log-records:secret' channel");
+    for words in
+        [&["TLOG.LOG", "app", "m", "secret"][..], &["TLOG.ADD", "app", "MAXLEN", "1", "MESSAGE", "m", "secret"]]
+    {
+        assert_eq!(
+            err_of(cmd(&mut narrow, words)),
+            "NOPERM this user has no permissions to access the 'app:log-records:secret' channel"
+        );
     }
     assert_eq!(s.digest(), before, "a refused write changed the dataset");
     assert!(pubsub.get_message().is_err(), "published on a channel the writer may not publish to");
@@ -483,12 +536,20 @@ fn publishing_obeys_the_writers_channel_permissions() {
     // A pattern permission covers the tag channels.
     let mut wide = user(&mut con, "wide", &["app:log-records*"]);
     cmd(&mut wide, &["TLOG.LOG", "app", "m", "secret"]).unwrap();
-    let mut channels: Vec<String> = (0..2).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
+    let mut channels: Vec<String> =
+        (0..2).map(|_| pubsub.get_message().unwrap().get_channel_name().to_string()).collect();
     channels.sort();
     assert_eq!(channels, ["app:log-records", "app:log-records:secret"]);
 
     // With publishing off, no channel permission is needed.
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.publish").arg("no").arg("tlog.publish-tags").arg("no").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("tlog.publish")
+        .arg("no")
+        .arg("tlog.publish-tags")
+        .arg("no")
+        .query(&mut con)
+        .unwrap();
     let mut none = user(&mut con, "none", &[]);
     cmd(&mut none, &["TLOG.LOG", "app", "quiet", "secret"]).unwrap();
     assert!(pubsub.get_message().is_err());

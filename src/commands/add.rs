@@ -5,8 +5,8 @@
 use super::{message_text, new_record_tags, Arg, ArgKind, Spec};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
-use crate::record::JsonMessage;
 use crate::keys;
+use crate::record::JsonMessage;
 use crate::retention::{Limits, APPROX_BATCH};
 use crate::store::{self, NewRecord};
 
@@ -86,7 +86,11 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
             }
             let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
             rest = tail;
-            ttl = Some(keys::parse_i64(v).filter(|&s| (1..=MAX_TTL).contains(&s)).ok_or(Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"))?);
+            ttl = Some(
+                keys::parse_i64(v)
+                    .filter(|&s| (1..=MAX_TTL).contains(&s))
+                    .ok_or(Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"))?,
+            );
         } else if opt.eq_ignore_ascii_case(b"MAXLEN") || opt.eq_ignore_ascii_case(b"MAXAGE") {
             let is_len = opt.eq_ignore_ascii_case(b"MAXLEN");
             let (name, slot, max, what) = if is_len {
@@ -118,10 +122,8 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let text = message_text(req.message)?;
     let message = if req.json { JsonMessage::json(text)? } else { JsonMessage::text(text) };
     let tags = new_record_tags(req.prefix, req.tags)?;
-    let limits = Limits {
-        max_records: req.maxlen.map(|n| n as u64),
-        max_age_micros: req.maxage.map(|s| s * 1_000_000),
-    };
+    let limits =
+        Limits { max_records: req.maxlen.map(|n| n as u64), max_age_micros: req.maxage.map(|s| s * 1_000_000) };
     let evict_cap = if req.approx { APPROX_BATCH } else { usize::MAX };
     let rec = NewRecord { prefix: req.prefix, message: &message, tags: &tags, ttl_secs: req.ttl, limits, evict_cap };
     let id = store::append(ctx, &rec)?;
@@ -162,15 +164,30 @@ mod tests {
             (&[b"p", b"JSON", b"1"], Error::Syntax),
             (&[b"p", b"MESSAGE"], Error::Syntax),
             (&[b"p"], Error::Syntax),
-            (&[b"p", b"TTL", b"0", b"MESSAGE", b"m"], Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)")),
-            (&[b"p", b"TTL", b"3153600001", b"MESSAGE", b"m"], Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)")),
+            (
+                &[b"p", b"TTL", b"0", b"MESSAGE", b"m"],
+                Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"),
+            ),
+            (
+                &[b"p", b"TTL", b"3153600001", b"MESSAGE", b"m"],
+                Error::BadNumber("TTL", "seconds from 1 to 3153600000 (100 years)"),
+            ),
             (&[b"p", b"TTL", b"1", b"TTL", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TTL")),
             (&[b"p", b"TTL"], Error::Syntax),
-            (&[b"p", b"MAXLEN", b"0", b"MESSAGE", b"m"], Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000")),
-            (&[b"p", b"MAXLEN", b"~", b"MESSAGE", b"m"], Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000")),
+            (
+                &[b"p", b"MAXLEN", b"0", b"MESSAGE", b"m"],
+                Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000"),
+            ),
+            (
+                &[b"p", b"MAXLEN", b"~", b"MESSAGE", b"m"],
+                Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000"),
+            ),
             (&[b"p", b"MAXLEN", b"~"], Error::Syntax),
             (&[b"p", b"MAXLEN", b"1", b"MAXLEN", b"2", b"MESSAGE", b"m"], Error::RepeatedOption("MAXLEN")),
-            (&[b"p", b"MAXAGE", b"-1", b"MESSAGE", b"m"], Error::BadNumber("MAXAGE", "seconds from 1 to 3153600000 (100 years)")),
+            (
+                &[b"p", b"MAXAGE", b"-1", b"MESSAGE", b"m"],
+                Error::BadNumber("MAXAGE", "seconds from 1 to 3153600000 (100 years)"),
+            ),
         ];
         for (args, err) in cases {
             assert_eq!(parse(args).unwrap_err(), *err);

@@ -30,7 +30,17 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     store::check_prefix(prefix)?;
     let message = JsonMessage::text(message_text(message)?);
     let tags = new_record_tags(prefix, tags)?;
-    let id = store::append(ctx, &NewRecord { prefix, message: &message, tags: &tags, ttl_secs: None, limits: Default::default(), evict_cap: usize::MAX })?;
+    let id = store::append(
+        ctx,
+        &NewRecord {
+            prefix,
+            message: &message,
+            tags: &tags,
+            ttl_secs: None,
+            limits: Default::default(),
+            evict_cap: usize::MAX,
+        },
+    )?;
     Reply::new(ctx).int(id);
     Ok(())
 }

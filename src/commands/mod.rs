@@ -2,12 +2,12 @@
 //! This file holds what they share: the command table with its docs, tag validation and the
 //! record reply.
 
-use crate::error::{Error, Resume, Result};
+use crate::error::{Error, Result, Resume};
 use crate::ffi::Reply;
 use crate::keys::{self, ALL_FLOW};
 use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work};
-use crate::store::{Fetched, Flow};
 use crate::record;
+use crate::store::{Fetched, Flow};
 
 pub mod add;
 pub mod count;
@@ -121,18 +121,18 @@ fn render(a: &Arg) -> String {
 }
 
 pub const TAG_FILTERS: [Arg; 3] = [
-    Arg::new("and", ArgKind::Block).token("AND").optional().subargs(&[
-        Arg::new("numtags", ArgKind::Integer),
-        Arg::new("tag", ArgKind::String).multiple(),
-    ]),
-    Arg::new("or", ArgKind::Block).token("OR").optional().subargs(&[
-        Arg::new("numtags", ArgKind::Integer),
-        Arg::new("tag", ArgKind::String).multiple(),
-    ]),
-    Arg::new("not", ArgKind::Block).token("NOT").optional().subargs(&[
-        Arg::new("numtags", ArgKind::Integer),
-        Arg::new("tag", ArgKind::String).multiple(),
-    ]),
+    Arg::new("and", ArgKind::Block)
+        .token("AND")
+        .optional()
+        .subargs(&[Arg::new("numtags", ArgKind::Integer), Arg::new("tag", ArgKind::String).multiple()]),
+    Arg::new("or", ArgKind::Block)
+        .token("OR")
+        .optional()
+        .subargs(&[Arg::new("numtags", ArgKind::Integer), Arg::new("tag", ArgKind::String).multiple()]),
+    Arg::new("not", ArgKind::Block)
+        .token("NOT")
+        .optional()
+        .subargs(&[Arg::new("numtags", ArgKind::Integer), Arg::new("tag", ArgKind::String).multiple()]),
 ];
 
 /// `[SCANLIMIT limit] [WITHCURSOR]`: how many ids a call may pass over, and a reply that says
@@ -158,10 +158,9 @@ pub const GET_ARGS: &[Arg] = &[
         TAG_FILTERS[1],
         TAG_FILTERS[2],
         Arg::new("count", ArgKind::Integer).token("LIMIT").optional(),
-        Arg::new("order", ArgKind::OneOf).optional().subargs(&[
-            Arg::new("asc", ArgKind::Token).token("ASC"),
-            Arg::new("desc", ArgKind::Token).token("DESC"),
-        ]),
+        Arg::new("order", ArgKind::OneOf)
+            .optional()
+            .subargs(&[Arg::new("asc", ArgKind::Token).token("ASC"), Arg::new("desc", ArgKind::Token).token("DESC")]),
         TIME_BOUNDS[0],
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
@@ -208,7 +207,17 @@ pub const COUNT_ARGS: &[Arg] = &[
 ];
 
 /// Every command of the module, in the order of the command reference (docs/commands/).
-pub static COMMANDS: &[&Spec] = &[&log::SPEC, &add::SPEC, &get::SPEC, &latest::SPEC, &count::SPEC, &tail::SPEC, &tags::SPEC, &del::SPEC, &purge::SPEC];
+pub static COMMANDS: &[&Spec] = &[
+    &log::SPEC,
+    &add::SPEC,
+    &get::SPEC,
+    &latest::SPEC,
+    &count::SPEC,
+    &tail::SPEC,
+    &tags::SPEC,
+    &del::SPEC,
+    &purge::SPEC,
+];
 
 /// At most this many tags per record: a record's tags are written in one atomic command.
 pub const MAX_TAGS: usize = 1024;
@@ -232,7 +241,12 @@ pub fn new_record_tags<'a>(prefix: &[u8], raw: &[&'a [u8]]) -> Result<Vec<&'a st
             return Err(Error::ReservedTag);
         }
         if let Some(n) = keys::nested_key(t) {
-            return Err(Error::NestedTag { tag: t.to_vec(), nested: n.prefix_under(prefix), role: n.role, rest: n.rest.to_vec() });
+            return Err(Error::NestedTag {
+                tag: t.to_vec(),
+                nested: n.prefix_under(prefix),
+                role: n.role,
+                rest: n.rest.to_vec(),
+            });
         }
         // A linear scan beats hashing for the usual handful of tags.
         let repeated = if raw.len() <= 16 { tags.contains(&tag) } else { !seen.insert(tag) };
@@ -309,7 +323,11 @@ const FETCH_BATCH: usize = 1000;
 /// and how the scan ended. `None` for a query with a tag filter, or if the server would not
 /// run MGET for the module (see `Ctx::call_strings`): then the caller reads key by key. Every
 /// record key is ACL-checked before the reply starts.
-pub fn select_page(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Option<(Vec<Fetched>, Outcome)>> {
+pub fn select_page(
+    ctx: crate::ffi::Ctx,
+    req: &ReadRequest<'_>,
+    work: &Work,
+) -> Result<Option<(Vec<Fetched>, Outcome)>> {
     let q = &req.query;
     if q.has_tag_filter() {
         return Ok(None);
@@ -421,7 +439,13 @@ pub fn count(ctx: crate::ffi::Ctx, req: &ReadRequest<'_>, work: &Work) -> Result
 }
 
 /// Opens the flows of the query's AND, OR and NOT tags and runs the streaming merge.
-fn each_tag_match(base: &Flow<'_>, req: &ReadRequest<'_>, how: Matching, work: &Work, f: impl FnMut(i64) -> bool) -> Result<Outcome> {
+fn each_tag_match(
+    base: &Flow<'_>,
+    req: &ReadRequest<'_>,
+    how: Matching,
+    work: &Work,
+    f: impl FnMut(i64) -> bool,
+) -> Result<Outcome> {
     let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'_>>> { tags.iter().map(|t| base.sibling(t)).collect() };
     let q = &req.query;
     let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
@@ -502,12 +526,23 @@ mod tests {
 
     #[test]
     fn tags_naming_keys_of_a_nested_prefix_are_refused() {
-        let nested = |tag: &[u8], prefix: &[u8], role, rest: &[u8]| Err(Error::NestedTag { tag: tag.to_vec(), nested: prefix.to_vec(), role, rest: rest.to_vec() });
-        assert_eq!(new_record_tags(b"a", &[b"ok", b"counter"]), nested(b"counter", b"a:flow", keys::Role::Counter, b"counter"));
-        assert_eq!(new_record_tags(b"a", &[b"flow:__all__"]), nested(b"flow:__all__", b"a:flow", keys::Role::Flow, b"flow:__all__"));
+        let nested = |tag: &[u8], prefix: &[u8], role, rest: &[u8]| {
+            Err(Error::NestedTag { tag: tag.to_vec(), nested: prefix.to_vec(), role, rest: rest.to_vec() })
+        };
+        assert_eq!(
+            new_record_tags(b"a", &[b"ok", b"counter"]),
+            nested(b"counter", b"a:flow", keys::Role::Counter, b"counter")
+        );
+        assert_eq!(
+            new_record_tags(b"a", &[b"flow:__all__"]),
+            nested(b"flow:__all__", b"a:flow", keys::Role::Flow, b"flow:__all__")
+        );
         assert_eq!(new_record_tags(b"a", &[b"x:msg:5"]), nested(b"x:msg:5", b"a:flow:x", keys::Role::Record, b"msg:5"));
         assert_eq!(new_record_tags(b"", &[b"x:flow:y"]), nested(b"x:flow:y", b"flow:x", keys::Role::Flow, b"flow:y"));
-        assert_eq!(new_record_tags(b"a", &[b"user:42", b"order:17", b"flow", b"workflow:x"]).unwrap(), vec!["user:42", "order:17", "flow", "workflow:x"]);
+        assert_eq!(
+            new_record_tags(b"a", &[b"user:42", b"order:17", b"flow", b"workflow:x"]).unwrap(),
+            vec!["user:42", "order:17", "flow", "workflow:x"]
+        );
     }
 
     const ANY: Allowed = Allowed::GET;
@@ -578,11 +613,22 @@ mod tests {
                 .unwrap_or_else(|| panic!("no page docs/commands/{}.md", spec.name));
             let has_line = |want: &str| page.lines().any(|l| l.trim_end() == want);
             let file = format!("docs/commands/{}.md", spec.name);
-            assert!(page.starts_with(&format!("# {}\n", spec.name.to_ascii_uppercase())), "{file} does not start with its title");
+            assert!(
+                page.starts_with(&format!("# {}\n", spec.name.to_ascii_uppercase())),
+                "{file} does not start with its title"
+            );
             assert!(has_line(&format!("`{}`", spec.syntax())), "{file} lacks the syntax line `{}`", spec.syntax());
             assert!(has_line(spec.summary), "{file} lacks the summary line: {}", spec.summary);
-            assert!(has_line(&format!("- **Available since:** {}", spec.since)), "{file} lacks the version {}", spec.since);
-            assert!(has_line(&format!("- **Time complexity:** {}", spec.complexity)), "{file} lacks the complexity: {}", spec.complexity);
+            assert!(
+                has_line(&format!("- **Available since:** {}", spec.since)),
+                "{file} lacks the version {}",
+                spec.since
+            );
+            assert!(
+                has_line(&format!("- **Time complexity:** {}", spec.complexity)),
+                "{file} lacks the complexity: {}",
+                spec.complexity
+            );
             assert!(has_line(&format!("- **Flags:** `{}`", spec.flags)), "{file} lacks the flags `{}`", spec.flags);
         }
         assert_eq!(PAGES.len(), COMMANDS.len(), "a page in docs/commands/ has no command");

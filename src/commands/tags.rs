@@ -14,7 +14,8 @@ pub static SPEC: Spec = Spec {
     arity: -3,
     writes: false,
     summary: "Iterates the tags of a prefix with their record counts and newest record, like SCAN.",
-    complexity: "O(1) for every call, O(N) for a complete iteration, where N is the number of keys in the database (as SCAN).",
+    complexity:
+        "O(1) for every call, O(N) for a complete iteration, where N is the number of keys in the database (as SCAN).",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),
@@ -41,7 +42,11 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Request<'a>> {
         return Err(Error::Syntax);
     };
     // SCAN's cursor: an unsigned 64-bit integer.
-    if cursor.is_empty() || cursor.len() > 20 || !cursor.iter().all(u8::is_ascii_digit) || std::str::from_utf8(cursor).ok().and_then(|c| c.parse::<u64>().ok()).is_none() {
+    if cursor.is_empty()
+        || cursor.len() > 20
+        || !cursor.iter().all(u8::is_ascii_digit)
+        || std::str::from_utf8(cursor).ok().and_then(|c| c.parse::<u64>().ok()).is_none()
+    {
         return Err(Error::BadNumber("the cursor", "an unsigned integer (0 to start)"));
     }
     let mut req = Request { prefix, cursor, pattern: b"*", count: b"10" };
@@ -60,7 +65,9 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Request<'a>> {
                 return Err(Error::RepeatedOption("COUNT"));
             }
             seen_count = true;
-            keys::parse_i64(value).filter(|&n| (1..=MAX_COUNT).contains(&n)).ok_or(Error::BadNumber("COUNT", "an integer from 1 to 10000"))?;
+            keys::parse_i64(value)
+                .filter(|&n| (1..=MAX_COUNT).contains(&n))
+                .ok_or(Error::BadNumber("COUNT", "an integer from 1 to 10000"))?;
             req.count = value;
         } else {
             return Err(Error::Syntax);
@@ -109,10 +116,19 @@ mod tests {
         let r = parse(&[b"p", b"123", b"count", b"500", b"MATCH", b"user:*"]).unwrap();
         assert_eq!((r.cursor, r.pattern, r.count), (&b"123"[..], &b"user:*"[..], &b"500"[..]));
         assert_eq!(parse(&[b"p", b"x"]), Err(Error::BadNumber("the cursor", "an unsigned integer (0 to start)")));
-        assert_eq!(parse(&[b"p", b"-1"]).unwrap_err(), Error::BadNumber("the cursor", "an unsigned integer (0 to start)"));
-        assert_eq!(parse(&[b"p", b"18446744073709551616"]).unwrap_err(), Error::BadNumber("the cursor", "an unsigned integer (0 to start)"));
+        assert_eq!(
+            parse(&[b"p", b"-1"]).unwrap_err(),
+            Error::BadNumber("the cursor", "an unsigned integer (0 to start)")
+        );
+        assert_eq!(
+            parse(&[b"p", b"18446744073709551616"]).unwrap_err(),
+            Error::BadNumber("the cursor", "an unsigned integer (0 to start)")
+        );
         assert_eq!(parse(&[b"p", b"0", b"COUNT", b"0"]), Err(Error::BadNumber("COUNT", "an integer from 1 to 10000")));
-        assert_eq!(parse(&[b"p", b"0", b"COUNT", b"10001"]), Err(Error::BadNumber("COUNT", "an integer from 1 to 10000")));
+        assert_eq!(
+            parse(&[b"p", b"0", b"COUNT", b"10001"]),
+            Err(Error::BadNumber("COUNT", "an integer from 1 to 10000"))
+        );
         assert_eq!(parse(&[b"p", b"0", b"MATCH"]), Err(Error::Syntax));
         assert_eq!(parse(&[b"p", b"0", b"MATCH", b"a", b"MATCH", b"b"]), Err(Error::RepeatedOption("MATCH")));
         assert_eq!(parse(&[b"p", b"0", b"LIMIT", b"1"]), Err(Error::Syntax));

@@ -247,8 +247,14 @@ mod tests {
         let (_, _, from, q) = parse(&[b"app", b"t", b"17", b"AND", b"1", b"BLOCK", b"RAW"]).unwrap();
         assert_eq!((from, q.and, q.raw, q.block), (From::Id(17), vec![b"BLOCK".to_vec()], true, None));
         assert_eq!(parse(&[b"a", b"t", b"x"]).unwrap_err(), Error::BadNumber("the id", "a record id, 0 or $"));
-        assert_eq!(parse(&[b"a", b"t", b"0", b"BLOCK", b"-1"]).unwrap_err(), Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)"));
-        assert_eq!(parse(&[b"a", b"t", b"0", b"COUNT", b"0"]).unwrap_err(), Error::BadNumber("COUNT", "a positive integer"));
+        assert_eq!(
+            parse(&[b"a", b"t", b"0", b"BLOCK", b"-1"]).unwrap_err(),
+            Error::BadNumber("BLOCK", "a timeout in milliseconds (0: no timeout)")
+        );
+        assert_eq!(
+            parse(&[b"a", b"t", b"0", b"COUNT", b"0"]).unwrap_err(),
+            Error::BadNumber("COUNT", "a positive integer")
+        );
         assert_eq!(parse(&[b"a", b"t", b"0", b"LIMIT", b"1"]).unwrap_err(), Error::Syntax);
         assert_eq!(parse(&[b"a", b"t", b"0", b"BEFORE", b"1"]).unwrap_err(), Error::Syntax);
         assert_eq!(parse(&[b"a", b"", b"0"]).unwrap_err(), Error::EmptyTag);

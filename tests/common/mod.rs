@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use redis::{Commands, Connection, Value};
 
 pub fn module_path() -> PathBuf {
-    let path = std::env::var_os("TLOG_MODULE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/libtlog.so")
-    });
+    let path = std::env::var_os("TLOG_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/libtlog.so"));
     assert!(path.exists(), "{} is missing: build it first (`make test` does)", path.display());
     path
 }
@@ -172,21 +172,14 @@ pub fn err_of(r: redis::RedisResult<Value>) -> String {
 /// A record reply (RESP2 flat array or RESP3 map) as (field, value) pairs.
 pub fn fields(v: &Value) -> Vec<(String, Value)> {
     match v {
-        Value::Array(items) => items
-            .chunks(2)
-            .map(|p| (text(&p[0]), p[1].clone()))
-            .collect(),
+        Value::Array(items) => items.chunks(2).map(|p| (text(&p[0]), p[1].clone())).collect(),
         Value::Map(pairs) => pairs.iter().map(|(k, v)| (text(k), v.clone())).collect(),
         other => panic!("not a record: {other:?}"),
     }
 }
 
 pub fn field(v: &Value, name: &str) -> Value {
-    fields(v)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| panic!("no field {name} in {v:?}"))
+    fields(v).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no field {name} in {v:?}"))
 }
 
 pub fn text(v: &Value) -> String {
@@ -239,7 +232,9 @@ pub fn dump(con: &mut Connection, pattern: &str) -> Vec<(String, Vec<u8>)> {
 /// records tagged `t`, `__all__` and the flow of `t`.
 pub fn plain_prefix(con: &mut Connection, p: &str, ids: &[i64]) {
     for &id in ids {
-        let _: () = con.set(format!("{p}:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"of {p}","tags":["t"]}}"#)).expect("SET");
+        let _: () = con
+            .set(format!("{p}:msg:{id}"), format!(r#"{{"id":{id},"ts":1.5,"message":"of {p}","tags":["t"]}}"#))
+            .expect("SET");
         let _: () = con.lpush(format!("{p}:flow:__all__"), id).expect("LPUSH");
         let _: () = con.lpush(format!("{p}:flow:t"), id).expect("LPUSH");
     }
