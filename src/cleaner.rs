@@ -508,6 +508,7 @@ pub fn start(ctx: Ctx) -> std::result::Result<(), String> {
 }
 
 fn schedule(ctx: Ctx, period_ms: i64) -> Result<()> {
+    // SAFETY: the pointer is written once at module load and only read afterwards.
     let create = unsafe { raw::RedisModule_CreateTimer }.ok_or(Error::Unsupported("RedisModule_CreateTimer"))?;
     // SAFETY: live context; the callback takes no data.
     unsafe { create(ctx.as_ptr(), period_ms, Some(on_timer), std::ptr::null_mut()) };
@@ -516,7 +517,10 @@ fn schedule(ctx: Ctx, period_ms: i64) -> Result<()> {
 
 unsafe extern "C" fn on_timer(ctx: *mut raw::RedisModuleCtx, _: *mut c_void) {
     let Some(ctx) = Ctx::new(ctx) else { return };
-    let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tick(ctx))).unwrap_or(false);
+    let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tick(ctx))).unwrap_or_else(|payload| {
+        crate::registry::log_panic(Some(ctx), "the cleaner", payload.as_ref());
+        false
+    });
     if let Err(e) = schedule(ctx, if busy { BUSY_PERIOD_MS } else { IDLE_PERIOD_MS }) {
         ctx.log_warning(&format!("tlog: the cleaner stopped: {e}"));
     }
@@ -891,6 +895,7 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
         Reply::new(ctx).int(job.removed as i64);
         return Ok(());
     }
+    // SAFETY: the pointer is written once at module load and only read afterwards.
     let block = unsafe { raw::RedisModule_BlockClient }.ok_or(Error::Unsupported("RedisModule_BlockClient"))?;
     // SAFETY: live command context; the callbacks match the server's signatures.
     // No timeout callback: CLIENT UNBLOCK cannot cut a purge short (it goes on regardless).
@@ -1083,6 +1088,7 @@ unsafe extern "C" fn purge_free(_: *mut raw::RedisModuleCtx, data: *mut c_void) 
 
 /// The `tlog` section of INFO.
 pub fn register_info(ctx: Ctx) -> std::result::Result<(), String> {
+    // SAFETY: the pointer is written once at module load and only read afterwards.
     let reg = unsafe { raw::RedisModule_RegisterInfoFunc }.ok_or("no RegisterInfoFunc")?;
     // SAFETY: live load context.
     if unsafe { reg(ctx.as_ptr(), Some(info)) } != raw::REDISMODULE_OK as c_int {
@@ -1092,7 +1098,10 @@ pub fn register_info(ctx: Ctx) -> std::result::Result<(), String> {
 }
 
 unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
-    let (Some(section), Some(field)) = (raw::RedisModule_InfoAddSection, raw::RedisModule_InfoAddFieldULongLong) else {
+    // SAFETY: the pointers are written once at module load and only read afterwards.
+    let (Some(section), Some(field)) =
+        (unsafe { raw::RedisModule_InfoAddSection }, unsafe { raw::RedisModule_InfoAddFieldULongLong })
+    else {
         return;
     };
     let (backlog, purges, prefixes) = STATE.with(|s| {

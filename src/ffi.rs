@@ -97,7 +97,11 @@ impl Ctx {
     /// replies and returns OK, or returns ERR to keep waiting) or `timeout_ms` passes (0: never;
     /// then `on_timeout` replies). `state` is handed back to the callbacks and freed by
     /// `free_state`, also on disconnect.
-    pub fn block_on_keys(
+    ///
+    /// # Safety
+    /// `state` must point to memory that `free_state` frees, and that `on_ready`,
+    /// `on_timeout` and `free_state` read as the same type; it is the server's from here on.
+    pub unsafe fn block_on_keys(
         self,
         keys: &[RString],
         timeout_ms: i64,
@@ -180,6 +184,7 @@ impl Ctx {
     /// MGET in place of a key opened per record. `None` if the server refuses to run it (in
     /// cluster mode, keys of a slot being migrated) or it fails: the caller reads by keys.
     pub fn call_strings<'s>(self, cmd: &CStr, args: impl IntoIterator<Item = &'s RString>) -> Option<CallStrings> {
+        // SAFETY: the pointer is written once at module load and only read afterwards.
         let call = (unsafe { raw::RedisModule_Call })?;
         let mut argv: Vec<*mut raw::RedisModuleString> = args.into_iter().map(|a| a.ptr).collect();
         // SAFETY: "v" takes a RedisModuleString** and its length; the strings outlive the call.
@@ -282,13 +287,7 @@ impl Ctx {
 
     /// Writes a warning to the server log.
     pub fn log_warning(self, msg: &str) {
-        let text = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
-        // SAFETY: live context; "%s" with one NUL-terminated string.
-        unsafe {
-            if let Some(log) = raw::RedisModule_Log {
-                log(self.as_ptr(), c"warning".as_ptr(), c"%s".as_ptr(), text.as_ptr());
-            }
-        }
+        log_warning(Some(self), msg);
     }
 
     /// One SCAN step over the database: `(next cursor, keys)`. Runs the server's own SCAN, so
@@ -364,6 +363,19 @@ impl Ctx {
     }
 }
 
+/// Writes a warning to the server log; without a context, as the module's own line.
+pub fn log_warning(ctx: Option<Ctx>, msg: &str) {
+    let text = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    let ctx = ctx.map_or(ptr::null_mut(), Ctx::as_ptr);
+    // SAFETY: a live context or null (allowed: the line is then the module's); "%s" with one
+    // NUL-terminated string.
+    unsafe {
+        if let Some(log) = raw::RedisModule_Log {
+            log(ctx, c"warning".as_ptr(), c"%s".as_ptr(), text.as_ptr());
+        }
+    }
+}
+
 /// A blocked-client callback (reply or timeout).
 pub type BlockedFn = unsafe extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut raw::RedisModuleString, c_int) -> c_int;
 /// Frees the private data of a blocked client.
@@ -413,15 +425,19 @@ impl Drop for RString {
 /// # Safety
 /// `s` must be a live RedisModuleString that outlives the returned slice.
 pub unsafe fn str_bytes<'a>(s: *const raw::RedisModuleString) -> &'a [u8] {
-    let Some(f) = raw::RedisModule_StringPtrLen else {
+    // SAFETY: the pointer is written once at module load and only read afterwards.
+    let Some(f) = (unsafe { raw::RedisModule_StringPtrLen }) else {
         return &[];
     };
     let mut len = 0usize;
-    let p = f(s, &mut len);
+    // SAFETY: a live string (the caller's promise).
+    let p = unsafe { f(s, &mut len) };
     if p.is_null() {
         &[]
     } else {
-        std::slice::from_raw_parts(p.cast::<u8>(), len)
+        // SAFETY: the server's `len` bytes at `p`, alive as long as the string (the caller's
+        // promise covers `'a`).
+        unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }
     }
 }
 
@@ -455,7 +471,15 @@ impl Key {
         // SAFETY: live context and key name.
         let ptr = unsafe { f(ctx.as_ptr(), name.ptr, m as c_int) };
         // OpenKey returns NULL only for a missing key opened read-only: treat as empty.
-        Ok(Key { ptr })
+        let key = Key { ptr };
+        if key.kind() == KeyKind::String {
+            // The server makes a shared or encoded string value plain on its first read through
+            // a key handle, freeing the old value under any other handle open on the key. Read
+            // once now, so that every handle ever open on a string key sees the plain value and
+            // no read through one can leave another pointing at freed memory.
+            let _ = key.string_value();
+        }
+        Ok(key)
     }
 
     pub fn kind(&self) -> KeyKind {
@@ -478,9 +502,9 @@ impl Key {
         }
     }
 
-    /// The value of a string key, borrowed while the key is open and unmodified.
-    /// Note: on a value shared with other keys or integer-encoded, the server replaces it with a
-    /// plain copy on this call; another handle open on the same key must not be used after.
+    /// The value of a string key, borrowed while the key is open and unmodified (a write
+    /// through this handle takes `&mut self`). Safe with other handles open on the same key:
+    /// each made the value plain when it was opened (see [`Key::open`]).
     pub fn string_value(&self) -> Result<&[u8]> {
         let f = api!(RedisModule_StringDMA);
         let mut len = 0usize;
@@ -494,10 +518,14 @@ impl Key {
         Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
     }
 
-    pub fn set_string(&self, value: &RString) -> Result<()> {
+    pub fn set_string(&mut self, value: &RString) -> Result<()> {
         let f = api!(RedisModule_StringSet);
         // SAFETY: a key open for writing; the server copies or retains the value.
         ok(unsafe { f(self.ptr, value.ptr) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn len(&self) -> usize {
@@ -514,6 +542,7 @@ impl Key {
         if self.kind() != KeyKind::List {
             return None;
         }
+        // SAFETY: the pointer is written once at module load and only read afterwards.
         let f = (unsafe { raw::RedisModule_ListGet })?;
         let index = c_long::try_from(index).ok()?;
         // SAFETY: an open list key; the returned string is ours to free.
@@ -525,6 +554,7 @@ impl Key {
         if self.kind() != KeyKind::List {
             return None;
         }
+        // SAFETY: the pointer is written once at module load and only read afterwards.
         let f = (unsafe { raw::RedisModule_ListGet })?;
         // SAFETY: an open list key; the returned string is ours to free.
         RString::adopt(ctx, unsafe { f(self.ptr, -1) })
@@ -535,6 +565,7 @@ impl Key {
         if self.kind() != KeyKind::List {
             return false;
         }
+        // SAFETY: the pointer is written once at module load and only read afterwards.
         let Some(f) = (unsafe { raw::RedisModule_ListPop }) else { return false };
         // SAFETY: a list key open for writing; the popped string is ours to free.
         let popped = unsafe { f(self.ptr, raw::REDISMODULE_LIST_TAIL as c_int) };
@@ -790,6 +821,10 @@ impl CallStrings {
 
     pub fn len(&self) -> usize {
         self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 
     /// Element `i`: its bytes, or `None` for a null (a missing key of MGET).

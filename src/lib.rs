@@ -75,7 +75,8 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     argc: c_int,
 ) -> c_int {
     // Init fills the API table, the allocator's included: nothing may allocate before it.
-    if raw::Export_RedisModule_Init(ctx, c"tlog".as_ptr(), VERSION, raw::REDISMODULE_APIVER_1 as c_int)
+    // SAFETY: the server's live load context; the name is a static C string.
+    if unsafe { raw::Export_RedisModule_Init(ctx, c"tlog".as_ptr(), VERSION, raw::REDISMODULE_APIVER_1 as c_int) }
         == raw::REDISMODULE_ERR as c_int
     {
         return raw::REDISMODULE_ERR as c_int;
@@ -83,8 +84,12 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     let args: Vec<Vec<u8>> = if argv.is_null() || argc <= 0 {
         Vec::new()
     } else {
-        // SAFETY: the server passes `argc` live strings for the duration of the call.
-        std::slice::from_raw_parts(argv, argc as usize).iter().map(|&s| ffi::str_bytes(s).to_vec()).collect()
+        // SAFETY: the server passes `argc` live strings for the duration of the call, and each
+        // is copied before it returns.
+        unsafe { std::slice::from_raw_parts(argv, argc as usize) }
+            .iter()
+            .map(|&s| unsafe { ffi::str_bytes(s) }.to_vec())
+            .collect()
     };
     match load(ctx, &args) {
         Ok(()) => raw::REDISMODULE_OK as c_int,

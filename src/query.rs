@@ -225,12 +225,12 @@ pub fn parse_time(v: &[u8]) -> Result<i64> {
     DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
 }
 
+/// What [`IdList::records_ts`] finds: per id, `None` if gone, else its timestamp; and the
+/// error that stopped it short, if any.
+pub type RecordsTs = (Vec<Option<Option<i64>>>, Option<Error>);
+
 /// [`IdList::records_ts`] by one [`IdList::record_ts`] per id.
-pub fn records_ts_one_by_one<L: IdList + ?Sized>(
-    list: &L,
-    ids: &[i64],
-    need_ts: bool,
-) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+pub fn records_ts_one_by_one<L: IdList + ?Sized>(list: &L, ids: &[i64], need_ts: bool) -> Result<RecordsTs> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         match list.record_ts(id, need_ts) {
@@ -245,6 +245,9 @@ pub fn records_ts_one_by_one<L: IdList + ?Sized>(
 /// A flow seen by the plan: entries newest first.
 pub trait IdList {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The id at `index`, `None` for an entry that is not an id.
     fn id(&self, index: usize) -> Option<i64>;
     /// Record `id`: `None` if it is gone, else its timestamp (`None` if it has none, or if
@@ -266,7 +269,7 @@ pub trait IdList {
     /// [`IdList::record_ts`] of each of `ids`, in order. At the first record the caller may
     /// not read, the answers stop short, with that error beside them (an error at once if it
     /// is the first). A flow reads many records at once for less than one by one.
-    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<RecordsTs> {
         records_ts_one_by_one(self, ids, need_ts)
     }
 
@@ -1391,7 +1394,8 @@ mod tests {
             recs.push((id, tags));
         }
         let view: Vec<(i64, &[&str])> = recs.iter().map(|(id, t)| (*id, t.as_slice())).collect();
-        let cases: &[(&str, &[&str], &[&str], &[&str], &[&str])] = &[
+        type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
             ("a", &["b"], &[], &[], &[]),
             ("__all__", &["a", "b"], &[], &[], &["ASC"]),
             ("__all__", &[], &["c", "d"], &[], &[]),

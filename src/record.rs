@@ -343,7 +343,7 @@ impl<'a> Tags<'a> {
 
     pub fn len(&self) -> usize {
         match self {
-            Tags::Plain(region) if region.is_empty() => 0,
+            Tags::Plain("") => 0,
             Tags::Plain(region) => region.bytes().filter(|&c| c == b'"').count() / 2,
             Tags::List(v) => v.len(),
         }

@@ -97,14 +97,21 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
         crate::store::floor_cache::clear();
         crate::cleaner::forget_prefixes();
     }
+    /// A panic must not unwind into the server.
+    fn guarded(what: &str, f: impl FnOnce()) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+            log_panic(None, what, payload.as_ref());
+        }
+    }
     unsafe extern "C" fn swapped(
         ctx: *mut raw::RedisModuleCtx,
         e: raw::RedisModuleEvent,
         sub: u64,
         data: *mut std::ffi::c_void,
     ) {
-        forget(ctx, e, sub, data);
-        crate::cleaner::databases_swapped();
+        // SAFETY: the arguments the server gave this callback, passed on unchanged.
+        unsafe { forget(ctx, e, sub, data) };
+        guarded("a SWAPDB event", crate::cleaner::databases_swapped);
     }
     unsafe extern "C" fn role(
         ctx: *mut raw::RedisModuleCtx,
@@ -112,11 +119,13 @@ pub fn subscribe_events(ctx: Ctx) -> Result<(), String> {
         sub: u64,
         data: *mut std::ffi::c_void,
     ) {
-        forget(ctx, e, sub, data);
-        if sub == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_REPLICA as u64 {
-            crate::cleaner::role_changed();
+        // SAFETY: the arguments the server gave this callback, passed on unchanged.
+        unsafe { forget(ctx, e, sub, data) };
+        if sub == raw::REDISMODULE_EVENT_REPLROLECHANGED_NOW_REPLICA {
+            guarded("a role change event", crate::cleaner::role_changed);
         }
     }
+    // SAFETY: the pointer is written once at module load and only read afterwards.
     let subscribe = unsafe { raw::RedisModule_SubscribeToServerEvent }.ok_or("no SubscribeToServerEvent")?;
     for id in [
         raw::REDISMODULE_EVENT_FLUSHDB,
@@ -183,6 +192,7 @@ pub fn listen_to_list_pushes(ctx: Ctx) -> crate::error::Result<()> {
         }
         raw::REDISMODULE_OK as c_int
     }
+    // SAFETY: the pointer is written once at module load and only read afterwards.
     let subscribe = unsafe { raw::RedisModule_SubscribeToKeyspaceEvents }
         .ok_or(Error::Unsupported("RedisModule_SubscribeToKeyspaceEvents"))?;
     // SAFETY: live context of a command; the callback touches only module state and the
@@ -344,7 +354,7 @@ pub mod config {
     /// `tlog.max-age 3600`), through CONFIG SET: the same names, checks and errors as there.
     /// They come after the configuration file's `tlog.*` lines, so they win.
     pub fn apply_args(ctx: Ctx, args: &[Vec<u8>]) -> Result<(), String> {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Err("loadmodule arguments come in pairs: name value".into());
         }
         for pair in args.chunks(2) {
@@ -374,8 +384,13 @@ pub fn init_options(ctx: Ctx) {
 }
 
 /// Every command enters here: borrow argv, run the handler, reply with its error if any. A
-/// panic (a bug) becomes an error reply instead of aborting the server.
-pub fn dispatch(
+/// panic (a bug) becomes an error reply instead of aborting the server, and its message goes
+/// to the server log.
+///
+/// # Safety
+/// The arguments of a command callback: a live context and `argc` live strings at `argv`
+/// that outlive the call.
+pub unsafe fn dispatch(
     ctx: *mut raw::RedisModuleCtx,
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
@@ -391,8 +406,10 @@ pub fn dispatch(
         // SAFETY: the server passes `argc` live strings that outlive this call.
         unsafe { std::slice::from_raw_parts(argv, argc) }
     };
-    // SAFETY (str_bytes): each argument lives until the command returns.
-    let bytes = |s: &*mut raw::RedisModuleString| unsafe { str_bytes(*s) };
+    let bytes = |s: &*mut raw::RedisModuleString| {
+        // SAFETY: each argument lives until the command returns.
+        unsafe { str_bytes(*s) }
+    };
     // Most commands have few arguments: keep them on the stack.
     let mut inline: [&[u8]; 16] = [&[]; 16];
     let heap: Vec<&[u8]>;
@@ -410,9 +427,25 @@ pub fn dispatch(
     match catch_unwind(AssertUnwindSafe(|| handler(ctx, args))) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => reply.error(&e),
-        Err(_) => reply.error(&Error::Internal("unexpected failure, nothing more was done")),
+        Err(payload) => {
+            let name = argv.first().map(|s| String::from_utf8_lossy(bytes(s)).into_owned());
+            log_panic(Some(ctx), name.as_deref().unwrap_or("a command"), payload.as_ref());
+            reply.error(&Error::Internal("unexpected failure, nothing more was done"));
+        }
     }
     raw::REDISMODULE_OK as c_int
+}
+
+/// Writes a caught panic's message to the server log: a bug to report, which must not take
+/// the server down with it. `ctx` may be `None` where there is no context (the log line is
+/// then the module's own).
+pub fn log_panic(ctx: Option<Ctx>, what: &str, payload: &(dyn std::any::Any + Send)) {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    crate::ffi::log_warning(ctx, &format!("tlog: bug: a panic in {what}: {msg}"));
 }
 
 /// An `extern "C"` entry point for a handler, for the command table.
@@ -424,7 +457,9 @@ macro_rules! entry_point {
             argv: *mut *mut redis_module::raw::RedisModuleString,
             argc: std::ffi::c_int,
         ) -> std::ffi::c_int {
-            $crate::registry::dispatch(ctx, argv, argc, $handler)
+            // SAFETY: the server calls a command's entry point with a live context and `argc`
+            // live arguments.
+            unsafe { $crate::registry::dispatch(ctx, argv, argc, $handler) }
         }
         entry as $crate::registry::EntryPoint
     }};
@@ -434,9 +469,14 @@ pub type EntryPoint = unsafe extern "C" fn(*mut raw::RedisModuleCtx, *mut *mut r
 
 /// Registers one command with its info. Returns a reason on failure.
 pub fn register(ctx: Ctx, spec: &Spec, entry: EntryPoint) -> Result<(), String> {
-    let create = unsafe { raw::RedisModule_CreateCommand }.ok_or("no CreateCommand")?;
-    let get = unsafe { raw::RedisModule_GetCommand }.ok_or("no GetCommand")?;
-    let set_info = unsafe { raw::RedisModule_SetCommandInfo }.ok_or("no SetCommandInfo")?;
+    // SAFETY: the pointers are written once at module load and only read afterwards.
+    let (create, get, set_info) = unsafe {
+        (
+            raw::RedisModule_CreateCommand.ok_or("no CreateCommand")?,
+            raw::RedisModule_GetCommand.ok_or("no GetCommand")?,
+            raw::RedisModule_SetCommandInfo.ok_or("no SetCommandInfo")?,
+        )
+    };
     let name = cstr(spec.name);
     let flags = cstr(spec.flags);
     // SAFETY: live load context; name and flags are NUL-terminated and copied by the server.
@@ -489,6 +529,7 @@ fn info(spec: &Spec) -> &'static raw::RedisModuleCommandInfo {
     };
     // SAFETY (zeroed): the key-spec, arg and info structs are plain C data whose all-zero value
     // is the documented "unset"/terminator value.
+    // SAFETY: see above.
     let mut prefix_spec: raw::RedisModuleCommandKeySpec = unsafe { std::mem::zeroed() };
     prefix_spec.notes = leak("The prefix: every key the command touches starts with it.");
     prefix_spec.flags = u64::from(access | raw::REDISMODULE_CMD_KEY_NOT_KEY);
@@ -498,8 +539,10 @@ fn info(spec: &Spec) -> &'static raw::RedisModuleCommandInfo {
     prefix_spec.fk.range.lastkey = 0;
     prefix_spec.fk.range.keystep = 1;
     prefix_spec.fk.range.limit = 0;
+    // SAFETY: as above, the zeroed entry terminates the array.
     let key_specs = leak_slice(vec![prefix_spec, unsafe { std::mem::zeroed() }]);
 
+    // SAFETY: as above.
     let mut info: raw::RedisModuleCommandInfo = unsafe { std::mem::zeroed() };
     info.version = version;
     info.summary = leak(spec.summary);

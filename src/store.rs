@@ -94,7 +94,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     // Keys are opened for writing up front, one lookup each: the module option
     // NO_IMPLICIT_SIGNAL_MODIFIED (set at load) keeps a key we end up not writing from
     // invalidating WATCH; the keys written are signalled below.
-    let counter_handle = Key::open(ctx, &counter_key, Mode::Write)?;
+    let mut counter_handle = Key::open(ctx, &counter_key, Mode::Write)?;
     let counter = match counter_handle.kind() {
         KeyKind::Empty => 0,
         KeyKind::String => keys::parse_i64(counter_handle.string_value()?).ok_or(Error::CounterNotInteger)?,
@@ -113,7 +113,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     // The next id follows both the counter and the newest id of __all__ (a lost counter must
     // not reuse ids), and skips ids whose msg key exists: a record is never overwritten.
     let mut id = counter.max(newest.unwrap_or(0)).max(0).checked_add(1).ok_or(Error::CounterOverflow)?;
-    let (msg_key, msg_handle) = loop {
+    let (msg_key, mut msg_handle) = loop {
         let k = ctx.string(&keys.msg(id))?;
         // Checked before the key is looked at: a caller without write access to records
         // learns nothing of which ids exist.
@@ -421,6 +421,9 @@ pub mod floor_cache {
     }
 }
 
+/// A record to delete: its key, its id as text, and each (flow, LREM count) to remove it with.
+type Deletion = (RString, RString, Vec<(RString, RString)>);
+
 /// Deletes records `ids` (distinct): each record's key and its id in `__all__` and in the
 /// flow of each tag its JSON lists. Records that do not exist are not counted. Everything is
 /// checked (ACL, key types) before the first write; the writes run as LREM and DEL, replicated
@@ -436,7 +439,7 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
     let all = ctx.string(&keys.all_flow())?;
     acl.check(&all, Access::ReadWrite)?;
     // Per record: its key, its id as text, and each (flow, LREM count) to remove it with.
-    let mut plan: Vec<(RString, RString, Vec<(RString, RString)>)> = Vec::new();
+    let mut plan: Vec<Deletion> = Vec::new();
     for &id in ids {
         let msg = ctx.string(&keys.msg(id))?;
         acl.check(&msg, Access::ReadWrite)?;
@@ -650,7 +653,7 @@ impl crate::query::IdList for Flow<'_> {
         keys::parse_id(k.string_value().ok()?)
     }
 
-    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<crate::query::RecordsTs> {
         // One MGET for the batch; where the server will not run it for the module, one by one.
         let Some((batch, refused)) = self.fetch(ids)? else {
             return crate::query::records_ts_one_by_one(self, ids, need_ts);
@@ -714,6 +717,10 @@ impl<'a> Flow<'a> {
 
     pub fn len(&self) -> usize {
         self.key.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The id at `index` (0 is the newest); `None` past the end or for an entry that is not
@@ -840,6 +847,10 @@ impl Fetched {
     /// How many records were found and kept.
     pub fn len(&self) -> usize {
         self.found.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
     }
 
     /// Every record asked for was found and kept: the reply is exactly the page.

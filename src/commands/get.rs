@@ -27,7 +27,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let reply = Reply::new(ctx);
     if let Some((page, outcome)) = super::select_page(ctx, &req, &work)? {
         // Stopped at the scan limit with nothing found: an empty page would read as the end.
-        if !q.with_cursor && outcome.end == End::Cut && page.iter().all(|b| b.len() == 0) {
+        if !q.with_cursor && outcome.end == End::Cut && page.iter().all(|b| b.is_empty()) {
             return Err(super::scan_limit_error(&work, q, &outcome));
         }
         if q.with_cursor {

@@ -109,7 +109,11 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let keys = wait_keys(ctx, &req)?;
     crate::registry::listen_to_list_pushes(ctx)?;
     let state = Box::into_raw(Box::new(Waiting::new(prefix, tag, req.query.clone())));
-    if let Err(e) = ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) {
+    if let Err(e) =
+        // SAFETY: `state` is a `Waiting` that the three callbacks read as one and
+        // `free_waiting` frees.
+        unsafe { ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) }
+    {
         // SAFETY: the server did not take the state; it is still ours.
         drop(unsafe { Box::from_raw(state) });
         return Err(e);
@@ -209,7 +213,8 @@ unsafe extern "C" fn on_ready(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::R
             Reply::new(ctx).error(&e);
             raw::REDISMODULE_OK as c_int
         }
-        Err(_) => {
+        Err(payload) => {
+            crate::registry::log_panic(Some(ctx), "tlog.tail", payload.as_ref());
             Reply::new(ctx).error(&Error::Internal("unexpected failure, nothing more was done"));
             raw::REDISMODULE_OK as c_int
         }
