@@ -13,17 +13,14 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis_module::raw;
-
+use crate::config;
 use crate::error::{Error, Result};
-use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString, Reply};
+use crate::ffi::{self, Access, Acl, BlockedClient, Ctx, Flags, Key, KeyKind, Mode, RString, Reply, Unblocked};
 use crate::keys::{self, Keys};
 use crate::record;
-use crate::registry::config;
 use crate::retention::{self, Archive, Limits};
 
 /// Counters for `INFO tlog`, since the module was loaded, of what this server did.
@@ -154,7 +151,7 @@ struct Purge {
     /// `None` for an unrestricted caller.
     user: Option<Vec<u8>>,
     /// The client waiting for the count; none inside MULTI or a script (run to the end there).
-    client: *mut raw::RedisModuleBlockedClient,
+    client: Option<BlockedClient<PurgeOutcome>>,
 }
 
 /// The tags of one prefix whose flows this server remembers as the prefix's, and how far
@@ -414,12 +411,9 @@ fn settled(prefix: &[u8]) -> bool {
 }
 
 /// At the start of a tick: in cluster mode, which slots are migrating or importing.
-fn refresh_cluster_state(ctx: Ctx, flags: u32) -> Result<()> {
-    let unsettled = if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 {
-        Some(keys::unsettled_slots(&ctx.cluster_nodes()?).into_iter().collect())
-    } else {
-        None
-    };
+fn refresh_cluster_state(ctx: Ctx, flags: Flags) -> Result<()> {
+    let unsettled =
+        if flags.cluster() { Some(keys::unsettled_slots(&ctx.cluster_nodes()?).into_iter().collect()) } else { None };
     STATE.with(|s| s.borrow_mut().unsettled = unsettled);
     Ok(())
 }
@@ -508,19 +502,11 @@ pub fn start(ctx: Ctx) -> std::result::Result<(), String> {
 }
 
 fn schedule(ctx: Ctx, period_ms: i64) -> Result<()> {
-    // SAFETY: the pointer is written once at module load and only read afterwards.
-    let create = unsafe { raw::RedisModule_CreateTimer }.ok_or(Error::Unsupported("RedisModule_CreateTimer"))?;
-    // SAFETY: live context; the callback takes no data.
-    unsafe { create(ctx.as_ptr(), period_ms, Some(on_timer), std::ptr::null_mut()) };
-    Ok(())
+    ffi::create_timer(ctx, period_ms, on_timer)
 }
 
-unsafe extern "C" fn on_timer(ctx: *mut raw::RedisModuleCtx, _: *mut c_void) {
-    let Some(ctx) = Ctx::new(ctx) else { return };
-    let busy = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tick(ctx))).unwrap_or_else(|payload| {
-        crate::registry::log_panic(Some(ctx), "the cleaner", payload.as_ref());
-        false
-    });
+fn on_timer(ctx: Ctx) {
+    let busy = ffi::guard(Some(ctx), "the cleaner", || tick(ctx)).unwrap_or(false);
     if let Err(e) = schedule(ctx, if busy { BUSY_PERIOD_MS } else { IDLE_PERIOD_MS }) {
         ctx.log_warning(&format!("tlog: the cleaner stopped: {e}"));
     }
@@ -539,15 +525,15 @@ impl Budget {
 
 /// One tick. Returns true if work is waiting (the next tick comes sooner).
 fn tick(ctx: Ctx) -> bool {
-    let flags = ctx.flags().unwrap_or(0);
-    if flags & (raw::REDISMODULE_CTX_FLAGS_SLAVE | raw::REDISMODULE_CTX_FLAGS_LOADING) != 0 {
+    let flags = ctx.flags().unwrap_or_default();
+    if flags.standby() {
         abort_purges("this server became a replica");
         stats::add(&stats::STANDBY_TICKS, 1);
         return false;
     }
     let start = Instant::now();
-    let cpu_start = thread_cpu_us();
-    let budget_us = config::CLEANER_BUDGET_US.load(Ordering::Relaxed);
+    let cpu_start = ffi::thread_cpu_us();
+    let budget_us = config::cleaner_budget_us();
     let has_purge = STATE.with(|s| !s.borrow().purges.is_empty());
     let us = if has_purge { budget_us.max(PURGE_BUDGET_US) } else { budget_us };
     if us <= 0 {
@@ -577,32 +563,18 @@ fn tick(ctx: Ctx) -> bool {
             busy |= discover(ctx, &budget);
         }
     }
-    stats::tick_took(start.elapsed().as_micros() as u64, thread_cpu_us().saturating_sub(cpu_start));
+    stats::tick_took(start.elapsed().as_micros() as u64, ffi::thread_cpu_us().saturating_sub(cpu_start));
     busy
 }
 
-/// CPU time of the calling thread, in microseconds.
-fn thread_cpu_us() -> u64 {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid clock id and a timespec to fill.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
-        return 0;
-    }
-    (t.tv_sec as u64).saturating_mul(1_000_000).saturating_add(t.tv_nsec as u64 / 1000)
-}
-
 fn server_limits() -> Limits {
-    let max = config::MAX_RECORDS.load(Ordering::Relaxed);
-    let age = config::MAX_AGE.load(Ordering::Relaxed);
-    Limits {
-        max_records: (max > 0).then_some(max as u64),
-        max_age_micros: (age > 0).then(|| age.saturating_mul(1_000_000)),
-    }
+    let (max_records, max_age_micros) = config::server_limits();
+    Limits { max_records, max_age_micros }
 }
 
 /// The archive records removed by retention go to, if archiving is on.
 pub fn archive() -> Option<Archive> {
-    config::ARCHIVE.load(Ordering::Relaxed).then(|| Archive { maxlen: config::ARCHIVE_MAXLEN.load(Ordering::Relaxed) })
+    config::archive_maxlen().map(|maxlen| Archive { maxlen })
 }
 
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
@@ -856,8 +828,18 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
     found_work()
 }
 
-/// What a blocked TLOG.PURGE client is told.
-type PurgeOutcome = std::result::Result<u64, String>;
+/// What a blocked TLOG.PURGE client is told: the count, or why the purge stopped.
+struct PurgeOutcome(std::result::Result<u64, String>);
+
+impl Unblocked for PurgeOutcome {
+    fn reply(&self, ctx: Ctx) {
+        let reply = Reply::new(ctx);
+        match &self.0 {
+            Ok(n) => reply.int(*n as i64),
+            Err(e) => reply.error(&Error::Message(e.clone())),
+        }
+    }
+}
 
 /// Starts purging every key of `prefix` in the selected database. Where the client may block,
 /// it waits for the count while the work runs in slices between other clients' commands;
@@ -887,7 +869,7 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
         cursor: b"0".to_vec(),
         removed: 0,
         user,
-        client: std::ptr::null_mut(),
+        client: None,
     };
     if !ctx.may_block() {
         while !purge_step(ctx, &mut job)? {}
@@ -895,15 +877,7 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
         Reply::new(ctx).int(job.removed as i64);
         return Ok(());
     }
-    // SAFETY: the pointer is written once at module load and only read afterwards.
-    let block = unsafe { raw::RedisModule_BlockClient }.ok_or(Error::Unsupported("RedisModule_BlockClient"))?;
-    // SAFETY: live command context; the callbacks match the server's signatures.
-    // No timeout callback: CLIENT UNBLOCK cannot cut a purge short (it goes on regardless).
-    let bc = unsafe { block(ctx.as_ptr(), Some(purge_reply), None, Some(purge_free), 0) };
-    if bc.is_null() {
-        return Err(Error::Internal("the server could not block the client"));
-    }
-    job.client = bc;
+    job.client = Some(ctx.block_client()?);
     STATE.with(|s| s.borrow_mut().purges.push_back(job));
     Ok(())
 }
@@ -1018,7 +992,7 @@ fn run_purges(ctx: Ctx, budget: &Budget) -> bool {
         match outcome {
             Some(result) => {
                 finish_purge(&job);
-                unblock(job.client, result);
+                unblock(job.client, PurgeOutcome(result));
             }
             None => {
                 STATE.with(|s| s.borrow_mut().purges.push_front(job));
@@ -1044,98 +1018,48 @@ fn abort_purges(why: &str) {
     let jobs: Vec<Purge> = STATE.with(|s| s.borrow_mut().purges.drain(..).collect());
     for job in jobs {
         finish_purge(&job);
-        unblock(job.client, Err(format!("ERR TLOG.PURGE stopped after {} keys: {why}", job.removed)));
+        let outcome = PurgeOutcome(Err(format!("ERR TLOG.PURGE stopped after {} keys: {why}", job.removed)));
+        unblock(job.client, outcome);
     }
 }
 
-fn unblock(client: *mut raw::RedisModuleBlockedClient, outcome: PurgeOutcome) {
-    if client.is_null() {
-        return;
-    }
-    let data = Box::into_raw(Box::new(outcome)).cast::<c_void>();
-    // SAFETY: a blocked client of ours, unblocked once; the server hands `data` to
-    // `purge_reply` and then to `purge_free`.
-    unsafe {
-        if let Some(f) = raw::RedisModule_UnblockClient {
-            f(client, data);
-        }
-    }
-}
-
-unsafe extern "C" fn purge_reply(
-    ctx: *mut raw::RedisModuleCtx,
-    _: *mut *mut raw::RedisModuleString,
-    _: c_int,
-) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
-    let data = ctx.blocked_state().cast::<PurgeOutcome>();
-    let reply = Reply::new(ctx);
-    // SAFETY: the data given to UnblockClient, still owned by the server until `purge_free`.
-    match unsafe { data.as_ref() } {
-        Some(Ok(n)) => reply.int(*n as i64),
-        Some(Err(e)) => reply.error(&Error::Message(e.clone())),
-        None => reply.error(&Error::Internal("TLOG.PURGE ended without a result")),
-    }
-    raw::REDISMODULE_OK as c_int
-}
-
-unsafe extern "C" fn purge_free(_: *mut raw::RedisModuleCtx, data: *mut c_void) {
-    if !data.is_null() {
-        // SAFETY: made by `Box::into_raw` in `unblock`, freed once here.
-        drop(unsafe { Box::from_raw(data.cast::<PurgeOutcome>()) });
+fn unblock(client: Option<BlockedClient<PurgeOutcome>>, outcome: PurgeOutcome) {
+    if let Some(client) = client {
+        client.unblock(outcome);
     }
 }
 
 /// The `tlog` section of INFO.
-pub fn register_info(ctx: Ctx) -> std::result::Result<(), String> {
-    // SAFETY: the pointer is written once at module load and only read afterwards.
-    let reg = unsafe { raw::RedisModule_RegisterInfoFunc }.ok_or("no RegisterInfoFunc")?;
-    // SAFETY: live load context.
-    if unsafe { reg(ctx.as_ptr(), Some(info)) } != raw::REDISMODULE_OK as c_int {
-        return Err("could not register the INFO section".into());
-    }
-    Ok(())
-}
+pub struct Info;
 
-unsafe extern "C" fn info(ctx: *mut raw::RedisModuleInfoCtx, _for_crash_report: c_int) {
-    // SAFETY: the pointers are written once at module load and only read afterwards.
-    let (Some(section), Some(field)) =
-        (unsafe { raw::RedisModule_InfoAddSection }, unsafe { raw::RedisModule_InfoAddFieldULongLong })
-    else {
-        return;
-    };
-    let (backlog, purges, prefixes) = STATE.with(|s| {
-        let s = s.borrow();
-        ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
-    });
-    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let fields: [(&std::ffi::CStr, u64); 19] = [
-        (c"records_logged", load(&stats::LOGGED)),
-        (c"records_evicted", load(&stats::EVICTED)),
-        (c"records_expired", load(&stats::EXPIRED)),
-        (c"records_deleted", load(&stats::DELETED)),
-        (c"records_archived", load(&stats::ARCHIVED)),
-        (c"dead_ids_trimmed", load(&stats::TRIMMED)),
-        (c"keys_purged", load(&stats::PURGED)),
-        (c"cleaner_backlog", backlog),
-        (c"purges_running", purges),
-        (c"cleaner_prefixes", prefixes),
-        (c"cleaner_ticks", load(&stats::TICKS)),
-        (c"cleaner_standby_ticks", load(&stats::STANDBY_TICKS)),
-        (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
-        (c"cleaner_p99_tick_us", stats::tick_quantile_us(0.99)),
-        (c"cleaner_max_tick_us", load(&stats::MAX_TICK_US)),
-        (c"cleaner_max_tick_cpu_us", load(&stats::MAX_TICK_CPU_US)),
-        (c"cleaner_scan_cycles", load(&stats::SCAN_CYCLES)),
-        (c"cleaner_budget_us", config::CLEANER_BUDGET_US.load(Ordering::Relaxed).max(0) as u64),
-        (c"tail_readers", crate::store::readers::count() as u64),
-    ];
-    // SAFETY: live info context; the names are NUL-terminated.
-    unsafe {
-        section(ctx, std::ptr::null_mut());
-        for (name, v) in fields {
-            field(ctx, name.as_ptr(), v);
-        }
+impl ffi::InfoFields for Info {
+    fn fields() -> Vec<(&'static std::ffi::CStr, u64)> {
+        let (backlog, purges, prefixes) = STATE.with(|s| {
+            let s = s.borrow();
+            ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
+        });
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            (c"records_logged", load(&stats::LOGGED)),
+            (c"records_evicted", load(&stats::EVICTED)),
+            (c"records_expired", load(&stats::EXPIRED)),
+            (c"records_deleted", load(&stats::DELETED)),
+            (c"records_archived", load(&stats::ARCHIVED)),
+            (c"dead_ids_trimmed", load(&stats::TRIMMED)),
+            (c"keys_purged", load(&stats::PURGED)),
+            (c"cleaner_backlog", backlog),
+            (c"purges_running", purges),
+            (c"cleaner_prefixes", prefixes),
+            (c"cleaner_ticks", load(&stats::TICKS)),
+            (c"cleaner_standby_ticks", load(&stats::STANDBY_TICKS)),
+            (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
+            (c"cleaner_p99_tick_us", stats::tick_quantile_us(0.99)),
+            (c"cleaner_max_tick_us", load(&stats::MAX_TICK_US)),
+            (c"cleaner_max_tick_cpu_us", load(&stats::MAX_TICK_CPU_US)),
+            (c"cleaner_scan_cycles", load(&stats::SCAN_CYCLES)),
+            (c"cleaner_budget_us", config::cleaner_budget_us().max(0) as u64),
+            (c"tail_readers", crate::store::readers::count() as u64),
+        ]
     }
 }
 

@@ -146,7 +146,7 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
                 return Err(Error::RepeatedOption(name));
             }
             // One error for every count out of range, huge ones included (beyond i64 too).
-            let max = crate::commands::MAX_TAGS;
+            let max = crate::record::MAX_TAGS;
             let n = value
                 .and_then(keys::parse_i64)
                 .and_then(|n| usize::try_from(n).ok())

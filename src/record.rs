@@ -19,6 +19,12 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 /// recurse (Python's stops near 1000 levels); a record must stay readable by all of them.
 pub const MAX_DEPTH: usize = 100;
 
+/// At most this many tags per record: a record's tags are written in one atomic command.
+pub const MAX_TAGS: usize = 1024;
+
+/// The longest TTL (and retention age): 100 years, far from any overflow of milliseconds.
+pub const MAX_TTL: i64 = 100 * 365 * 24 * 3600;
+
 /// A message ready to be embedded in a record as valid JSON: text (escaped as it is written
 /// into the record, with no copy before) or a JSON value already validated and compacted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,13 +6,9 @@
 //! keyspace notifications. Nothing is written before the last check passes (a module gets no
 //! rollback). Keys written are signalled to WATCH explicitly, only once written.
 
-use std::ffi::c_int;
-
-use redis_module::raw;
-
 use crate::cleaner;
 use crate::error::{Error, Result};
-use crate::ffi::{Access, Acl, Ctx, Key, KeyKind, Mode, RString};
+use crate::ffi::{Access, Acl, Ctx, Flags, Key, KeyKind, Mode, Notify, RString};
 use crate::keys::{self, Keys};
 use crate::record::{self, JsonMessage};
 use crate::retention::{self, Limits};
@@ -55,10 +51,10 @@ pub fn check_prefix(prefix: &[u8]) -> Result<()> {
 }
 
 /// As `open_prefix`, also returning the context flags.
-fn open_prefix_flags(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl, u32)> {
+fn open_prefix_flags(ctx: Ctx, prefix: &[u8]) -> Result<(Keys<'_>, Acl, Flags)> {
     check_prefix(prefix)?;
     let flags = ctx.flags()?;
-    if flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0 && !keys::has_hash_tag(prefix) {
+    if flags.cluster() && !keys::has_hash_tag(prefix) {
         return Err(Error::NeedsHashTag);
     }
     Ok((Keys::new(prefix), Acl::of_caller(ctx, flags)?, flags))
@@ -70,7 +66,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     let (keys, acl, flags) = open_prefix_flags(ctx, rec.prefix)?;
     // In cluster mode a record missing here may be on another node (a slot being migrated):
     // a write then removes no dead ids; the cleaner, which knows the slots, does.
-    let cluster = flags & raw::REDISMODULE_CTX_FLAGS_CLUSTER != 0;
+    let cluster = flags.cluster();
     let db = ctx.selected_db();
     if cleaner::purging(db, rec.prefix) {
         return Err(Error::Purging);
@@ -222,14 +218,14 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
         }
     }
 
-    ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"incrby", &counter_key);
-    ctx.notify(raw::REDISMODULE_NOTIFY_STRING, c"set", &msg_key);
+    ctx.notify(Notify::String, c"incrby", &counter_key);
+    ctx.notify(Notify::String, c"set", &msg_key);
     for (i, k) in flow_keys.iter().enumerate() {
         // Also what wakes the TLOG.TAIL readers blocked on the flow (see
-        // `registry::listen_to_list_pushes`), as a plain client's LPUSH does.
-        ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"lpush", k);
+        // `ffi::events::listen_to_list_pushes`), as a plain client's LPUSH does.
+        ctx.notify(Notify::List, c"lpush", k);
         if trimmed.get(i).is_some_and(|&n| n > 0) {
-            ctx.notify(raw::REDISMODULE_NOTIFY_LIST as c_int, c"rpop", k);
+            ctx.notify(Notify::List, c"rpop", k);
         }
     }
     for channel in &channels {
@@ -283,13 +279,12 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
 /// would: a write is refused whole rather than published in part, so a missing permission
 /// shows at the first write instead of as a subscriber that never hears of some records.
 fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Result<Vec<RString>> {
-    use crate::registry::config::{PUBLISH, PUBLISH_TAGS};
-    use std::sync::atomic::Ordering;
+    let (publish, publish_tags) = crate::config::publish();
     let mut channels = Vec::new();
-    if PUBLISH.load(Ordering::Relaxed) {
+    if publish {
         channels.push(ctx.string(&keys.channel(None))?);
     }
-    if PUBLISH_TAGS.load(Ordering::Relaxed) {
+    if publish_tags {
         for tag in tags {
             channels.push(ctx.string(&keys.channel(Some(tag.as_bytes())))?);
         }
@@ -494,8 +489,7 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
 /// whole flow.
 fn lrem_count(flow: &Flow<'_>, id: i64) -> Result<Option<i64>> {
     use crate::query::{self, Query};
-    use crate::registry::config::READ_WINDOW;
-    let window = usize::try_from(READ_WINDOW.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
+    let window = crate::config::read_window();
     let q = Query { after: Some(id - 1), before: id.checked_add(1), ..Query::default() };
     let range = query::plan(flow, &q, window)?.range;
     // One LRANGE for the range where it can be, else entry by entry.

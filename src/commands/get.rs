@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned for the reply; the ids passed over without being returned stop at the scan limit (tlog.read-scan-limit or SCANLIMIT). With AND, OR or NOT, the ids scanned are those of the smallest flow a record must be in, each probing every other flow in O(log N).",
     since: "0.1.0",
     args: super::GET_ARGS,
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 const OPTIONS: Allowed = Allowed::GET;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result, Resume};
 use crate::ffi::Reply;
 use crate::keys::{self, ALL_FLOW};
 use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work};
-use crate::record;
+use crate::record::{self, MAX_TAGS};
 use crate::store::{Fetched, Flow};
 
 pub mod add;
@@ -19,70 +19,7 @@ pub mod purge;
 pub mod tags;
 pub mod tail;
 
-/// A command handler: `args` are the arguments after the command name.
-pub type Handler = fn(crate::ffi::Ctx, &[&[u8]]) -> Result<()>;
-
-/// How an argument is documented (`COMMAND DOCS`, the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgKind {
-    Key,
-    String,
-    /// A keyword alone (`JSON`).
-    Token,
-    /// A keyword followed by subarguments (`MESSAGE message`).
-    Block,
-    /// One of the subarguments (`ASC | DESC`).
-    OneOf,
-    Integer,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Arg {
-    pub name: &'static str,
-    pub kind: ArgKind,
-    pub token: Option<&'static str>,
-    pub optional: bool,
-    pub multiple: bool,
-    pub subargs: &'static [Arg],
-}
-
-impl Arg {
-    pub const fn new(name: &'static str, kind: ArgKind) -> Self {
-        Arg { name, kind, token: None, optional: false, multiple: false, subargs: &[] }
-    }
-    pub const fn token(mut self, token: &'static str) -> Self {
-        self.token = Some(token);
-        self
-    }
-    pub const fn optional(mut self) -> Self {
-        self.optional = true;
-        self
-    }
-    pub const fn multiple(mut self) -> Self {
-        self.multiple = true;
-        self
-    }
-    pub const fn subargs(mut self, subargs: &'static [Arg]) -> Self {
-        self.subargs = subargs;
-        self
-    }
-}
-
-/// Everything the server and the docs know of a command, in one place.
-pub struct Spec {
-    /// As registered (lower case); the docs show it upper case.
-    pub name: &'static str,
-    pub flags: &'static str,
-    /// Redis arity: N exact, -N at least N (the command name counts).
-    pub arity: i32,
-    /// The prefix argument writes (true) or only reads.
-    pub writes: bool,
-    pub summary: &'static str,
-    pub complexity: &'static str,
-    pub since: &'static str,
-    pub args: &'static [Arg],
-    pub handler: Handler,
-}
+pub use crate::ffi::command::{Arg, ArgKind, Spec};
 
 impl Spec {
     /// The syntax line as redis.io prints it: `TLOG.GET prefix [tag [RAW]]`.
@@ -219,9 +156,6 @@ pub static COMMANDS: &[&Spec] = &[
     &purge::SPEC,
 ];
 
-/// At most this many tags per record: a record's tags are written in one atomic command.
-pub const MAX_TAGS: usize = 1024;
-
 /// Validates the tags of a new record of `prefix` and drops repeats, keeping the first
 /// occurrence's place. A tag must be UTF-8 (it is stored in the record's JSON), non-empty, not
 /// `__all__`, and its flow must not be a key of a prefix nested under `<prefix>:flow` (see
@@ -286,11 +220,7 @@ pub fn parse_read<'a>(args: &[&'a [u8]], allowed: Allowed) -> Result<ReadRequest
 
 /// What a read may do, from the configuration and the call's SCANLIMIT.
 pub fn work_for(q: &Query) -> Work {
-    use crate::registry::config::{READ_SCAN_LIMIT, READ_WINDOW};
-    use std::sync::atomic::Ordering;
-    let window = usize::try_from(READ_WINDOW.load(Ordering::Relaxed)).unwrap_or(0);
-    let limit = q.scan_limit.unwrap_or_else(|| u64::try_from(READ_SCAN_LIMIT.load(Ordering::Relaxed)).unwrap_or(0));
-    Work::new(window, limit)
+    Work::new(crate::config::read_window(), q.scan_limit.unwrap_or_else(crate::config::read_scan_limit))
 }
 
 /// The ids a read returns, in reply order, the base flow to read their records through, and
