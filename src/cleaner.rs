@@ -13,7 +13,6 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config;
@@ -21,80 +20,8 @@ use crate::error::{Error, Result};
 use crate::ffi::{self, Access, Acl, BlockedClient, Ctx, Flags, Key, KeyKind, Mode, RString, Reply, Unblocked};
 use crate::keys::{self, Keys};
 use crate::record;
-use crate::retention::{self, Archive, Limits};
-
-/// Counters for `INFO tlog`, since the module was loaded, of what this server did.
-pub mod stats {
-    use super::*;
-
-    pub static LOGGED: AtomicU64 = AtomicU64::new(0);
-    pub static EVICTED: AtomicU64 = AtomicU64::new(0);
-    pub static EXPIRED: AtomicU64 = AtomicU64::new(0);
-    pub static TRIMMED: AtomicU64 = AtomicU64::new(0);
-    pub static DELETED: AtomicU64 = AtomicU64::new(0);
-    pub static ARCHIVED: AtomicU64 = AtomicU64::new(0);
-    pub static PURGED: AtomicU64 = AtomicU64::new(0);
-    pub static TICKS: AtomicU64 = AtomicU64::new(0);
-    /// Ticks that did nothing because the server is a replica (or loading its data).
-    pub static STANDBY_TICKS: AtomicU64 = AtomicU64::new(0);
-    pub static LAST_TICK_US: AtomicU64 = AtomicU64::new(0);
-    pub static MAX_TICK_US: AtomicU64 = AtomicU64::new(0);
-    pub static MAX_TICK_CPU_US: AtomicU64 = AtomicU64::new(0);
-    pub static SCAN_CYCLES: AtomicU64 = AtomicU64::new(0);
-
-    /// Tick durations in 10 µs buckets up to 5 ms, the last bucket holding anything longer.
-    const BUCKET_US: u64 = 10;
-    static TICK_HISTOGRAM: [AtomicU64; 501] = [const { AtomicU64::new(0) }; 501];
-
-    /// Records a tick: `us` of wall time, `cpu_us` of the main thread's CPU time (the wall time
-    /// also counts any time the operating system gave the CPU to another process).
-    pub fn tick_took(us: u64, cpu_us: u64) {
-        add(&TICKS, 1);
-        MAX_TICK_CPU_US.fetch_max(cpu_us, Ordering::Relaxed);
-        LAST_TICK_US.store(us, Ordering::Relaxed);
-        MAX_TICK_US.fetch_max(us, Ordering::Relaxed);
-        let i = ((us / BUCKET_US) as usize).min(TICK_HISTOGRAM.len() - 1);
-        add(&TICK_HISTOGRAM[i], 1);
-    }
-
-    /// The `q` quantile (0..=1) of tick durations: the upper bound of the bucket holding it,
-    /// but never more than the longest tick seen (a bucket's bound can lie above every tick in
-    /// it, and a p99 above the max reads as a bug).
-    pub fn tick_quantile_us(q: f64) -> u64 {
-        let counts: Vec<u64> = TICK_HISTOGRAM.iter().map(|c| c.load(Ordering::Relaxed)).collect();
-        quantile_us(&counts, q, MAX_TICK_US.load(Ordering::Relaxed))
-    }
-
-    /// The quantile of a histogram of `BUCKET_US` buckets, capped at `max_us`.
-    pub(super) fn quantile_us(counts: &[u64], q: f64, max_us: u64) -> u64 {
-        let total: u64 = counts.iter().sum();
-        if total == 0 {
-            return 0;
-        }
-        let rank = ((total as f64 * q).ceil() as u64).max(1);
-        let mut seen = 0;
-        let mut bound = counts.len() as u64 * BUCKET_US;
-        for (i, c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                bound = (i as u64 + 1) * BUCKET_US;
-                break;
-            }
-        }
-        bound.min(max_us)
-    }
-
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Counts what a retention removal did.
-    pub fn removed(r: &retention::Removed) {
-        add(&EVICTED, r.evicted);
-        add(&EXPIRED, r.dead);
-        add(&ARCHIVED, r.archived);
-    }
-}
+use crate::retention::{self, Limits};
+use crate::{prefixes, stats};
 
 /// Time between ticks while work is waiting, and while there is none.
 const BUSY_PERIOD_MS: i64 = 2;
@@ -105,17 +32,6 @@ const SCAN_PAUSE: Duration = Duration::from_secs(1);
 const SCAN_COUNT: &[u8] = b"50";
 /// Entries one step removes from a flow before the clock is read again.
 const STEP: usize = 16;
-/// Known prefixes kept in memory; past this, the SCAN finds the others and cleans them as it
-/// passes. (Bounded also so that no set ever takes long to grow: a command or tick that grows
-/// one pays for rehashing it.)
-const MAX_PREFIXES: usize = 10_000;
-/// Tags of records written with a TTL kept in memory (all prefixes); past this, only the SCAN
-/// finds their flows, and only their contents can show them.
-const MAX_TTL_TAGS: usize = 10_000;
-/// Other tags kept in memory (written without a TTL, or flows shown by their contents).
-/// Counted apart, so that they never crowd out the tags of TTL records, whose flows are the
-/// ones left holding nothing but dead ids.
-const MAX_OTHER_TAGS: usize = 10_000;
 /// Lists remembered as not shown to be a prefix's flow, until they change; past this, the
 /// memory starts afresh.
 const MAX_NOT_SHOWN: usize = 20_000;
@@ -154,43 +70,11 @@ struct Purge {
     client: Option<BlockedClient<PurgeOutcome>>,
 }
 
-/// The tags of one prefix whose flows this server remembers as the prefix's, and how far
-/// queuing their flows has got.
-#[derive(Default)]
-struct Tags {
-    /// Each tag's place in `list`, and whether a record with a TTL was written with it.
-    index: HashMap<Vec<u8>, (usize, bool)>,
-    /// The same tags: what a sweep walks.
-    list: Vec<Vec<u8>>,
-    /// The next tag a pending sweep queues, if one is pending.
-    sweep: Option<usize>,
-    /// More records expired while a sweep was pending: sweep once more after it.
-    again: bool,
-}
-
 #[derive(Default)]
 struct State {
-    /// Every prefix known to hold tlog data, per database: true for those whose `__all__` this
-    /// server remembers as theirs (it wrote to it, or its contents showed it, since the
-    /// keyspace was last replaced, and the cleaner has not found it missing or emptied it
-    /// since), false for the others (the contents of their `__all__` must show it).
-    known: HashMap<i32, HashMap<Vec<u8>, bool>>,
-    /// The same, in the order they are visited; `next` is the next one.
-    order: Vec<(i32, Vec<u8>)>,
-    next: usize,
     flows: VecDeque<FlowJob>,
     /// (db, key) of the flows in `flows`.
     queued: HashSet<(i32, Vec<u8>)>,
-    /// Per database and prefix, the tags whose flows this server remembers as the prefix's:
-    /// those it wrote records with, and those whose contents showed them. Where the ids of
-    /// expired records are (an expired record no longer says), and flows that stay the
-    /// prefix's once their every id is dead (their contents show nothing then). A tag is
-    /// forgotten when the cleaner finds its flow missing or empties it.
-    tags: HashMap<i32, HashMap<Vec<u8>, Tags>>,
-    ttl_tag_count: usize,
-    other_tag_count: usize,
-    /// Prefixes whose remembered tags' flows are being queued, a bounded number per tick.
-    sweeps: VecDeque<(i32, Vec<u8>)>,
     /// Lists whose contents did not show them to be the prefix's flow they are named as, by
     /// (db, key): their length and newest entry then. Not looked at again until either
     /// changes (a record pushed, an entry popped).
@@ -209,129 +93,6 @@ struct State {
 thread_local! {
     // Commands and timers run on the server's main thread only.
     static STATE: RefCell<State> = RefCell::new(State::default());
-}
-
-/// Remembers a prefix this server writes to (called on its first write this server sees).
-/// False if it is not known and there is no room to remember it.
-pub fn know(db: i32, prefix: &[u8]) -> bool {
-    remember(db, prefix, true)
-}
-
-/// Remembers a prefix the SCAN found, unless known already. False if there is no room.
-fn discovered(db: i32, prefix: &[u8]) -> bool {
-    remember(db, prefix, false)
-}
-
-fn remember(db: i32, prefix: &[u8], written: bool) -> bool {
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        if let Some(w) = s.known.get_mut(&db).and_then(|k| k.get_mut(prefix)) {
-            *w |= written;
-            return true;
-        }
-        if s.order.len() >= MAX_PREFIXES {
-            return false;
-        }
-        s.known.entry(db).or_default().insert(prefix.to_vec(), written);
-        s.order.push((db, prefix.to_vec()));
-        true
-    })
-}
-
-/// True if this server remembers `__all__` of the prefix as the prefix's (see `State::known`).
-fn written(db: i32, prefix: &[u8]) -> bool {
-    STATE.with(|s| s.borrow().known.get(&db).and_then(|k| k.get(prefix)).copied().unwrap_or(false))
-}
-
-/// The cleaner found `__all__` of the prefix missing, or emptied it: whatever list is put
-/// there next must show it is the prefix's (or be written by this server).
-fn forget_written(db: i32, prefix: &[u8]) {
-    STATE.with(|s| {
-        if let Some(w) = s.borrow_mut().known.get_mut(&db).and_then(|k| k.get_mut(prefix)) {
-            *w = false;
-        }
-    });
-}
-
-/// True if this server remembers the flow of `tag` as the prefix's (see `State::tags`).
-fn remembered(db: i32, prefix: &[u8], tag: &[u8]) -> bool {
-    STATE.with(|s| s.borrow().tags.get(&db).and_then(|p| p.get(prefix)).is_some_and(|t| t.index.contains_key(tag)))
-}
-
-/// Remembers the tags of a record this server wrote, so that the cleaner visits those flows
-/// once records of the prefix expire or are deleted, without waiting for its SCAN, and knows
-/// them for the prefix's even when their every id is dead. Called on every write: when every
-/// tag is known already (the usual case), a lookup per tag and nothing more.
-pub fn note_tags(db: i32, prefix: &[u8], tags: &[&str], ttl: bool) {
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        let s = &mut *s;
-        if let Some(t) = s.tags.get(&db).and_then(|p| p.get(prefix)) {
-            if tags.iter().all(|tag| t.index.get(tag.as_bytes()).is_some_and(|&(_, was_ttl)| was_ttl || !ttl)) {
-                return;
-            }
-        }
-        for tag in tags {
-            remember_tag(s, db, prefix, tag.as_bytes(), ttl);
-        }
-    });
-}
-
-/// Remembers a tag flow whose contents showed it is the prefix's, so that it stays known for
-/// the prefix's once every id in it is dead.
-fn note_shown(db: i32, prefix: &[u8], tag: &[u8]) {
-    STATE.with(|s| remember_tag(&mut s.borrow_mut(), db, prefix, tag, false));
-}
-
-fn remember_tag(s: &mut State, db: i32, prefix: &[u8], tag: &[u8], ttl: bool) {
-    if let Some(entry) = s.tags.get_mut(&db).and_then(|p| p.get_mut(prefix)).and_then(|t| t.index.get_mut(tag)) {
-        if ttl && !entry.1 && s.ttl_tag_count < MAX_TTL_TAGS {
-            entry.1 = true;
-            s.ttl_tag_count += 1;
-            s.other_tag_count = s.other_tag_count.saturating_sub(1);
-        }
-        return;
-    }
-    let count = if ttl { &mut s.ttl_tag_count } else { &mut s.other_tag_count };
-    if *count >= if ttl { MAX_TTL_TAGS } else { MAX_OTHER_TAGS } {
-        return;
-    }
-    *count += 1;
-    let t = s.tags.entry(db).or_default().entry(prefix.to_vec()).or_default();
-    t.index.insert(tag.to_vec(), (t.list.len(), ttl));
-    t.list.push(tag.to_vec());
-}
-
-/// The cleaner found the flow of `tag` missing, or emptied it: the tag is forgotten, and
-/// whatever list is put there next must show it is the prefix's (or be written by this
-/// server).
-fn forget_tag(db: i32, prefix: &[u8], tag: &[u8]) {
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        let s = &mut *s;
-        let Some(by_prefix) = s.tags.get_mut(&db) else { return };
-        let Some(t) = by_prefix.get_mut(prefix) else { return };
-        let Some((i, ttl)) = t.index.remove(tag) else { return };
-        t.list.swap_remove(i);
-        if let Some(moved) = t.list.get(i) {
-            if let Some(e) = t.index.get_mut(moved) {
-                e.0 = i;
-            }
-            // The tag moved into place `i` from the end: a sweep already past `i` would miss
-            // it, so it runs once more.
-            if t.sweep.is_some_and(|at| at > i) {
-                t.again = true;
-            }
-        }
-        if ttl {
-            s.ttl_tag_count = s.ttl_tag_count.saturating_sub(1);
-        } else {
-            s.other_tag_count = s.other_tag_count.saturating_sub(1);
-        }
-        if t.index.is_empty() && t.sweep.is_none() {
-            by_prefix.remove(prefix);
-        }
-    });
 }
 
 /// The length and newest entry of list `name` (`None` if it is no list).
@@ -386,7 +147,7 @@ fn enqueue(s: &mut State, job: FlowJob, front: bool) {
 /// really the prefix's is shown when dead ids are to be removed (see `clean_flow`).
 fn flow_job(ctx: Ctx, db: i32, key: Vec<u8>) -> Option<FlowJob> {
     let (prefix, tag) = keys::flow_owner(&key)?;
-    let known = STATE.with(|s| s.borrow().known.get(&db).is_some_and(|k| k.contains_key(prefix)));
+    let known = prefixes::is_known(db, prefix);
     let real = known || {
         ctx.select_db(db)
             && ctx
@@ -418,58 +179,23 @@ fn refresh_cluster_state(ctx: Ctx, flags: Flags) -> Result<()> {
     Ok(())
 }
 
-/// Some records of a prefix expired or were deleted: the flows of its remembered tags are to
-/// be queued (by `run_sweeps`, a bounded number per tick, however many tags there are).
-fn sweep_tag_flows(db: i32, prefix: &[u8]) {
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        let Some(t) = s.tags.get_mut(&db).and_then(|p| p.get_mut(prefix)) else { return };
-        if t.sweep.is_some() {
-            t.again = true;
-            return;
-        }
-        t.sweep = Some(0);
-        s.sweeps.push_back((db, prefix.to_vec()));
-    });
-}
-
 /// Queues the flows of pending tag sweeps, `STEP * 4` at a time, while the budget lasts. True
 /// if a sweep is still pending.
 fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
     while budget.left() {
-        let batch = STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            let s = &mut *s;
-            if s.flows.len() + STEP * 4 > MAX_QUEUE {
-                // The queue drains first.
-                return None;
-            }
-            let (db, prefix) = s.sweeps.pop_front()?;
-            let Some(t) = s.tags.get_mut(&db).and_then(|p| p.get_mut(&prefix)) else { return Some((db, Vec::new())) };
-            let from = t.sweep.unwrap_or(0).min(t.list.len());
-            let to = (from + STEP * 4).min(t.list.len());
-            let names: Vec<Vec<u8>> =
-                t.list[from..to].iter().map(|tag| Keys::new(&prefix).flow(tag).to_vec()).collect();
-            t.sweep = if to < t.list.len() {
-                Some(to)
-            } else if std::mem::take(&mut t.again) {
-                Some(0)
-            } else {
-                None
-            };
-            if t.sweep.is_some() {
-                s.sweeps.push_back((db, prefix));
-            }
-            Some((db, names))
-        });
-        let Some((db, names)) = batch else { break };
-        for key in names {
+        if STATE.with(|s| s.borrow().flows.len() + STEP * 4 > MAX_QUEUE) {
+            // The queue drains first.
+            break;
+        }
+        let Some((db, prefix, tags)) = prefixes::sweep_batch(STEP * 4) else { break };
+        for tag in tags {
+            let key = Keys::new(&prefix).flow(&tag).to_vec();
             if let Some(job) = flow_job(ctx, db, key) {
                 STATE.with(|s| enqueue(&mut s.borrow_mut(), job, false));
             }
         }
     }
-    STATE.with(|s| !s.borrow().sweeps.is_empty())
+    prefixes::sweeps_pending() > 0
 }
 
 /// Forgets every prefix and queued flow: the keyspace changed as a whole (FLUSHDB, SWAPDB, a
@@ -477,23 +203,12 @@ fn run_sweeps(ctx: Ctx, budget: &Budget) -> bool {
 pub fn forget_prefixes() {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.known.clear();
-        s.order.clear();
-        s.next = 0;
         s.flows.clear();
         s.queued.clear();
-        s.tags.clear();
-        s.ttl_tag_count = 0;
-        s.other_tag_count = 0;
-        s.sweeps.clear();
         s.not_shown.clear();
         s.warned.clear();
     });
-}
-
-/// True while a TLOG.PURGE of this prefix runs: writes to it are refused meanwhile.
-pub fn purging(db: i32, prefix: &[u8]) -> bool {
-    STATE.with(|s| s.borrow().purges.iter().any(|p| p.db == db && p.prefix == prefix))
+    prefixes::forget_all();
 }
 
 /// Starts the timer (at load).
@@ -572,11 +287,6 @@ fn server_limits() -> Limits {
     Limits { max_records, max_age_micros }
 }
 
-/// The archive records removed by retention go to, if archiving is on.
-pub fn archive() -> Option<Archive> {
-    config::archive_maxlen().map(|maxlen| Archive { maxlen })
-}
-
 /// Enforces the server's limits on one prefix and removes the dead ids at the end of its
 /// `__all__`, in steps, while the budget lasts. Returns true if it finished. Only as far as
 /// `__all__` is shown to be the prefix's flow of every record (a list named `x:flow:__all__`
@@ -585,7 +295,7 @@ pub fn archive() -> Option<Archive> {
 /// remembers it (see `State::known`).
 fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     // A prefix being purged goes as a whole: nothing to trim there.
-    if !ctx.select_db(db) || !settled(prefix) || purging(db, prefix) {
+    if !ctx.select_db(db) || !settled(prefix) || prefixes::purging(db, prefix) {
         return true;
     }
     let keys = Keys::new(prefix);
@@ -593,7 +303,7 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     let Ok(all_name) = ctx.string(&all) else { return true };
     let acl = Acl::unrestricted();
     let mut dead = 0;
-    let mut proof = retention::Proof { remembered: written(db, prefix), contents: None };
+    let mut proof = retention::Proof { remembered: prefixes::written(db, prefix), contents: None };
     if still_not_shown(ctx, db, &all, &all_name) {
         if !proof.remembered {
             return true;
@@ -607,7 +317,7 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
             limits: server_limits(),
             now_micros: record::now_micros(),
             adding: 0,
-            archive: archive(),
+            archive: retention::archive(),
         };
         let result = retention::plan(ctx, &keys, &acl, rules, step).and_then(|mut plan| {
             if proof.contents.is_none() && plan.meets_a_record() {
@@ -637,7 +347,7 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
         });
         match result {
             Ok((more, removed)) => {
-                stats::removed(&removed);
+                stats::removed(removed.evicted, removed.dead, removed.archived);
                 dead += removed.dead;
                 if !more {
                     break true;
@@ -661,15 +371,15 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
     };
     if proof.shown() && !proof.remembered && !gone {
         // Remembered from now on: once its every id is dead, its contents show nothing.
-        let _ = remember(db, prefix, true);
+        let _ = prefixes::know(db, prefix);
     } else if proof.contents == Some(false) {
         mark_not_shown(ctx, db, &all, &all_name);
     }
     if gone {
-        forget_written(db, prefix);
+        prefixes::forget_written(db, prefix);
     }
     if dead > 0 {
-        sweep_tag_flows(db, prefix);
+        prefixes::sweep_tag_flows(db, prefix);
     }
     finished
 }
@@ -679,12 +389,13 @@ fn clean_prefix(ctx: Ctx, db: i32, prefix: &[u8], budget: &Budget) -> bool {
 /// remembers the tag (see `State::tags`). A flow whose contents do not show it is not looked
 /// at again until it changes. True if it finished.
 fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
-    if !ctx.select_db(job.db) || !settled(&job.prefix) || purging(job.db, &job.prefix) {
+    if !ctx.select_db(job.db) || !settled(&job.prefix) || prefixes::purging(job.db, &job.prefix) {
         return true;
     }
     let Ok(name) = ctx.string(&job.key) else { return true };
     let keys = Keys::new(&job.prefix);
-    let mut proof = retention::Proof { remembered: remembered(job.db, &job.prefix, &job.tag), contents: None };
+    let mut proof =
+        retention::Proof { remembered: prefixes::remembered(job.db, &job.prefix, &job.tag), contents: None };
     if still_not_shown(ctx, job.db, &job.key, &name) {
         if !proof.remembered {
             return true;
@@ -699,7 +410,7 @@ fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
                 stats::add(&stats::TRIMMED, trim.removed);
                 if trim.gone {
                     // Missing or emptied: whatever list comes there next must show itself.
-                    forget_tag(job.db, &job.prefix, &job.tag);
+                    prefixes::forget_tag(job.db, &job.prefix, &job.tag);
                     return true;
                 }
                 if trim.live_tail_shows {
@@ -716,7 +427,7 @@ fn clean_flow(ctx: Ctx, job: &FlowJob, budget: &Budget) -> bool {
         }
     };
     if proof.shown() && !proof.remembered {
-        note_shown(job.db, &job.prefix, &job.tag);
+        prefixes::note_shown(job.db, &job.prefix, &job.tag);
     } else if proof.contents == Some(false) {
         mark_not_shown(ctx, job.db, &job.key, &name);
     }
@@ -746,28 +457,14 @@ fn run_flows(ctx: Ctx, budget: &Budget) -> bool {
 /// if a prefix still has records to remove (not merely prefixes left to visit: with many
 /// prefixes, the visits go on at the idle pace).
 fn visit_prefixes(ctx: Ctx, budget: &Budget) -> bool {
-    let total = STATE.with(|s| s.borrow().order.len());
-    for _ in 0..total {
+    for _ in 0..prefixes::count() {
         if !budget.left() {
             return false;
         }
-        let Some((db, prefix)) = STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            if s.order.is_empty() {
-                return None;
-            }
-            let i = s.next % s.order.len();
-            s.next = i + 1;
-            Some(s.order[i].clone())
-        }) else {
-            return false;
-        };
+        let Some((db, prefix)) = prefixes::next_to_visit() else { return false };
         if !clean_prefix(ctx, db, &prefix, budget) {
             // Start there next tick.
-            STATE.with(|s| {
-                let mut s = s.borrow_mut();
-                s.next = s.next.saturating_sub(1);
-            });
+            prefixes::visit_again();
             return true;
         }
     }
@@ -780,9 +477,8 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
     if STATE.with(|s| s.borrow().scan_paused_until.is_some_and(|t| Instant::now() < t)) {
         return false;
     }
-    let trimmed_before = stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed);
-    let found_work =
-        || stats::TRIMMED.load(Ordering::Relaxed) + stats::EXPIRED.load(Ordering::Relaxed) > trimmed_before;
+    let trimmed_before = stats::get(&stats::TRIMMED) + stats::get(&stats::EXPIRED);
+    let found_work = || stats::get(&stats::TRIMMED) + stats::get(&stats::EXPIRED) > trimmed_before;
     while budget.left() {
         let (db, cursor) = STATE.with(|s| {
             let s = s.borrow();
@@ -802,7 +498,7 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
         let Ok((next, found)) = ctx.scan(&cursor, b"*flow:*", SCAN_COUNT) else { return false };
         for key in found {
             if let Some((prefix, keys::ALL_FLOW)) = keys::flow_owner(&key) {
-                if !discovered(db, prefix) && budget.left() {
+                if !prefixes::discovered(db, prefix) && budget.left() {
                     // No room to remember it: clean it now, as the SCAN passes.
                     clean_prefix(ctx, db, prefix, budget);
                 }
@@ -878,6 +574,7 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
         return Ok(());
     }
     job.client = Some(ctx.block_client()?);
+    prefixes::purge_started(db, prefix);
     STATE.with(|s| s.borrow_mut().purges.push_back(job));
     Ok(())
 }
@@ -944,8 +641,11 @@ fn purge_owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Rol
         (keys::Role::Flow, KeyKind::List) => {
             drop(k);
             let Some(tag) = key.strip_prefix(&*prefix_keys.flow(b"")) else { return Ok(false) };
-            let remembered =
-                if tag == keys::ALL_FLOW { written(job.db, &job.prefix) } else { remembered(job.db, &job.prefix, tag) };
+            let remembered = if tag == keys::ALL_FLOW {
+                prefixes::written(job.db, &job.prefix)
+            } else {
+                prefixes::remembered(job.db, &job.prefix, tag)
+            };
             remembered || retention::shown_by_contents(ctx, &prefix_keys, tag, name)?
         }
         _ => false,
@@ -954,21 +654,11 @@ fn purge_owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Rol
 
 fn finish_purge(job: &Purge) {
     stats::add(&stats::PURGED, job.removed);
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.known.get_mut(&job.db).is_some_and(|k| k.remove(&job.prefix).is_some()) {
-            s.order.retain(|(db, p)| !(*db == job.db && *p == job.prefix));
-        }
-        if let Some(tags) = s.tags.get_mut(&job.db).and_then(|p| p.remove(&job.prefix)) {
-            for (_, ttl) in tags.index.values() {
-                if *ttl {
-                    s.ttl_tag_count = s.ttl_tag_count.saturating_sub(1);
-                } else {
-                    s.other_tag_count = s.other_tag_count.saturating_sub(1);
-                }
-            }
-        }
-    });
+    prefixes::forget_prefix(job.db, &job.prefix);
+    if job.client.is_some() {
+        // It ran in slices: writes to the prefix were refused meanwhile.
+        prefixes::purge_ended(job.db, &job.prefix);
+    }
 }
 
 /// Purges in order, while the budget lasts. True if one is still running.
@@ -1034,11 +724,12 @@ pub struct Info;
 
 impl ffi::InfoFields for Info {
     fn fields() -> Vec<(&'static std::ffi::CStr, u64)> {
-        let (backlog, purges, prefixes) = STATE.with(|s| {
+        let (flows, purges) = STATE.with(|s| {
             let s = s.borrow();
-            ((s.flows.len() + s.sweeps.len()) as u64, s.purges.len() as u64, s.order.len() as u64)
+            (s.flows.len() as u64, s.purges.len() as u64)
         });
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let backlog = flows + prefixes::sweeps_pending() as u64;
+        let load = stats::get;
         vec![
             (c"records_logged", load(&stats::LOGGED)),
             (c"records_evicted", load(&stats::EVICTED)),
@@ -1049,7 +740,7 @@ impl ffi::InfoFields for Info {
             (c"keys_purged", load(&stats::PURGED)),
             (c"cleaner_backlog", backlog),
             (c"purges_running", purges),
-            (c"cleaner_prefixes", prefixes),
+            (c"cleaner_prefixes", prefixes::count() as u64),
             (c"cleaner_ticks", load(&stats::TICKS)),
             (c"cleaner_standby_ticks", load(&stats::STANDBY_TICKS)),
             (c"cleaner_last_tick_us", load(&stats::LAST_TICK_US)),
@@ -1058,39 +749,7 @@ impl ffi::InfoFields for Info {
             (c"cleaner_max_tick_cpu_us", load(&stats::MAX_TICK_CPU_US)),
             (c"cleaner_scan_cycles", load(&stats::SCAN_CYCLES)),
             (c"cleaner_budget_us", config::cleaner_budget_us().max(0) as u64),
-            (c"tail_readers", crate::store::readers::count() as u64),
+            (c"tail_readers", stats::readers() as u64),
         ]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stats;
-
-    #[test]
-    fn tick_quantiles_come_from_10us_buckets() {
-        assert_eq!(stats::tick_quantile_us(0.99), 0);
-        for _ in 0..98 {
-            stats::tick_took(35, 30);
-        }
-        stats::tick_took(480, 400);
-        stats::tick_took(7000, 900);
-        // 98 ticks in [30, 40), one in [480, 490), one beyond the last bucket.
-        assert_eq!(stats::tick_quantile_us(0.5), 40);
-        assert_eq!(stats::tick_quantile_us(0.98), 40);
-        assert_eq!(stats::tick_quantile_us(0.99), 490);
-        assert_eq!(stats::tick_quantile_us(1.0), 5010);
-        assert_eq!(stats::MAX_TICK_US.load(std::sync::atomic::Ordering::Relaxed), 7000);
-        assert_eq!(stats::MAX_TICK_CPU_US.load(std::sync::atomic::Ordering::Relaxed), 900);
-    }
-
-    #[test]
-    fn tick_quantile_is_never_above_the_longest_tick() {
-        // Every tick took 35 µs: its bucket ends at 40, but no tick took that long.
-        let mut counts = [0u64; 10];
-        counts[3] = 100;
-        assert_eq!(stats::quantile_us(&counts, 0.99, 35), 35);
-        assert_eq!(stats::quantile_us(&counts, 0.99, 80), 40);
-        assert_eq!(stats::quantile_us(&[0; 10], 0.99, 0), 0);
     }
 }

@@ -15,10 +15,12 @@ pub mod ffi;
 #[cfg(test)]
 mod fuzz;
 pub mod keys;
+pub mod prefixes;
 pub mod query;
 pub mod record;
 pub mod resp;
 pub mod retention;
+pub mod stats;
 pub mod store;
 
 use ffi::events::{OnServerEvent, ServerEvent};

@@ -53,6 +53,11 @@ pub struct Archive {
     pub maxlen: i64,
 }
 
+/// The archive records removed by retention go to, if archiving is on.
+pub fn archive() -> Option<Archive> {
+    crate::config::archive_maxlen().map(|maxlen| Archive { maxlen })
+}
+
 /// One entry leaving the tail of `__all__`: a record, or a dead id.
 struct Eviction {
     /// The entry as stored in the flow.

@@ -6,12 +6,12 @@
 //! keyspace notifications. Nothing is written before the last check passes (a module gets no
 //! rollback). Keys written are signalled to WATCH explicitly, only once written.
 
-use crate::cleaner;
 use crate::error::{Error, Result};
 use crate::ffi::{Access, Acl, Ctx, Flags, Key, KeyKind, Mode, Notify, RString};
 use crate::keys::{self, Keys};
 use crate::record::{self, JsonMessage};
 use crate::retention::{self, Limits};
+use crate::{prefixes, stats};
 
 /// How far ahead of this server's clock the newest record's timestamp may be and still hold
 /// back new timestamps. Beyond it, the newest record is taken to be from a client with a broken
@@ -68,7 +68,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     // a write then removes no dead ids; the cleaner, which knows the slots, does.
     let cluster = flags.cluster();
     let db = ctx.selected_db();
-    if cleaner::purging(db, rec.prefix) {
+    if prefixes::purging(db, rec.prefix) {
         return Err(Error::Purging);
     }
 
@@ -134,7 +134,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     };
     // The records this call's limits remove, checked now like everything else.
     let evictions = if rec.limits.any() {
-        let rules = retention::Rules { limits: rec.limits, now_micros: now, adding: 1, archive: cleaner::archive() };
+        let rules = retention::Rules { limits: rec.limits, now_micros: now, adding: 1, archive: retention::archive() };
         Some(retention::plan(ctx, &keys, &acl, rules, retention::Step::capped(rec.evict_cap, !cluster))?)
     } else {
         None
@@ -167,7 +167,7 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     floor_cache::put(db, rec.prefix, id, ts);
     if first {
         // Only now: a write refused above (a limit's plan, a key's type) shows nothing.
-        let _ = cleaner::know(db, rec.prefix);
+        let _ = prefixes::know(db, rec.prefix);
     }
     ctx.signal_modified(&counter_key);
     ctx.signal_modified(&msg_key);
@@ -203,15 +203,15 @@ pub fn append(ctx: Ctx, rec: &NewRecord<'_>) -> Result<i64> {
     if let Err(e) = effects {
         ctx.log_warning(&format!("tlog: record {id} was written but not fully replicated: {e}"));
     }
-    cleaner::stats::add(&cleaner::stats::LOGGED, 1);
-    cleaner::note_tags(db, rec.prefix, rec.tags, rec.ttl_secs.is_some());
+    stats::add(&stats::LOGGED, 1);
+    prefixes::note_tags(db, rec.prefix, rec.tags, rec.ttl_secs.is_some());
     if let Some((all, tags)) = trimmed.split_first() {
-        cleaner::stats::add(&cleaner::stats::EXPIRED, *all as u64);
-        cleaner::stats::add(&cleaner::stats::TRIMMED, tags.iter().sum::<usize>() as u64);
+        stats::add(&stats::EXPIRED, *all as u64);
+        stats::add(&stats::TRIMMED, tags.iter().sum::<usize>() as u64);
     }
     if let Some(plan) = &evictions {
         match retention::execute(ctx, plan) {
-            Ok(removed) => cleaner::stats::removed(&removed),
+            Ok(removed) => stats::removed(removed.evicted, removed.dead, removed.archived),
             Err(e) => {
                 ctx.log_warning(&format!("tlog: record {id} was written but its limits were not fully applied: {e}"))
             }
@@ -304,31 +304,6 @@ fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
         KeyKind::String => record::decode_ts(k.string_value()?),
         _ => None,
     })
-}
-
-/// How many TLOG.TAIL readers are blocked, on any flow: list pushes signal their keys only
-/// while some are (the signal costs a lookup per key). `INFO tlog` shows it.
-pub mod readers {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    static WAITING: AtomicUsize = AtomicUsize::new(0);
-
-    pub fn add() {
-        WAITING.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn remove() {
-        // Never below zero, whatever happens.
-        let _ = WAITING.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-    }
-
-    pub fn any() -> bool {
-        WAITING.load(Ordering::Relaxed) > 0
-    }
-
-    pub fn count() -> usize {
-        WAITING.load(Ordering::Relaxed)
-    }
 }
 
 /// The id and timestamp of the last record this server logged per prefix, so the next record
@@ -477,7 +452,7 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
         }
         ctx.call_replicated(c"DEL", &[msg])?;
     }
-    cleaner::stats::add(&cleaner::stats::DELETED, plan.len() as u64);
+    stats::add(&stats::DELETED, plan.len() as u64);
     Ok(plan.len())
 }
 

@@ -67,7 +67,7 @@ impl Waiting {
     /// callback once it is unblocked, times out or disconnects, or here if it cannot block),
     /// so that writes wake readers only while some wait.
     fn new(prefix: &[u8], tag: &[u8], query: Query) -> Self {
-        crate::store::readers::add();
+        crate::stats::reader_blocked();
         Waiting { prefix: prefix.to_vec(), tag: tag.to_vec(), query }
     }
 
@@ -200,7 +200,7 @@ impl OnKeys for Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        crate::store::readers::remove();
+        crate::stats::reader_gone();
     }
 }
 
@@ -209,7 +209,7 @@ struct Readers;
 
 impl ListWaiters for Readers {
     fn any() -> bool {
-        crate::store::readers::any()
+        crate::stats::readers() > 0
     }
 }
 
