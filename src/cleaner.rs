@@ -10,6 +10,10 @@
 //! bounded queue. Replicas never clean: they receive the master's effects (`RPOP`, `LREM`,
 //! `DEL`, `XADD`, `UNLINK`), like any other write. In cluster mode, slots being migrated are
 //! left alone (a record missing here may be on the other node).
+//!
+//! Scheduling only: which prefix, flow or purge gets the next slice of the tick. Every key it
+//! looks at or changes goes through `store` (`store::retention`, `store::purge`); what it
+//! remembers of prefixes and tags is in `prefixes`, its counters in `stats`.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use crate::config;
 use crate::error::{Error, Result};
-use crate::ffi::{self, Access, Acl, BlockedClient, Ctx, Flags, Key, KeyKind, Mode, RString, Reply, Unblocked};
+use crate::ffi::{self, Acl, BlockedClient, Ctx, Flags, RString, Reply, Unblocked};
 use crate::keys::{self, Keys};
 use crate::record;
-use crate::retention::{self, Limits};
-use crate::{prefixes, stats};
+use crate::store::retention::{self, Limits};
+use crate::{prefixes, stats, store};
 
 /// Time between ticks while work is waiting, and while there is none.
 const BUSY_PERIOD_MS: i64 = 2;
@@ -37,8 +41,6 @@ const STEP: usize = 16;
 const MAX_NOT_SHOWN: usize = 20_000;
 /// Flows waiting in the queue; past this, the SCAN finds the others.
 const MAX_QUEUE: usize = 10_000;
-/// Keys a purge looks at per SCAN call: a step of 50 to 250 µs, the grain of its slices.
-const PURGE_SCAN_COUNT: &[u8] = b"50";
 /// The slice a purge gets per tick even when the cleaner is off, in microseconds.
 const PURGE_BUDGET_US: i64 = 400;
 
@@ -51,22 +53,10 @@ struct FlowJob {
     tag: Vec<u8>,
 }
 
-/// A TLOG.PURGE in progress. It runs in two passes: the flows first, while the records that
-/// show a flow to be the prefix's are still there, then the other keys.
+/// A TLOG.PURGE in progress, and the client waiting for its count.
 struct Purge {
-    db: i32,
-    prefix: Vec<u8>,
-    /// `<prefix>:flow:*` escaped, for the first pass; `<prefix>:*` escaped, for the second.
-    flow_glob: Vec<u8>,
-    glob: Vec<u8>,
-    /// In the first pass.
-    flows: bool,
-    cursor: Vec<u8>,
-    removed: u64,
-    /// The caller's ACL user, by name (looked up again each slice: it may change or go);
-    /// `None` for an unrestricted caller.
-    user: Option<Vec<u8>>,
-    /// The client waiting for the count; none inside MULTI or a script (run to the end there).
+    work: store::purge::Purge,
+    /// None inside MULTI or a script (run to the end there).
     client: Option<BlockedClient<PurgeOutcome>>,
 }
 
@@ -95,20 +85,10 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-/// The length and newest entry of list `name` (`None` if it is no list).
-fn list_state(ctx: Ctx, name: &RString) -> Option<(usize, Vec<u8>)> {
-    let k = Key::open(ctx, name, Mode::Read).ok()?;
-    if k.kind() != KeyKind::List {
-        return None;
-    }
-    let head = k.list_get(ctx, 0).map(|e| e.as_bytes().to_vec()).unwrap_or_default();
-    Some((k.len(), head))
-}
-
 /// True if list `key` was found not shown to be the prefix's and has not changed since.
 fn still_not_shown(ctx: Ctx, db: i32, key: &[u8], name: &RString) -> bool {
     let Some(then) = STATE.with(|s| s.borrow().not_shown.get(&(db, key.to_vec())).cloned()) else { return false };
-    if list_state(ctx, name).is_some_and(|now| now == then) {
+    if retention::list_state(ctx, name).is_some_and(|now| now == then) {
         return true;
     }
     STATE.with(|s| s.borrow_mut().not_shown.remove(&(db, key.to_vec())));
@@ -117,7 +97,7 @@ fn still_not_shown(ctx: Ctx, db: i32, key: &[u8], name: &RString) -> bool {
 
 /// Remembers that the contents of list `key` do not show it to be the prefix's, as it is now.
 fn mark_not_shown(ctx: Ctx, db: i32, key: &[u8], name: &RString) {
-    let Some(now) = list_state(ctx, name) else { return };
+    let Some(now) = retention::list_state(ctx, name) else { return };
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         if s.not_shown.len() >= MAX_NOT_SHOWN {
@@ -148,13 +128,7 @@ fn enqueue(s: &mut State, job: FlowJob, front: bool) {
 fn flow_job(ctx: Ctx, db: i32, key: Vec<u8>) -> Option<FlowJob> {
     let (prefix, tag) = keys::flow_owner(&key)?;
     let known = prefixes::is_known(db, prefix);
-    let real = known || {
-        ctx.select_db(db)
-            && ctx
-                .string(&Keys::new(prefix).all_flow())
-                .and_then(|name| Ok(Key::open(ctx, &name, Mode::Read)?.kind()))
-                .is_ok_and(|k| k == KeyKind::List)
-    };
+    let real = known || ctx.select_db(db) && retention::has_all_flow(ctx, prefix);
     if !real || !settled(prefix) {
         return None;
     }
@@ -495,7 +469,7 @@ fn discover(ctx: Ctx, budget: &Budget) -> bool {
             stats::add(&stats::SCAN_CYCLES, 1);
             return found_work();
         }
-        let Ok((next, found)) = ctx.scan(&cursor, b"*flow:*", SCAN_COUNT) else { return false };
+        let Ok((next, found)) = retention::scan_flows(ctx, &cursor, SCAN_COUNT) else { return false };
         for key in found {
             if let Some((prefix, keys::ALL_FLOW)) = keys::flow_owner(&key) {
                 if !prefixes::discovered(db, prefix) && budget.left() {
@@ -542,35 +516,11 @@ impl Unblocked for PurgeOutcome {
 /// elsewhere (MULTI, scripts) the whole purge runs now and the count is replied.
 pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     let db = ctx.selected_db();
-    let escaped = |text: &[u8]| {
-        let mut glob = Vec::with_capacity(text.len() * 2 + 1);
-        for &c in text {
-            if matches!(c, b'*' | b'?' | b'[' | b']' | b'\\') {
-                glob.push(b'\\');
-            }
-            glob.push(c);
-        }
-        glob.push(b'*');
-        glob
-    };
-    let glob = escaped(&Keys::new(prefix).with_tail(b""));
-    let flow_glob = escaped(&Keys::new(prefix).flow(b""));
-    let user = Acl::caller_name(ctx, ctx.flags()?)?.map(|name| name.as_bytes().to_vec());
-    let mut job = Purge {
-        db,
-        prefix: prefix.to_vec(),
-        flow_glob,
-        glob,
-        flows: true,
-        cursor: b"0".to_vec(),
-        removed: 0,
-        user,
-        client: None,
-    };
+    let mut job = Purge { work: store::purge::Purge::start(ctx, prefix)?, client: None };
     if !ctx.may_block() {
-        while !purge_step(ctx, &mut job)? {}
+        while !job.work.step(ctx)? {}
         finish_purge(&job);
-        Reply::new(ctx).int(job.removed as i64);
+        Reply::new(ctx).int(job.work.removed as i64);
         return Ok(());
     }
     job.client = Some(ctx.block_client()?);
@@ -579,85 +529,13 @@ pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// One SCAN step of a purge and the removal of what it found. True when the purge is done.
-fn purge_step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
-    if !ctx.select_db(job.db) {
-        return Ok(true);
-    }
-    let acl = match &job.user {
-        None => Acl::unrestricted(),
-        Some(name) => Acl::of_user_name(&ctx.string(name)?)?.ok_or_else(|| {
-            Error::Message(format!("ERR TLOG.PURGE stopped after {} keys: its user no longer exists", job.removed))
-        })?,
-    };
-    let (next, found) = ctx.scan(&job.cursor, if job.flows { &job.flow_glob } else { &job.glob }, PURGE_SCAN_COUNT)?;
-    let mut names: Vec<RString> = Vec::with_capacity(found.len());
-    for key in &found {
-        let Some(role) = keys::role_under(&job.prefix, key) else { continue };
-        // Flows in the first pass only; they are left in the second (those not shown).
-        if (role == keys::Role::Flow) != job.flows {
-            continue;
-        }
-        let name = ctx.string(key)?;
-        // The caller's permission first: nothing of a key it may not touch is looked at.
-        if let Err(e) = acl.check(&name, Access::ReadWrite) {
-            return Err(Error::Message(format!(
-                "NOPERM TLOG.PURGE stopped after {} keys: {}",
-                job.removed,
-                e.to_string().trim_start_matches("NOPERM ")
-            )));
-        }
-        if purge_owns(ctx, job, key, &name, role)? {
-            names.push(name);
-        }
-    }
-    if !names.is_empty() {
-        let refs: Vec<&RString> = names.iter().collect();
-        let n = ctx.call_replicated_int(c"UNLINK", &refs)?;
-        job.removed += n.max(0) as u64;
-    }
-    job.cursor = next;
-    if job.cursor == b"0" && job.flows {
-        job.flows = false;
-        return Ok(false);
-    }
-    Ok(job.cursor == b"0")
-}
-
-/// True if key `key`, which its name makes `role` of the purged prefix, is shown to be the
-/// prefix's. A name proves nothing: a flow must be a list shown to be the prefix's (remembered
-/// by this server, or by its contents, see `retention::shown_by_contents`), a record a string
-/// holding its own id, the counter a string holding an integer, the archive a stream.
-fn purge_owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Role) -> Result<bool> {
-    let prefix_keys = Keys::new(&job.prefix);
-    let k = Key::open(ctx, name, Mode::Read)?;
-    Ok(match (role, k.kind()) {
-        (keys::Role::Counter, KeyKind::String) => keys::parse_i64(k.string_value()?).is_some(),
-        (keys::Role::Record, KeyKind::String) => {
-            let id = key.strip_prefix(&*prefix_keys.msg_base()).and_then(keys::parse_id);
-            id.is_some_and(|id| k.string_value().is_ok_and(|body| retention::is_record_body(body, id)))
-        }
-        (keys::Role::Archive, KeyKind::Stream) => true,
-        (keys::Role::Flow, KeyKind::List) => {
-            drop(k);
-            let Some(tag) = key.strip_prefix(&*prefix_keys.flow(b"")) else { return Ok(false) };
-            let remembered = if tag == keys::ALL_FLOW {
-                prefixes::written(job.db, &job.prefix)
-            } else {
-                prefixes::remembered(job.db, &job.prefix, tag)
-            };
-            remembered || retention::shown_by_contents(ctx, &prefix_keys, tag, name)?
-        }
-        _ => false,
-    })
-}
-
 fn finish_purge(job: &Purge) {
-    stats::add(&stats::PURGED, job.removed);
-    prefixes::forget_prefix(job.db, &job.prefix);
+    let work = &job.work;
+    stats::add(&stats::PURGED, work.removed);
+    prefixes::forget_prefix(work.db, &work.prefix);
     if job.client.is_some() {
         // It ran in slices: writes to the prefix were refused meanwhile.
-        prefixes::purge_ended(job.db, &job.prefix);
+        prefixes::purge_ended(work.db, &work.prefix);
     }
 }
 
@@ -667,10 +545,10 @@ fn run_purges(ctx: Ctx, budget: &Budget) -> bool {
         let Some(mut job) = STATE.with(|s| s.borrow_mut().purges.pop_front()) else { return false };
         let mut outcome = None;
         while budget.left() {
-            match purge_step(ctx, &mut job) {
+            match job.work.step(ctx) {
                 Ok(false) => {}
                 Ok(true) => {
-                    outcome = Some(Ok(job.removed));
+                    outcome = Some(Ok(job.work.removed));
                     break;
                 }
                 Err(e) => {
@@ -708,7 +586,7 @@ fn abort_purges(why: &str) {
     let jobs: Vec<Purge> = STATE.with(|s| s.borrow_mut().purges.drain(..).collect());
     for job in jobs {
         finish_purge(&job);
-        let outcome = PurgeOutcome(Err(format!("ERR TLOG.PURGE stopped after {} keys: {why}", job.removed)));
+        let outcome = PurgeOutcome(Err(format!("ERR TLOG.PURGE stopped after {} keys: {why}", job.work.removed)));
         unblock(job.client, outcome);
     }
 }

@@ -19,7 +19,6 @@ pub mod prefixes;
 pub mod query;
 pub mod record;
 pub mod resp;
-pub mod retention;
 pub mod stats;
 pub mod store;
 

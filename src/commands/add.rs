@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
 use crate::keys;
 use crate::record::{JsonMessage, MAX_TTL};
-use crate::retention::{Limits, APPROX_BATCH};
+use crate::store::retention::{Limits, APPROX_BATCH};
 use crate::store::{self, NewRecord};
 
 pub static SPEC: Spec = Spec {

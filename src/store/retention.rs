@@ -476,6 +476,30 @@ fn shows(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], id: i64) -> Result<bool> {
     Ok(tag == keys::ALL_FLOW || record::decode(body).tags.iter().any(|t| t.as_bytes() == tag))
 }
 
+/// The length and newest entry of list `name` (`None` if it is no list): what shows whether a
+/// list changed since it was last looked at.
+pub fn list_state(ctx: Ctx, name: &RString) -> Option<(usize, Vec<u8>)> {
+    let k = Key::open(ctx, name, Mode::Read).ok()?;
+    if k.kind() != KeyKind::List {
+        return None;
+    }
+    let head = k.list_get(ctx, 0).map(|e| e.as_bytes().to_vec()).unwrap_or_default();
+    Some((k.len(), head))
+}
+
+/// True if `__all__` of `prefix` in the selected database is a list.
+pub fn has_all_flow(ctx: Ctx, prefix: &[u8]) -> bool {
+    ctx.string(&Keys::new(prefix).all_flow())
+        .and_then(|name| Ok(Key::open(ctx, &name, Mode::Read)?.kind()))
+        .is_ok_and(|k| k == KeyKind::List)
+}
+
+/// One SCAN step over the selected database for the keys named like flows (`*flow:*`):
+/// `(next cursor, keys)`, at most about `count` keys looked at.
+pub fn scan_flows(ctx: Ctx, cursor: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    ctx.scan(cursor, b"*flow:*", count)
+}
+
 /// True if `body`, stored at record `id`'s name, is a record of the prefix: it holds its own
 /// id (see `record::decode_id`). What TLOG.DEL, TLOG.PURGE and the limits require before they
 /// remove a key `<prefix>:msg:<id>`.
