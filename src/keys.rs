@@ -32,10 +32,6 @@ impl<'a> Keys<'a> {
         name
     }
 
-    pub fn prefix(&self) -> &'a [u8] {
-        self.prefix
-    }
-
     /// `<prefix>:<tail>`, for names outside the layout's own (ACL checks of patterns).
     pub fn with_tail(&self, tail: &[u8]) -> KeyName {
         self.with(&[tail])

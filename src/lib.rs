@@ -7,20 +7,20 @@ use std::ffi::c_int;
 
 use redis_module::raw;
 
-pub mod cleaner;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod ffi;
+mod cleaner;
+mod commands;
+mod config;
+mod error;
+mod ffi;
 #[cfg(test)]
 mod fuzz;
-pub mod keys;
-pub mod prefixes;
-pub mod query;
-pub mod record;
-pub mod resp;
-pub mod stats;
-pub mod store;
+mod keys;
+mod prefixes;
+mod query;
+mod record;
+mod resp;
+mod stats;
+mod store;
 
 use ffi::events::{OnServerEvent, ServerEvent};
 

@@ -245,9 +245,6 @@ pub fn records_ts_one_by_one<L: IdList + ?Sized>(list: &L, ids: &[i64], need_ts:
 /// A flow seen by the plan: entries newest first.
 pub trait IdList {
     fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// The id at `index`, `None` for an entry that is not an id.
     fn id(&self, index: usize) -> Option<i64>;
     /// Record `id`: `None` if it is gone, else its timestamp (`None` if it has none, or if

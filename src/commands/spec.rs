@@ -4,6 +4,7 @@
 
 pub use crate::ffi::command::{Arg, ArgKind, Spec};
 
+#[cfg(test)]
 impl Spec {
     /// The syntax line as redis.io prints it: `TLOG.GET prefix [tag [RAW]]`.
     pub fn syntax(&self) -> String {
@@ -16,6 +17,7 @@ impl Spec {
     }
 }
 
+#[cfg(test)]
 fn render(a: &Arg) -> String {
     let mut inner = match a.kind {
         ArgKind::Token => a.token.unwrap_or(a.name).to_string(),

@@ -285,10 +285,6 @@ impl CallStrings {
         self.items.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// Element `i`: its bytes, or `None` for a null (a missing key of MGET).
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         let (p, n) = (*self.items.get(i)?)?;

@@ -52,10 +52,6 @@ impl Ctx {
         Ok(Flags(unsafe { f(self.as_ptr()) } as u32))
     }
 
-    pub fn is_resp3(self) -> bool {
-        self.flags().is_ok_and(|f| f.0 & raw::REDISMODULE_CTX_FLAGS_RESP3 != 0)
-    }
-
     /// The database the command runs in (SELECT).
     pub fn selected_db(self) -> i32 {
         // SAFETY: live context.

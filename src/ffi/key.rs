@@ -91,10 +91,6 @@ impl Key {
         ok(unsafe { f(self.ptr, value.ptr) })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     pub fn len(&self) -> usize {
         if self.ptr.is_null() {
             return 0;

@@ -16,10 +16,6 @@ impl Reply {
         Reply(ctx)
     }
 
-    pub fn resp3(&self) -> bool {
-        self.0.is_resp3()
-    }
-
     pub fn int(&self, v: i64) {
         // SAFETY: live context of the running command.
         unsafe {

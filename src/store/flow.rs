@@ -129,10 +129,6 @@ impl<'a> Flow<'a> {
         self.key.borrow().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The id at `index` (0 is the newest); `None` past the end or for an entry that is not
     /// an id (written by another client).
     pub fn id_at(&self, index: usize) -> Option<i64> {

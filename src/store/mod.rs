@@ -23,7 +23,7 @@ pub use append::{append, NewRecord};
 pub use delete::delete;
 pub use flow::{Fetched, Flow};
 pub use purge::check_purge;
-pub use tags::{tags_page, TagInfo};
+pub use tags::tags_page;
 
 use crate::error::{Error, Result};
 use crate::ffi::{Acl, Ctx, Flags};

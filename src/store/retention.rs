@@ -96,11 +96,6 @@ impl Plan {
         self.evictions.is_empty()
     }
 
-    /// Entries the plan removes from `__all__`.
-    pub fn len(&self) -> usize {
-        self.evictions.len()
-    }
-
     /// True if the step's bounds ended the plan: another step may find more to remove.
     pub fn more(&self) -> bool {
         self.more
