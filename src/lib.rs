@@ -2,6 +2,13 @@
 //!
 //! Records live in plain Redis keys under a prefix (see `keys.rs`), so any client can read
 //! what tlog writes and tlog reads what other clients write in the same layout.
+//!
+//! Layers, each using only those below it (`tests/seams.rs` holds this): the pure modules
+//! `keys`, `record`, `query`, `resp` and `error` <- `ffi` (the module API; the only `unsafe`
+//! besides `RedisModule_OnLoad` here) <- `store` (the only keyspace access) <- `cleaner` (the
+//! background work's scheduling) <- `commands` <- this file (loading: the API check, then each
+//! command of `commands::COMMANDS`, the configs, events, INFO and the cleaner's timer). The
+//! leaf state `config`, `stats` and `prefixes` is used by all and uses only pure modules.
 
 use std::ffi::c_int;
 
