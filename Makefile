@@ -8,23 +8,27 @@ SO := $(ROOT)/target/release/libtlog.so
 PORT ?= 6379
 DATA ?= $(ROOT)/data/$(PORT)
 
-.PHONY: help deps build run test bench fuzz soak test-matrix clean clean-data
+.PHONY: help deps build lint run test bench fuzz soak test-matrix clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: ## Install redis-server, redis-tools and libclang-dev if missing (apt-get as root, else print the command)
+deps: ## Install redis-server, redis-tools, libclang-dev (apt-get as root, else print the command), rustfmt and clippy if missing
 	@bash "$(ROOT)/scripts/deps.sh"
 
 build: deps ## Build the module in release mode (target/release/libtlog.so)
 	cd "$(ROOT)" && cargo build --release
+
+lint: deps ## cargo fmt --check and cargo clippy (every target, warnings are errors), as CI runs them
+	cd "$(ROOT)" && cargo fmt --check
+	cd "$(ROOT)" && cargo clippy --all-targets -- -D warnings
 
 run: build ## Serve on 127.0.0.1:6379 with the module loaded, data in data/6379 (PORT=, DATA= change them)
 	@mkdir -p "$(DATA)"
 	@echo "tlog: serving on 127.0.0.1:$(PORT), data in $(DATA) (Ctrl-C stops it)"
 	redis-server "$(ROOT)/redis.conf" --port $(PORT) --dir "$(DATA)" --loadmodule "$(SO)"
 
-test: build ## Unit tests, docs examples, client snippets and integration tests against real servers
+test: lint build ## Lint, unit tests, docs examples, client snippets and integration tests against real servers
 	bash "$(ROOT)/scripts/old-redis.sh"
 	cd "$(ROOT)" && cargo test --release --lib
 	bash "$(ROOT)/scripts/client-deps.sh"

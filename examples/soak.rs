@@ -52,10 +52,10 @@ fn main() {
                         0..=5 => {
                             let mut cmd = redis::cmd("TLOG.LOG");
                             cmd.arg("{soak}").arg(format!("client {w} record {i}")).arg(&user);
-                            if i % 3 == 0 {
+                            if i.is_multiple_of(3) {
                                 cmd.arg("error");
                             }
-                            if i % 5 == 0 {
+                            if i.is_multiple_of(5) {
                                 cmd.arg("audit");
                             }
                             let r = cmd.query::<redis::Value>(&mut c);

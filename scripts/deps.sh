@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing tlog needs and is missing: redis-server (and the
-# redis-cli/redis-benchmark tools), libclang (bindgen, for the redis-module crate). As root it
-# runs apt-get; otherwise it prints the exact command and fails.
+# redis-cli/redis-benchmark tools), libclang (bindgen, for the redis-module crate), and the
+# rustfmt and clippy components that `make lint` runs. As root it runs apt-get; otherwise it
+# prints the exact command and fails.
 set -euo pipefail
 
 missing=()
@@ -20,6 +21,18 @@ done
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust with rustup (https://rustup.rs), then run make again." >&2
     exit 1
+fi
+
+# rustfmt and clippy: rustup adds them (idempotent); a toolchain without rustup needs them from
+# wherever it came from.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+        echo "Adding the rustfmt and clippy components ..."
+        rustup component add rustfmt clippy
+    else
+        echo "cargo fmt or cargo clippy is missing: install the rustfmt and clippy components of your Rust toolchain." >&2
+        exit 1
+    fi
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

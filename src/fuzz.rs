@@ -206,7 +206,7 @@ fn round(rng: &mut Rng) -> usize {
             }
         },
     ];
-    checks.iter().filter(|c| catch_unwind(AssertUnwindSafe(|| c())).is_err()).count()
+    checks.iter().filter(|c| catch_unwind(AssertUnwindSafe(c)).is_err()).count()
 }
 
 fn run(iterations: u64, seed: u64) -> (u64, usize) {

@@ -32,10 +32,6 @@ impl<'a> Keys<'a> {
         name
     }
 
-    pub fn prefix(&self) -> &'a [u8] {
-        self.prefix
-    }
-
     /// `<prefix>:<tail>`, for names outside the layout's own (ACL checks of patterns).
     pub fn with_tail(&self, tail: &[u8]) -> KeyName {
         self.with(&[tail])
@@ -501,7 +497,8 @@ e7d1 127.0.0.1:30002@31002 myself,master - 0 0 2 connected 5461-10922 [6805->-29
 
     #[test]
     fn tags_that_would_name_keys_of_a_nested_prefix() {
-        let refused: [(&[u8], Option<&[u8]>, Role, &[u8]); 10] = [
+        type Case<'a> = (&'a [u8], Option<&'a [u8]>, Role, &'a [u8]);
+        let refused: [Case; 10] = [
             (b"counter", None, Role::Counter, b"counter"),
             (b"archive", None, Role::Archive, b"archive"),
             (b"msg:7", None, Role::Record, b"msg:7"),

@@ -2,42 +2,34 @@
 //!
 //! Records live in plain Redis keys under a prefix (see `keys.rs`), so any client can read
 //! what tlog writes and tlog reads what other clients write in the same layout.
+//!
+//! Layers, each using only those below it (`tests/seams.rs` holds this): the pure modules
+//! `keys`, `record`, `query`, `resp` and `error` <- `ffi` (the module API; the only `unsafe`
+//! besides `RedisModule_OnLoad` here) <- `store` (the only keyspace access) <- `cleaner` (the
+//! background work's scheduling) <- `commands` <- this file (loading: the API check, then each
+//! command of `commands::COMMANDS`, the configs, events, INFO and the cleaner's timer). The
+//! leaf state `config`, `stats` and `prefixes` is used by all and uses only pure modules.
 
 use std::ffi::c_int;
 
 use redis_module::raw;
 
-pub mod cleaner;
-pub mod commands;
-pub mod error;
-pub mod ffi;
+mod cleaner;
+mod commands;
+mod config;
+mod error;
+mod ffi;
 #[cfg(test)]
 mod fuzz;
-pub mod keys;
-pub mod query;
-pub mod record;
-pub mod registry;
-pub mod resp;
-pub mod retention;
-pub mod store;
+mod keys;
+mod prefixes;
+mod query;
+mod record;
+mod resp;
+mod stats;
+mod store;
 
-use commands::{add, count, del, get, latest, log, purge, tags, tail, Spec};
-use registry::EntryPoint;
-
-/// The commands and their entry points; docs, flags and arity are in each command's `SPEC`.
-fn command_table() -> [(&'static Spec, EntryPoint); 9] {
-    [
-        (&log::SPEC, entry_point!(log::run)),
-        (&add::SPEC, entry_point!(add::run)),
-        (&get::SPEC, entry_point!(get::run)),
-        (&latest::SPEC, entry_point!(latest::run)),
-        (&count::SPEC, entry_point!(count::run)),
-        (&tail::SPEC, entry_point!(tail::run)),
-        (&tags::SPEC, entry_point!(tags::run)),
-        (&del::SPEC, entry_point!(del::run)),
-        (&purge::SPEC, entry_point!(purge::run)),
-    ]
-}
+use ffi::events::{OnServerEvent, ServerEvent};
 
 /// `MODULE LIST` version: major * 10000 + minor * 100 + patch, from Cargo.toml.
 const VERSION: i32 = {
@@ -75,7 +67,8 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     argc: c_int,
 ) -> c_int {
     // Init fills the API table, the allocator's included: nothing may allocate before it.
-    if raw::Export_RedisModule_Init(ctx, c"tlog".as_ptr(), VERSION, raw::REDISMODULE_APIVER_1 as c_int)
+    // SAFETY: the server's live load context; the name is a static C string.
+    if unsafe { raw::Export_RedisModule_Init(ctx, c"tlog".as_ptr(), VERSION, raw::REDISMODULE_APIVER_1 as c_int) }
         == raw::REDISMODULE_ERR as c_int
     {
         return raw::REDISMODULE_ERR as c_int;
@@ -83,8 +76,12 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     let args: Vec<Vec<u8>> = if argv.is_null() || argc <= 0 {
         Vec::new()
     } else {
-        // SAFETY: the server passes `argc` live strings for the duration of the call.
-        std::slice::from_raw_parts(argv, argc as usize).iter().map(|&s| ffi::str_bytes(s).to_vec()).collect()
+        // SAFETY: the server passes `argc` live strings for the duration of the call, and each
+        // is copied before it returns.
+        unsafe { std::slice::from_raw_parts(argv, argc as usize) }
+            .iter()
+            .map(|&s| unsafe { ffi::str_bytes(s) }.to_vec())
+            .collect()
     };
     match load(ctx, &args) {
         Ok(()) => raw::REDISMODULE_OK as c_int,
@@ -96,7 +93,7 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
 }
 
 fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
-    let missing = registry::missing_apis();
+    let missing = ffi::missing_apis();
     if !missing.is_empty() {
         return Err(format!(
             "tlog needs Redis 7.0 or later (or Valkey 7.2+); this server lacks {}.",
@@ -115,16 +112,63 @@ fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
             gone.join(", ")
         ));
     }
-    registry::init_options(ctx);
-    for (spec, entry) in command_table() {
-        registry::register(ctx, spec, entry).map_err(|why| format!("tlog: {why}."))?;
+    ffi::command::set_module_options(ctx);
+    let fail = |why: String| format!("tlog: {why}.");
+    for spec in commands::COMMANDS {
+        ffi::command::register(ctx, spec).map_err(fail)?;
     }
-    registry::config::register(ctx).map_err(|why| format!("tlog: {why}."))?;
-    registry::config::apply_args(ctx, args).map_err(|why| format!("tlog: {why}."))?;
-    registry::subscribe_events(ctx).map_err(|why| format!("tlog: {why}."))?;
-    cleaner::register_info(ctx).map_err(|why| format!("tlog: {why}."))?;
-    cleaner::start(ctx).map_err(|why| format!("tlog: {why}."))?;
+    register_configs(ctx).map_err(fail)?;
+    apply_args(ctx, args).map_err(fail)?;
+    ffi::events::subscribe::<Events>(ctx).map_err(fail)?;
+    ffi::register_info::<cleaner::Info>(ctx).map_err(fail)?;
+    cleaner::start(ctx).map_err(fail)?;
     Ok(())
+}
+
+/// Registers the configs of `config` and applies what the configuration file says of them.
+fn register_configs(ctx: ffi::Ctx) -> Result<(), String> {
+    for (name, value) in config::FLAGS {
+        ffi::configs::register_bool(ctx, name, false, value)?;
+    }
+    for (name, value, default, min, max) in config::NUMBERS {
+        ffi::configs::register_number(ctx, name, default, min, max, value)?;
+    }
+    ffi::configs::load(ctx)
+}
+
+/// Applies `loadmodule` arguments, `name value` pairs (`max-age 3600` or
+/// `tlog.max-age 3600`), through CONFIG SET: the same names, checks and errors as there.
+/// They come after the configuration file's `tlog.*` lines, so they win.
+fn apply_args(ctx: ffi::Ctx, args: &[Vec<u8>]) -> Result<(), String> {
+    if !args.len().is_multiple_of(2) {
+        return Err("loadmodule arguments come in pairs: name value".into());
+    }
+    for pair in args.chunks(2) {
+        let name = if pair[0].starts_with(b"tlog.") { pair[0].clone() } else { [&b"tlog."[..], &pair[0]].concat() };
+        ctx.config_set(&name, &pair[1]).map_err(|e| {
+            format!(
+                "loadmodule argument {} {}: {e}",
+                String::from_utf8_lossy(&pair[0]),
+                String::from_utf8_lossy(&pair[1])
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Server events after which the keyspace may no longer be what the module remembers of it.
+struct Events;
+
+impl OnServerEvent for Events {
+    fn on(event: ServerEvent) {
+        store::floor_cache::clear();
+        cleaner::forget_prefixes();
+        match event {
+            ServerEvent::SwapDb => cleaner::databases_swapped(),
+            ServerEvent::RoleChanged { now_replica: true } => cleaner::role_changed(),
+            _ => {}
+        }
+    }
 }
 
 fn log_warning(ctx: *mut raw::RedisModuleCtx, msg: &str) {

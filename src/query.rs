@@ -146,7 +146,7 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
                 return Err(Error::RepeatedOption(name));
             }
             // One error for every count out of range, huge ones included (beyond i64 too).
-            let max = crate::commands::MAX_TAGS;
+            let max = crate::record::MAX_TAGS;
             let n = value
                 .and_then(keys::parse_i64)
                 .and_then(|n| usize::try_from(n).ok())
@@ -225,12 +225,12 @@ pub fn parse_time(v: &[u8]) -> Result<i64> {
     DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
 }
 
+/// What [`IdList::records_ts`] finds: per id, `None` if gone, else its timestamp; and the
+/// error that stopped it short, if any.
+pub type RecordsTs = (Vec<Option<Option<i64>>>, Option<Error>);
+
 /// [`IdList::records_ts`] by one [`IdList::record_ts`] per id.
-pub fn records_ts_one_by_one<L: IdList + ?Sized>(
-    list: &L,
-    ids: &[i64],
-    need_ts: bool,
-) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+pub fn records_ts_one_by_one<L: IdList + ?Sized>(list: &L, ids: &[i64], need_ts: bool) -> Result<RecordsTs> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         match list.record_ts(id, need_ts) {
@@ -266,7 +266,7 @@ pub trait IdList {
     /// [`IdList::record_ts`] of each of `ids`, in order. At the first record the caller may
     /// not read, the answers stop short, with that error beside them (an error at once if it
     /// is the first). A flow reads many records at once for less than one by one.
-    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<(Vec<Option<Option<i64>>>, Option<Error>)> {
+    fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<RecordsTs> {
         records_ts_one_by_one(self, ids, need_ts)
     }
 
@@ -1391,7 +1391,8 @@ mod tests {
             recs.push((id, tags));
         }
         let view: Vec<(i64, &[&str])> = recs.iter().map(|(id, t)| (*id, t.as_slice())).collect();
-        let cases: &[(&str, &[&str], &[&str], &[&str], &[&str])] = &[
+        type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
             ("a", &["b"], &[], &[], &[]),
             ("__all__", &["a", "b"], &[], &[], &["ASC"]),
             ("__all__", &[], &["c", "d"], &[], &[]),

@@ -19,6 +19,12 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 /// recurse (Python's stops near 1000 levels); a record must stay readable by all of them.
 pub const MAX_DEPTH: usize = 100;
 
+/// At most this many tags per record: a record's tags are written in one atomic command.
+pub const MAX_TAGS: usize = 1024;
+
+/// The longest TTL (and retention age): 100 years, far from any overflow of milliseconds.
+pub const MAX_TTL: i64 = 100 * 365 * 24 * 3600;
+
 /// A message ready to be embedded in a record as valid JSON: text (escaped as it is written
 /// into the record, with no copy before) or a JSON value already validated and compacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,7 @@ impl<'a> JsonMessage<'a> {
     }
 
     /// The JSON text as it goes into the record.
+    #[cfg(test)]
     pub fn as_str(&self) -> Cow<'_, str> {
         match &self.0 {
             Repr::Json(j) => Cow::Borrowed(j),
@@ -154,6 +161,7 @@ pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage<'_>, tags: &[&str])
 
 /// Unix seconds with exactly six decimals: `1732357002.123456`. Integer arithmetic, so the text
 /// is the same on every machine that formats the same microseconds.
+#[cfg(test)]
 pub fn format_ts(micros: i64) -> String {
     let mut out = String::with_capacity(24);
     push_ts(&mut out, micros);
@@ -224,6 +232,7 @@ fn fast_ts(raw: &[u8]) -> Option<i64> {
 /// RFC 3339 in UTC with microseconds and an explicit offset: `2026-11-23T10:15:02.123456+00:00`.
 /// `None` outside years 0000 to 9999, which RFC 3339 cannot write (a record of another client
 /// may hold such a time): a reply then shows no time rather than a text that is not RFC 3339.
+#[cfg(test)]
 pub fn rfc3339(micros: i64) -> Option<String> {
     let mut buf = RFC3339_BUF;
     rfc3339_into(micros, &mut buf).map(|b| String::from_utf8_lossy(b).into_owned())
@@ -343,12 +352,15 @@ impl<'a> Tags<'a> {
 
     pub fn len(&self) -> usize {
         match self {
-            Tags::Plain(region) if region.is_empty() => 0,
+            Tags::Plain("") => 0,
             Tags::Plain(region) => region.bytes().filter(|&c| c == b'"').count() / 2,
             Tags::List(v) => v.len(),
         }
     }
+}
 
+#[cfg(test)]
+impl Tags<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -6,8 +6,8 @@ use super::{message_text, new_record_tags, Arg, ArgKind, Spec};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
 use crate::keys;
-use crate::record::JsonMessage;
-use crate::retention::{Limits, APPROX_BATCH};
+use crate::record::{JsonMessage, MAX_TTL};
+use crate::store::retention::{Limits, APPROX_BATCH};
 use crate::store::{self, NewRecord};
 
 pub static SPEC: Spec = Spec {
@@ -39,11 +39,9 @@ pub static SPEC: Spec = Spec {
         Arg::new("message", ArgKind::String).token("MESSAGE"),
         Arg::new("tag", ArgKind::String).optional().multiple(),
     ],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
-/// The longest TTL: 100 years, far from any overflow of milliseconds.
-pub const MAX_TTL: i64 = 100 * 365 * 24 * 3600;
 /// The largest MAXLEN.
 pub const MAX_MAXLEN: i64 = 1_000_000_000_000;
 

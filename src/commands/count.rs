@@ -14,7 +14,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(1) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); with AND, OR or NOT, O(M log N) where M is the number of ids scanned in the smallest flow a record must be in, at most the scan limit (tlog.read-scan-limit or SCANLIMIT).",
     since: "0.1.0",
     args: super::COUNT_ARGS,
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 const OPTIONS: Allowed = Allowed::COUNT;

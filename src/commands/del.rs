@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(K * F * (log N + D)) for K ids and F flows per record, where N is the length of a flow and D the distance of the id from the nearer end of that flow.",
     since: "0.1.0",
     args: &[Arg::new("prefix", ArgKind::Key), Arg::new("id", ArgKind::Integer).multiple()],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 /// The ids to delete: positive integers, each once, in the order given.

@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned for the reply; the ids passed over without being returned stop at the scan limit (tlog.read-scan-limit or SCANLIMIT). With AND, OR or NOT, the ids scanned are those of the smallest flow a record must be in, each probing every other flow in O(log N).",
     since: "0.1.0",
     args: super::GET_ARGS,
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 const OPTIONS: Allowed = Allowed::GET;
@@ -27,7 +27,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let reply = Reply::new(ctx);
     if let Some((page, outcome)) = super::select_page(ctx, &req, &work)? {
         // Stopped at the scan limit with nothing found: an empty page would read as the end.
-        if !q.with_cursor && outcome.end == End::Cut && page.iter().all(|b| b.len() == 0) {
+        if !q.with_cursor && outcome.end == End::Cut && page.iter().all(|b| b.is_empty()) {
             return Err(super::scan_limit_error(&work, q, &outcome));
         }
         if q.with_cursor {

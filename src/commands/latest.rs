@@ -14,7 +14,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(W) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); plus one step per id skipped (record gone, or not matching AND, OR or NOT), up to the scan limit (tlog.read-scan-limit or SCANLIMIT).",
     since: "0.1.0",
     args: super::LATEST_ARGS,
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 const OPTIONS: Allowed = Allowed::LATEST;

@@ -20,7 +20,7 @@ pub static SPEC: Spec = Spec {
         Arg::new("message", ArgKind::String),
         Arg::new("tag", ArgKind::String).optional().multiple(),
     ],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {

@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     complexity: "O(N) for N keys in the database, spread over slices of at most 1 ms; the caller waits for the count (inside MULTI or a script it runs at once).",
     since: "0.1.0",
     args: &[Arg::new("prefix", ArgKind::Key)],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {

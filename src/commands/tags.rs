@@ -23,7 +23,7 @@ pub static SPEC: Spec = Spec {
         Arg::new("pattern", ArgKind::String).token("MATCH").optional(),
         Arg::new("count", ArgKind::Integer).token("COUNT").optional(),
     ],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 /// The most work one call may ask of SCAN: a page must never block the server.

@@ -1,14 +1,10 @@
 //! `TLOG.TAIL prefix tag id [filters] [COUNT count] [BLOCK milliseconds] [RAW]`: the records of
 //! a flow newer than an id, oldest first; with BLOCK, waits for them as XREAD BLOCK does.
 
-use std::ffi::{c_int, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use redis_module::raw;
-
 use super::{reply_records, select, Arg, ArgKind, ReadRequest, Spec, TAG_FILTERS};
 use crate::error::{Error, Result, Resume};
-use crate::ffi::{Ctx, Reply};
+use crate::ffi::events::{listen_to_list_pushes, ListWaiters};
+use crate::ffi::{Ctx, OnKeys, Reply};
 use crate::keys::{self, Keys};
 use crate::query::{self, Allowed, End, Query};
 use crate::store::Flow;
@@ -34,7 +30,7 @@ pub static SPEC: Spec = Spec {
         super::SCAN_OPTIONS[1],
         Arg::new("raw", ArgKind::Token).token("RAW").optional(),
     ],
-    handler: run,
+    entry: crate::command_entry!(run),
 };
 
 /// Where the reader stands: after an id, or after whatever is newest now (`$`).
@@ -71,7 +67,7 @@ impl Waiting {
     /// callback once it is unblocked, times out or disconnects, or here if it cannot block),
     /// so that writes wake readers only while some wait.
     fn new(prefix: &[u8], tag: &[u8], query: Query) -> Self {
-        crate::store::readers::add();
+        crate::stats::reader_blocked();
         Waiting { prefix: prefix.to_vec(), tag: tag.to_vec(), query }
     }
 
@@ -107,14 +103,8 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
         return Ok(());
     }
     let keys = wait_keys(ctx, &req)?;
-    crate::registry::listen_to_list_pushes(ctx)?;
-    let state = Box::into_raw(Box::new(Waiting::new(prefix, tag, req.query.clone())));
-    if let Err(e) = ctx.block_on_keys(&keys, timeout, on_ready, on_timeout, free_waiting, state.cast::<c_void>()) {
-        // SAFETY: the server did not take the state; it is still ours.
-        drop(unsafe { Box::from_raw(state) });
-        return Err(e);
-    }
-    Ok(())
+    listen_to_list_pushes::<Readers>(ctx)?;
+    ctx.block_on_keys(&keys, timeout, Waiting::new(prefix, tag, req.query.clone()))
 }
 
 /// Replies with the matching records if there are any: true if it replied. A scan cut short
@@ -191,48 +181,35 @@ fn wait_keys(ctx: Ctx, req: &ReadRequest<'_>) -> Result<Vec<crate::ffi::RString>
     tags.into_iter().map(|t| ctx.string(&keys.flow(t))).collect()
 }
 
-/// A flow the reader waits on got a record: reply if one matches, else keep waiting.
-unsafe extern "C" fn on_ready(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::RedisModuleString, _: c_int) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else {
-        return raw::REDISMODULE_ERR as c_int;
-    };
-    let state = ctx.blocked_state().cast::<Waiting>();
-    if state.is_null() {
-        return raw::REDISMODULE_ERR as c_int;
-    }
-    // SAFETY: the state is ours (made in `run`), alive until `free_waiting`.
-    let waiting = unsafe { &mut *state };
-    match catch_unwind(AssertUnwindSafe(|| serve_waiting(ctx, waiting))) {
-        Ok(Ok(true)) => raw::REDISMODULE_OK as c_int,
-        Ok(Ok(false)) => raw::REDISMODULE_ERR as c_int,
-        Ok(Err(e)) => {
-            Reply::new(ctx).error(&e);
-            raw::REDISMODULE_OK as c_int
-        }
-        Err(_) => {
-            Reply::new(ctx).error(&Error::Internal("unexpected failure, nothing more was done"));
-            raw::REDISMODULE_OK as c_int
+impl OnKeys for Waiting {
+    /// A flow the reader waits on got a record: reply if one matches, else keep waiting.
+    fn ready(&mut self, ctx: Ctx) -> bool {
+        match serve_waiting(ctx, self) {
+            Ok(replied) => replied,
+            Err(e) => {
+                Reply::new(ctx).error(&e);
+                true
+            }
         }
     }
-}
 
-unsafe extern "C" fn on_timeout(ctx: *mut raw::RedisModuleCtx, _: *mut *mut raw::RedisModuleString, _: c_int) -> c_int {
-    if let Some(ctx) = Ctx::new(ctx) {
+    fn timed_out(&mut self, ctx: Ctx) {
         Reply::new(ctx).null();
     }
-    raw::REDISMODULE_OK as c_int
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        crate::store::readers::remove();
+        crate::stats::reader_gone();
     }
 }
 
-unsafe extern "C" fn free_waiting(_: *mut raw::RedisModuleCtx, state: *mut c_void) {
-    if !state.is_null() {
-        // SAFETY: made by Box::into_raw in `run`; the server frees it exactly once.
-        drop(unsafe { Box::from_raw(state.cast::<Waiting>()) });
+/// The blocked readers, for the list events that wake them.
+struct Readers;
+
+impl ListWaiters for Readers {
+    fn any() -> bool {
+        crate::stats::readers() > 0
     }
 }
 

@@ -53,6 +53,11 @@ pub struct Archive {
     pub maxlen: i64,
 }
 
+/// The archive records removed by retention go to, if archiving is on.
+pub fn archive() -> Option<Archive> {
+    crate::config::archive_maxlen().map(|maxlen| Archive { maxlen })
+}
+
 /// One entry leaving the tail of `__all__`: a record, or a dead id.
 struct Eviction {
     /// The entry as stored in the flow.
@@ -89,11 +94,6 @@ pub struct Removed {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.evictions.is_empty()
-    }
-
-    /// Entries the plan removes from `__all__`.
-    pub fn len(&self) -> usize {
-        self.evictions.len()
     }
 
     /// True if the step's bounds ended the plan: another step may find more to remove.
@@ -469,6 +469,30 @@ fn shows(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], id: i64) -> Result<bool> {
         return Ok(false);
     }
     Ok(tag == keys::ALL_FLOW || record::decode(body).tags.iter().any(|t| t.as_bytes() == tag))
+}
+
+/// The length and newest entry of list `name` (`None` if it is no list): what shows whether a
+/// list changed since it was last looked at.
+pub fn list_state(ctx: Ctx, name: &RString) -> Option<(usize, Vec<u8>)> {
+    let k = Key::open(ctx, name, Mode::Read).ok()?;
+    if k.kind() != KeyKind::List {
+        return None;
+    }
+    let head = k.list_get(ctx, 0).map(|e| e.as_bytes().to_vec()).unwrap_or_default();
+    Some((k.len(), head))
+}
+
+/// True if `__all__` of `prefix` in the selected database is a list.
+pub fn has_all_flow(ctx: Ctx, prefix: &[u8]) -> bool {
+    ctx.string(&Keys::new(prefix).all_flow())
+        .and_then(|name| Ok(Key::open(ctx, &name, Mode::Read)?.kind()))
+        .is_ok_and(|k| k == KeyKind::List)
+}
+
+/// One SCAN step over the selected database for the keys named like flows (`*flow:*`):
+/// `(next cursor, keys)`, at most about `count` keys looked at.
+pub fn scan_flows(ctx: Ctx, cursor: &[u8], count: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    ctx.scan(cursor, b"*flow:*", count)
 }
 
 /// True if `body`, stored at record `id`'s name, is a record of the prefix: it holds its own

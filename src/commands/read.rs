@@ -1,0 +1,171 @@
+//! The read engine of TLOG.GET, TLOG.LATEST, TLOG.COUNT and TLOG.TAIL: request parsing
+//! (`prefix [tag [option ...]]`), then selection through `query` over the flows the store
+//! opens: one flow read in pages, or the streaming merge of a tag filter.
+
+use crate::config;
+use crate::error::{Error, Result, Resume};
+use crate::ffi::Ctx;
+use crate::keys::ALL_FLOW;
+use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work};
+use crate::record;
+use crate::store::{Fetched, Flow};
+
+/// What a read command was asked: `prefix [tag [option ...]]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ReadRequest<'a> {
+    pub prefix: &'a [u8],
+    /// The flow to read: the given tag, or `__all__`.
+    pub tag: &'a [u8],
+    pub query: Query,
+}
+
+/// Parses `prefix [tag [option ...]]`. The argument after the prefix is always a tag, whatever
+/// its text; options only follow a tag (`__all__` names the flow of every record).
+pub fn parse_read<'a>(args: &[&'a [u8]], allowed: Allowed) -> Result<ReadRequest<'a>> {
+    let (prefix, rest) = args.split_first().ok_or(Error::Syntax)?;
+    let Some((tag, options)) = rest.split_first() else {
+        return Ok(ReadRequest { prefix, tag: ALL_FLOW, query: Query::default() });
+    };
+    if tag.is_empty() {
+        return Err(Error::EmptyTag);
+    }
+    Ok(ReadRequest { prefix, tag, query: query::parse_options(options, allowed)? })
+}
+
+/// What a read may do, from the configuration and the call's SCANLIMIT.
+pub fn work_for(q: &Query) -> Work {
+    Work::new(config::read_window(), q.scan_limit.unwrap_or_else(config::read_scan_limit))
+}
+
+/// The ids a read returns, in reply order, the base flow to read their records through, and
+/// how the scan ended. Every record key is ACL-checked while selecting, before the reply
+/// starts.
+pub fn select<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<'a>, Vec<i64>, Outcome)> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    if !q.has_tag_filter() {
+        let (ids, outcome) = query::select(&flow, q, work)?;
+        return Ok((flow, ids, outcome));
+    }
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut ids = Vec::new();
+    if limit == 0 {
+        return Ok((flow, ids, Outcome::DONE));
+    }
+    let how = Matching { read_records: true, count_matches: false };
+    let outcome = each_tag_match(&flow, req, how, work, |id| {
+        ids.push(id);
+        ids.len() < limit
+    })?;
+    Ok((flow, ids, outcome))
+}
+
+/// At most this many records are read by one MGET.
+const FETCH_BATCH: usize = 1000;
+
+/// The records of a query without a tag filter, read with MGET in batches, in reply order,
+/// and how the scan ended. `None` for a query with a tag filter, or if the server would not
+/// run MGET for the module (see `Ctx::call_strings`): then the caller reads key by key. Every
+/// record key is ACL-checked before the reply starts.
+pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Option<(Vec<Fetched>, Outcome)>> {
+    let q = &req.query;
+    if q.has_tag_filter() {
+        return Ok(None);
+    }
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    if limit == 0 {
+        return Ok(Some((Vec::new(), Outcome::DONE)));
+    }
+    let plan = query::plan(&flow, q, work.window)?;
+    let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
+    let mut batches = Vec::new();
+    let mut found = 0;
+    let mut last = None;
+    // Each round asks for as many records as the page still needs; after a round that came
+    // back short (records gone, outside the time bounds), it reads ahead twice as far, so a
+    // long run of missing records costs a few rounds, not one per record; never further than
+    // the scan limit lets it. What a round reads beyond the page is dropped; a key the caller
+    // may not read counts only if the page needs a record from there on, as when records are
+    // read one by one.
+    let mut ahead = 0;
+    while found < limit {
+        let need = limit - found;
+        let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
+        // A batch of records all gone passes over no more ids than are left to pass.
+        let size = need.max(ahead).min(FETCH_BATCH).min(left).max(1);
+        let mut ids = Vec::with_capacity(size);
+        while ids.len() < size {
+            match candidates.next_id() {
+                Some(id) => ids.push(id),
+                None => break,
+            }
+        }
+        let Some(&batch_last) = ids.last() else { break };
+        let Some((mut batch, refused)) = flow.fetch(&ids)? else {
+            work.again_one_by_one();
+            return Ok(None);
+        };
+        if q.has_time_bounds() {
+            // Each record's time is checked: records of other clients may be out of order.
+            batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)));
+        }
+        // Records gone or outside the time bounds, and of those asked beyond a refused key.
+        work.pass(ids.len().saturating_sub(batch.len()) as u64);
+        batch.truncate(need);
+        found += batch.len();
+        last = Some(batch_last);
+        if found >= limit {
+            last = batch.records().last().map(|(id, _)| id);
+            batches.push(batch);
+            return Ok(Some((batches, Outcome { end: End::Full, last })));
+        }
+        batches.push(batch);
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        if work.exhausted() {
+            return Ok(Some((batches, Outcome { end: End::Cut, last })));
+        }
+        ahead = size.saturating_mul(2);
+    }
+    Ok(Some((batches, Outcome { end: End::Done, last })))
+}
+
+/// Where a read without WITHCURSOR that found nothing before its scan limit goes on from.
+pub fn scan_limit_error(work: &Work, q: &Query, outcome: &Outcome) -> Error {
+    let at = outcome.last.unwrap_or(0);
+    let resume = if q.asc { Resume::After(at) } else { Resume::Before(at) };
+    Error::ScanLimit { passed: work.passed(), resume }
+}
+
+/// How many ids of the flow a query's bounds and tag filter admit, and how the scan ended.
+/// Without a tag filter, by position (see [`query::count`]): never cut short.
+pub fn count(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<(usize, Outcome)> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    if !req.query.has_tag_filter() {
+        return Ok((query::count(&flow, &req.query, work.window)?, Outcome::DONE));
+    }
+    let mut n = 0;
+    let how = Matching { read_records: false, count_matches: true };
+    let outcome = each_tag_match(&flow, req, how, work, |_| {
+        n += 1;
+        true
+    })?;
+    Ok((n, outcome))
+}
+
+/// Opens the flows of the query's AND, OR and NOT tags and runs the streaming merge.
+fn each_tag_match(
+    base: &Flow<'_>,
+    req: &ReadRequest<'_>,
+    how: Matching,
+    work: &Work,
+    f: impl FnMut(i64) -> bool,
+) -> Result<Outcome> {
+    let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'_>>> { tags.iter().map(|t| base.sibling(t)).collect() };
+    let q = &req.query;
+    let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
+    let src = Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
+    query::each_match(&src, q, how, work, f)
+}
