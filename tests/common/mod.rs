@@ -52,7 +52,10 @@ impl Server {
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .arg("--dir")
             .arg(dir.path())
-            .args(["--enable-debug-command", "local", "--logfile", "server.log"]);
+            .args(["--enable-debug-command", "local", "--logfile", "server.log"])
+            // A replica's full sync starts at once, not after the default 5 s a diskless sync
+            // waits for more replicas to join it.
+            .args(["--repl-diskless-sync-delay", "0"]);
         if module {
             cmd.arg("--loadmodule").arg(module_path());
         }
