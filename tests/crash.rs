@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use common::*;
 use redis::Commands;
@@ -77,6 +76,7 @@ fn kill_9_under_load_loses_no_acknowledged_record_and_leaves_none_partial() {
     let mut server = Server::start_with(true, &args);
     let mut acked: Vec<i64> = Vec::new();
     for round in 0..4 {
+        let logged = tlog_info(&mut server.conn())["records_logged"];
         let stop = Arc::new(AtomicBool::new(false));
         let writers: Vec<_> = (0..3)
             .map(|w| {
@@ -84,7 +84,8 @@ fn kill_9_under_load_loses_no_acknowledged_record_and_leaves_none_partial() {
                 thread::spawn(move || log_until_killed(port, stop, (round * 10 + w) * 1_000_000))
             })
             .collect();
-        thread::sleep(Duration::from_millis(300));
+        // The kill comes under load, once this round has logged 100 records.
+        wait_info(&mut server.conn(), "records_logged", 30, "records logged this round", |n| n >= logged + 100);
         let dir = server.kill_hard();
         stop.store(true, Ordering::Relaxed);
         for w in writers {
@@ -107,7 +108,7 @@ fn an_rdb_snapshot_taken_under_load_is_consistent() {
         let (port, stop) = (s.port, stop.clone());
         thread::spawn(move || log_until_killed(port, stop, 0))
     };
-    thread::sleep(Duration::from_millis(200));
+    wait_info(&mut s.conn(), "records_logged", 30, "records logged before the snapshot", |n| n >= 50);
     let _: () = redis::cmd("SAVE").query(&mut s.conn()).unwrap();
     let dir = s.kill_hard();
     stop.store(true, Ordering::Relaxed);

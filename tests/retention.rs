@@ -14,7 +14,7 @@ fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
         assert!(Instant::now() < deadline, "not reached in {secs} s: {what}");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -214,10 +214,12 @@ fn count_and_age_limits_hold_under_continuous_logging() {
     let mut con = s.conn();
     for i in 1..=500 {
         cmd(&mut con, &["TLOG.LOG", "p", &format!("m{i}"), &format!("t{}", i % 3)]).unwrap();
-        // The cleaner runs between commands: the flow never grows far past the limit.
+        // The cleaner runs between commands: each time 100 more records are in, it brings the
+        // prefix back to its limit.
         if i % 100 == 0 {
-            std::thread::sleep(Duration::from_millis(150));
-            assert!(con.llen::<_, usize>("p:flow:__all__").unwrap() <= 150);
+            eventually(10, &format!("p is back to 50 records after {i}"), || {
+                con.llen::<_, usize>("p:flow:__all__").unwrap() == 50
+            });
         }
     }
     let newest: Vec<i64> = (451..=500).rev().collect();
@@ -231,14 +233,17 @@ fn count_and_age_limits_hold_under_continuous_logging() {
     }
     assert_eq!(info(&mut con)["records_evicted"], 450);
 
-    // Age: a record older than max-age goes, a newer one stays.
+    // Age: a record older than max-age goes, a newer one stays. The old one, a minute old by
+    // the server's clock, is written as another client following the layout would.
     set_config(&mut con, "tlog.max-records", "0");
-    let old = int(&cmd(&mut con, &["TLOG.LOG", "q", "old"]).unwrap());
-    std::thread::sleep(Duration::from_millis(2500));
+    let minute_ago = (server_time_us(&mut con) - 60_000_000) as f64 / 1e6;
+    let _: () = con.set("q:msg:1", format!(r#"{{"id":1,"ts":{minute_ago},"message":"old","tags":[]}}"#)).unwrap();
+    let _: () = con.lpush("q:flow:__all__", 1).unwrap();
+    let _: () = con.set("q:counter", 1).unwrap();
     let young = int(&cmd(&mut con, &["TLOG.LOG", "q", "young"]).unwrap());
-    set_config(&mut con, "tlog.max-age", "2");
+    set_config(&mut con, "tlog.max-age", "30");
     eventually(5, "the old record is removed", || flow(&mut con, "q:flow:__all__") == vec![young]);
-    assert!(!con.exists::<_, bool>(format!("q:msg:{old}")).unwrap());
+    assert!(!con.exists::<_, bool>("q:msg:1").unwrap());
     assert!(con.exists::<_, bool>(format!("q:msg:{young}")).unwrap());
 }
 
@@ -492,26 +497,37 @@ fn replicas_and_the_aof_match_while_the_cleaner_runs() {
     // The replica runs no module: the cleaner's effects are plain commands.
     let replica = Server::replica_of(&master, false);
     let mut con = master.conn();
-    let end = Instant::now() + Duration::from_secs(3);
+    // 5000 writes at least, and as many as it takes for the cleaner to tick 5 times among
+    // them.
+    let ticks = info(&mut con)["cleaner_ticks"];
     let mut i = 0;
-    while Instant::now() < end {
+    while i < 5000 || info(&mut con)["cleaner_ticks"] < ticks + 5 {
         i += 1;
         let ttl = if i % 2 == 0 { "1" } else { "100" };
         cmd(&mut con, &["TLOG.ADD", "p", "TTL", ttl, "MESSAGE", &format!("m{i}"), &format!("t{}", i % 5)]).unwrap();
         if i % 50 == 0 {
             cmd(&mut con, &["TLOG.ADD", "p", "MAXLEN", "~", "200", "MESSAGE", "trim"]).unwrap();
         }
+        assert!(i < 1_000_000, "the cleaner did not tick 5 times in {i} writes");
     }
     cmd(&mut con, &["TLOG.LOG", "gone", "x"]).unwrap();
     cmd(&mut con, &["TLOG.PURGE", "gone"]).unwrap();
-    // Past the last TTL, once the cleaner has nothing more to do, the data stops changing.
-    std::thread::sleep(Duration::from_millis(1200));
-    let mut digest = master.digest();
-    eventually(20, "the master's data settles", || {
-        std::thread::sleep(Duration::from_millis(1500));
-        let now = master.digest();
-        std::mem::replace(&mut digest, now.clone()) == now
-    });
+    // Once the clock is past the last TTL, a full SCAN deletes every expired key (it expires
+    // those it meets) rather than leaving some to the server's sampling.
+    let last_expiry = server_time_us(&mut con) + 1_000_000;
+    wait_server_time_past(&mut con, last_expiry, "the last record with a TTL of 1 s expires");
+    let _: Vec<String> = con.scan().unwrap().collect();
+    // Then the data stops changing: it is the same before and after two full passes of the
+    // cleaner over every key, which had every chance to change it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let digest = loop {
+        let before = master.digest();
+        scan_cycles(&mut con, 2);
+        if master.digest() == before {
+            break before;
+        }
+        assert!(Instant::now() < deadline, "the master's data never settled");
+    };
     assert!(con.llen::<_, usize>("p:flow:__all__").unwrap() <= 300);
     let _: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
     assert_eq!(digest, replica.digest());

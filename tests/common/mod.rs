@@ -52,7 +52,10 @@ impl Server {
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .arg("--dir")
             .arg(dir.path())
-            .args(["--enable-debug-command", "local", "--logfile", "server.log"]);
+            .args(["--enable-debug-command", "local", "--logfile", "server.log"])
+            // A replica's full sync starts at once, not after the default 5 s a diskless sync
+            // waits for more replicas to join it.
+            .args(["--repl-diskless-sync-delay", "0"]);
         if module {
             cmd.arg("--loadmodule").arg(module_path());
         }
@@ -255,7 +258,40 @@ pub fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
         assert!(Instant::now() < deadline, "not reached in {secs} s: {what}");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The server's clock (TIME), in microseconds since the epoch.
+pub fn server_time_us(con: &mut Connection) -> i64 {
+    let (secs, micros): (i64, i64) = redis::cmd("TIME").query(con).expect("TIME");
+    secs * 1_000_000 + micros
+}
+
+/// Polls the server's clock until it is past `at_us` (microseconds since the epoch): for a
+/// test whose point is that time passes (a TTL running out), not that something else happens.
+pub fn wait_server_time_past(con: &mut Connection, at_us: i64, what: &str) {
+    let mut now = server_time_us(con);
+    let limit = Duration::from_micros((at_us - now).max(0) as u64) + Duration::from_secs(10);
+    let deadline = Instant::now() + limit;
+    while now <= at_us {
+        assert!(Instant::now() < deadline, "the server's clock never passed {at_us} µs (now {now}): {what}");
+        std::thread::sleep(Duration::from_micros(((at_us - now) as u64 + 1).min(20_000)));
+        now = server_time_us(con);
+    }
+}
+
+/// Polls the `tlog_<field>` of INFO until `pred` holds for it, for at most `secs` seconds;
+/// returns the value that did.
+pub fn wait_info(con: &mut Connection, field: &str, secs: u64, what: &str, pred: impl Fn(u64) -> bool) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = *tlog_info(con).get(field).unwrap_or_else(|| panic!("no tlog_{field} in INFO tlog"));
+        if pred(v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "not reached in {secs} s: {what} (tlog_{field} is {v})");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
