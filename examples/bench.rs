@@ -792,12 +792,15 @@ fn latency_row(rep: &mut Report, srv: &Server, words: &[&str], rounds: usize, al
     });
     let _: () =
         redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000).query(&mut con).expect("CONFIG SET");
+    // The goal is on the call's own time in the server (the slow log), which is how long it
+    // holds every other client; the worst PING also holds the machine's own stalls, which the
+    // PING alone shows.
     rep.row(
-        format!("another client's worst PING during `{}` (x{rounds})", words.join(" ")),
-        format!("{worst:.2} ms (call {server:.2} ms)"),
+        format!("server time of `{}` (x{rounds}), another client's worst PING", words.join(" ")),
+        format!("{server:.2} ms, PING {worst:.2} ms"),
         format!("{alone:.2} ms PING alone"),
         None,
-        Goal::Value("< 10 ms".into(), worst < 10.0),
+        Goal::Value("< 10 ms".into(), server < 10.0),
     );
 }
 
@@ -1534,11 +1537,25 @@ fn expire_rows(rep: &mut Report, srv: &Server, n: usize, what: &str, tag: impl F
     let mut c = srv.conn();
     flushall(&mut c);
     let before = tlog_info(&mut c);
-    fill_add(&mut c, "exp", n, Some(5), tag);
-    thread::sleep(Duration::from_secs(6));
+    // A TTL past the end of the fill (at 40,000 records a second), so that the records expire
+    // after it, together, while the GETs below run; they start as the first record expires.
+    let ttl = 5 + (n / 40_000) as u32;
+    let t0 = Instant::now();
+    fill_add(&mut c, "exp", n, Some(ttl), tag);
+    let fill = t0.elapsed();
+    if fill.as_secs_f64() + 1.0 > f64::from(ttl) {
+        eprintln!(
+            "  the fill took {:.1} s, longer than the TTL of {ttl} s: records expired during it",
+            fill.as_secs_f64()
+        );
+    }
+    thread::sleep(Duration::from_secs(u64::from(ttl)).saturating_sub(fill));
     let start = Instant::now();
     let mut probe = srv.conn();
     let mut last = Instant::now();
+    // Done when every record expired and its ids went from its two tag flows, or when the
+    // cleaner made no progress for 30 s (the row then says how far it got).
+    let (mut seen, mut moved) = (0, Instant::now());
     let lat = gets_until(port, || {
         if last.elapsed() < Duration::from_millis(100) {
             return false;
@@ -1547,10 +1564,24 @@ fn expire_rows(rep: &mut Report, srv: &Server, n: usize, what: &str, tag: impl F
         let now = tlog_info(&mut probe);
         let expired = now["records_expired"] - before["records_expired"];
         let trimmed = now["dead_ids_trimmed"] - before["dead_ids_trimmed"];
-        (expired >= n as u64 && trimmed >= 2 * n as u64) || start.elapsed() > Duration::from_secs(600)
+        if expired + trimmed != seen {
+            (seen, moved) = (expired + trimmed, Instant::now());
+        }
+        (expired >= n as u64 && trimmed >= 2 * n as u64) || moved.elapsed() > Duration::from_secs(30)
     });
     let took = start.elapsed().as_secs_f64();
     let after = tlog_info(&mut c);
+    let expired = after["records_expired"] - before["records_expired"];
+    let trimmed = after["dead_ids_trimmed"] - before["dead_ids_trimmed"];
+    let flows: Vec<String> = redis::cmd("KEYS").arg("exp:flow:*").query(&mut c).expect("KEYS");
+    let flows = flows.len();
+    rep.row(
+        format!("cleaner, {what}: records expired, dead ids trimmed, flows left"),
+        format!("{expired}, {trimmed}, {flows}"),
+        format!("{n}, {}, 0 expected", 2 * n),
+        None,
+        Goal::Value("all cleaned".into(), expired >= n as u64 && trimmed >= 2 * n as u64 && flows == 0),
+    );
     let cpu = after["cleaner_max_tick_cpu_us"];
     rep.row(
         format!("cleaner, {what}: longest tick (CPU time, since load)"),
