@@ -289,9 +289,10 @@ pub trait IdList {
 ///
 /// The window: an id (or a record's time) may sit up to `window` positions away from the place
 /// sorted order would give it in its flow, as when another client takes an id with INCR and
-/// pushes it a few records later. Reads stay exact within the window: each bound's search is
-/// widened by twice the window on each side, and the ids are put in order through a heap of at
-/// most `2 * window + 1` of them.
+/// pushes it a few records later. Positions are counted in ids: entries that are not ids take
+/// none. Reads stay exact within the window: each bound's search is widened by twice the
+/// window of ids on each side, and the ids are put in order through a heap of at most
+/// `2 * window + 1` of them.
 ///
 /// The scan limit: an id passed over is one looked at and not returned (its record gone,
 /// filtered out by a tag or a time, a repeat, or an entry that is not an id), in any flow the
@@ -627,10 +628,45 @@ impl<'l, L: IdList> Sorted<'l, L> {
         (s, at_s)
     }
 
-    /// Moves the reading position to twice the window before `s`, the place [`Sorted::search`]
-    /// found for an id.
+    /// The entries at the logical positions `r`, in reply order.
+    fn read(&self, r: Range<usize>) -> Vec<Option<i64>> {
+        let indices = Self::logical(self.n, self.asc, r);
+        let mut run = self.list.ids(indices);
+        if self.asc {
+            run.reverse();
+        }
+        run
+    }
+
+    /// Moves the reading position to twice the window of ids before `s`, the place
+    /// [`Sorted::search`] found for an id. The entries between, read to find where that is,
+    /// are kept to be read on from.
     fn seek(&mut self, s: usize) {
-        let start = s.saturating_sub(self.window.saturating_mul(2));
+        let w2 = self.window.saturating_mul(2);
+        let mut start = s;
+        let mut found = 0usize;
+        let mut kept: VecDeque<Option<i64>> = VecDeque::new();
+        while found < w2 && start > self.next {
+            let size = (w2 - found).clamp(16, READ_AHEAD_MAX).min(start - self.next);
+            let run = self.read(start - size..start);
+            if run.len() != size {
+                return; // a list shorter than it was (never, within one command)
+            }
+            let mut from = 0;
+            for (i, e) in run.iter().enumerate().rev() {
+                if e.is_some() {
+                    found += 1;
+                    if found >= w2 {
+                        from = i;
+                        break;
+                    }
+                }
+            }
+            for e in run[from..].iter().rev() {
+                kept.push_front(*e);
+            }
+            start = start - size + from;
+        }
         if start <= self.next {
             return;
         }
@@ -640,7 +676,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let skipped = (start - self.next).min(self.buf.len());
         self.buf.drain(..skipped);
         if skipped < start - self.next {
-            self.buf.clear();
+            self.buf = kept;
         }
         self.work.pass(self.heap.len() as u64);
         self.heap.clear();
@@ -755,10 +791,12 @@ fn search(
 }
 
 /// Where one bound's search landed (see [`search`]), and which side of it is within the
-/// bound. Index by index along the flow, with `w2` twice the window: before `s - w2` the
-/// entries are all on one side, from `s - w2` to `s` and from `j` to `j + w2` they must be
-/// checked one by one, from `s` to `j` they are unknown (entries that are not ids, or records
-/// without a time), and from `j + w2` on they are all on the other side.
+/// bound. Index by index along the flow, with `a` twice the window of ids before `s` and `d`
+/// just after twice the window of ids from `j` on: before `a` the entries are all on one side,
+/// from `a` to `s` and from `j` to `d` they must be checked one by one, from `s` to `j` they
+/// are unknown (entries that are not ids, or records without a time), and from `d` on they
+/// are all on the other side. The window is a number of ids: entries that are not ids do not
+/// count toward it.
 #[derive(Debug, Clone, Copy)]
 struct Cut {
     s: usize,
@@ -766,6 +804,11 @@ struct Cut {
     /// The entries at the head side are outside the bound (BEFORE, UNTIL) rather than inside
     /// it (AFTER, SINCE).
     head_out: bool,
+    /// Where the search ran: `a` and `d` stay within it.
+    within: (usize, usize),
+    /// `a` for a bound whose head side is outside, `d` for the others: the end of the plan's
+    /// range. The other one is found only for a count, the one read that needs it.
+    edge: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -777,13 +820,24 @@ enum Side {
 }
 
 impl Cut {
-    fn points(&self, w2: usize) -> [usize; 4] {
-        [self.s.saturating_sub(w2), self.s, self.j, self.j.saturating_add(w2)]
+    /// The cut of a search over `within` that found `s` and `j`, widened by `w2` ids.
+    fn new(list: &impl IdList, within: Range<usize>, s: usize, j: usize, w2: usize, head_out: bool) -> Cut {
+        let edge = if head_out { ids_back(list, within.start, s, w2) } else { ids_on(list, j, within.end, w2) };
+        Cut { s, j, head_out, within: (within.start, within.end), edge }
     }
 
-    fn side(&self, i: usize, w2: usize) -> Side {
-        let [a, b, c, d] = self.points(w2);
-        let (head, tail) = if self.head_out { (Side::Out, Side::In) } else { (Side::In, Side::Out) };
+    fn points(&self, list: &impl IdList, w2: usize) -> [usize; 4] {
+        let (a, d) = if self.head_out {
+            (self.edge, ids_on(list, self.j, self.within.1, w2))
+        } else {
+            (ids_back(list, self.within.0, self.s, w2), self.edge)
+        };
+        [a, self.s, self.j, d]
+    }
+
+    fn side(points: &[usize; 4], head_out: bool, i: usize) -> Side {
+        let [a, b, c, d] = *points;
+        let (head, tail) = if head_out { (Side::Out, Side::In) } else { (Side::In, Side::Out) };
         if i < a {
             head
         } else if i < b || (i >= c && i < d) {
@@ -813,41 +867,95 @@ pub fn plan(list: &impl IdList, q: &Query, window: usize) -> Result<Plan> {
     let (mut start, mut end) = (0, n);
     if let Some(b) = q.before {
         let (s, j) = search(0, n, b, |i| Ok(list.id(i)), |id| id < b)?;
-        cuts.push(Cut { s, j, head_out: true });
-        start = s.saturating_sub(w2);
+        let cut = Cut::new(list, 0..n, s, j, w2, true);
+        start = cut.edge;
+        cuts.push(cut);
     }
     if let Some(a) = q.after {
         let (s, j) = search(start, n, a, |i| Ok(list.id(i)), |id| id <= a)?;
-        cuts.push(Cut { s, j, head_out: false });
-        end = j.saturating_add(w2).min(n);
+        let cut = Cut::new(list, start..n, s, j, w2, false);
+        end = cut.edge;
+        cuts.push(cut);
     }
     if let Some(u) = q.until {
         let (s, j) = search(start, end, u, |i| list.ts(i), |t| t <= u)?;
-        cuts.push(Cut { s, j, head_out: true });
-        start = start.max(s.saturating_sub(w2));
+        let cut = Cut::new(list, start..end, s, j, w2, true);
+        start = start.max(cut.edge);
+        cuts.push(cut);
     }
     if let Some(since) = q.since {
         let (s, j) = search(start, end, since, |i| list.ts(i), |t| t < since)?;
-        cuts.push(Cut { s, j, head_out: false });
-        end = end.min(j.saturating_add(w2));
+        let cut = Cut::new(list, start..end, s, j, w2, false);
+        end = end.min(cut.edge);
+        cuts.push(cut);
     }
     Ok(Plan { range: start..end.max(start), cuts, w2 })
+}
+
+/// The index `n` ids before `at`, not below `lo`: the first of the last `n` ids of `lo..at`
+/// (`lo` if it holds fewer). Entries that are not ids are passed on the way without counting
+/// toward `n`, as [`Sorted`] fills its heap: the window is a number of ids.
+fn ids_back(list: &impl IdList, lo: usize, at: usize, n: usize) -> usize {
+    let mut k = at;
+    let mut found = 0usize;
+    while found < n && k > lo {
+        let size = (n - found).clamp(16, READ_AHEAD_MAX).min(k - lo);
+        let run = list.ids(k - size..k);
+        if run.len() != size {
+            return lo; // a list shorter than it was (never, within one command)
+        }
+        for (i, e) in run.iter().enumerate().rev() {
+            if e.is_some() {
+                found += 1;
+                if found >= n {
+                    return k - size + i;
+                }
+            }
+        }
+        k -= size;
+    }
+    k
+}
+
+/// The index just after the `n`-th id from `at` on, not above `hi` (`hi` if there are fewer):
+/// [`ids_back`] the other way.
+fn ids_on(list: &impl IdList, at: usize, hi: usize, n: usize) -> usize {
+    let mut k = at;
+    let mut found = 0usize;
+    while found < n && k < hi {
+        let size = (n - found).clamp(16, READ_AHEAD_MAX).min(hi - k);
+        let run = list.ids(k..k + size);
+        if run.len() != size {
+            return hi;
+        }
+        for (i, e) in run.iter().enumerate() {
+            if e.is_some() {
+                found += 1;
+                if found >= n {
+                    return k + i + 1;
+                }
+            }
+        }
+        k += size;
+    }
+    k
 }
 
 impl Plan {
     /// Splits the range into runs whose entries are, for every bound: all within it (`In`),
     /// outside some bound or unknown (`Out`), or to be checked one by one (`Check`).
-    fn runs(&self) -> Vec<(Range<usize>, Side)> {
+    fn runs(&self, list: &impl IdList) -> Vec<(Range<usize>, Side)> {
+        let cuts: Vec<([usize; 4], bool)> = self.cuts.iter().map(|c| (c.points(list, self.w2), c.head_out)).collect();
         let mut points: Vec<usize> = vec![self.range.start, self.range.end];
-        for c in &self.cuts {
-            points.extend(c.points(self.w2).into_iter().filter(|p| self.range.contains(p)));
+        for (c, _) in &cuts {
+            points.extend(c.iter().copied().filter(|p| self.range.contains(p)));
         }
         points.sort_unstable();
         points.dedup();
         points
             .windows(2)
             .map(|p| {
-                let sides = self.cuts.iter().map(|c| c.side(p[0], self.w2));
+                let sides = cuts.iter().map(|(c, head_out)| Cut::side(c, *head_out, p[0]));
                 let side = sides.fold(Side::In, |acc, s| match (acc, s) {
                     (Side::Out, _) | (_, Side::Out) | (_, Side::Unknown) | (Side::Unknown, _) => Side::Out,
                     (Side::Check, _) | (_, Side::Check) => Side::Check,
@@ -866,7 +974,7 @@ impl Plan {
 /// ids within the bounds.
 pub fn count(list: &impl IdList, q: &Query, window: usize) -> Result<usize> {
     let p = plan(list, q, window)?;
-    let runs = p.runs();
+    let runs = p.runs(list);
     let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
     // The runs to check, read together where they are close: each read deep in a list walks
     // the list to it.
@@ -1652,7 +1760,7 @@ mod tests {
                 };
                 junk_run(&mut entries, 50, 4 * w as u64 + 3);
                 for r in order.iter().map(|&i| recs[i]).filter(|r| tag.is_none_or(|t| r.tags >> t & 1 == 1)) {
-                    junk_run(&mut entries, 0, 2);
+                    junk_run(&mut entries, 5, 2 * w as u64 + 3);
                     entries.push((Some(r.id), Some(if r.gone { GONE } else { r.ts })));
                 }
                 junk_run(&mut entries, 50, 4 * w as u64 + 3);
