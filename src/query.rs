@@ -702,26 +702,69 @@ impl<'l, L: IdList> Sorted<'l, L> {
     }
 }
 
+/// Probes one search makes at most: a plain binary search of 2^32 entries takes 32, the
+/// interpolation of [`search`] at most twice that, and a run of unknown entries about twice its
+/// logarithm. A search that runs out of probes answers with the bracket it has: the entries
+/// between are read one by one, under the scan limit.
+const SEARCH_PROBES: usize = 128;
+
+/// The first entry at or after `at`, below `hi`, whose value is known, with its value: `at`
+/// itself, else by galloping past entries of unknown value (`at + 1`, `at + 2`, `at + 4`, ...)
+/// to a known one, then bisecting back between the last unknown entry probed and it. A run
+/// of unknown entries costs O(log run) probes, not one per entry. The entry found follows an
+/// unknown one; entries between `at` and it were not all probed, so some may be known.
+/// `None` if none was found before `hi` or the probes ran out (`probes` counts them up to
+/// [`SEARCH_PROBES`]).
+fn known_from<T>(
+    at: usize,
+    hi: usize,
+    probe: &mut impl FnMut(usize) -> Result<Option<T>>,
+    probes: &mut usize,
+) -> Result<Option<(usize, T)>> {
+    let mut look = |i: usize, probes: &mut usize| {
+        *probes += 1;
+        probe(i)
+    };
+    if at >= hi {
+        return Ok(None);
+    }
+    if let Some(v) = look(at, probes)? {
+        return Ok(Some((at, v)));
+    }
+    let (mut unknown, mut step) = (at, 1usize);
+    let (mut k, mut v) = loop {
+        if *probes >= SEARCH_PROBES || unknown + 1 >= hi {
+            return Ok(None);
+        }
+        let i = at.saturating_add(step).min(hi - 1);
+        match look(i, probes)? {
+            Some(v) => break (i, v),
+            None => unknown = i,
+        }
+        step = step.saturating_mul(2);
+    };
+    while k - unknown > 1 && *probes < SEARCH_PROBES {
+        let m = unknown + (k - unknown) / 2;
+        match look(m, probes)? {
+            Some(x) => (k, v) = (m, x),
+            None => unknown = m,
+        }
+    }
+    Ok(Some((k, v)))
+}
+
 /// The first index of `lo..hi` where `pred` holds, `pred` being false then true along it.
-/// An index whose value is unknown (`None`) takes the answer of the next known one.
+/// An index whose value is unknown (`None`) takes the answer of a known one after it. At most
+/// [`SEARCH_PROBES`] probes: out of probes, or where unknown entries hide known ones, the
+/// index returned may be before the first where `pred` holds, never after it.
 fn partition(lo: usize, hi: usize, mut probe: impl FnMut(usize) -> Result<Option<bool>>) -> Result<usize> {
     let (mut lo, mut hi) = (lo, hi);
-    while lo < hi {
+    let mut probes = 0;
+    while lo < hi && probes < SEARCH_PROBES {
         let mid = lo + (hi - lo) / 2;
-        let mut j = mid;
-        let answer = loop {
-            if j >= hi {
-                break true;
-            }
-            match probe(j)? {
-                Some(a) => break a,
-                None => j += 1,
-            }
-        };
-        if answer {
-            hi = mid;
-        } else {
-            lo = j + 1;
+        match known_from(mid, hi, &mut probe, &mut probes)? {
+            Some((j, false)) => lo = j + 1,
+            _ => hi = mid,
         }
     }
     Ok(lo)
@@ -730,12 +773,15 @@ fn partition(lo: usize, hi: usize, mut probe: impl FnMut(usize) -> Result<Option
 /// [`partition`] over values that descend along the index, `past(v)` turning true from some
 /// value on. Steps alternate between interpolation (where the target value should sit, given
 /// the values at both ends) and bisection: a few probes on evenly spread ids or times, and
-/// never more than twice the probes of a plain binary search.
+/// never more than twice the probes of a plain binary search; a run of entries of unknown
+/// value (not ids, records gone) costs O(log run) more (see [`known_from`]). At most
+/// [`SEARCH_PROBES`] probes.
 ///
 /// Returns the index found and the first index at or after it whose value is known to be past
-/// (`hi` if none): the entries between them are unknown. The entry before the index found is
-/// known not to be past, unless the index is `lo`. On values out of order by up to `w`
-/// positions, the true boundary is within `w` of the first and of the second index.
+/// (`hi` if none): the entries between them are uncertain (unknown ones, and any known ones the
+/// search skipped or had no probes left for), to be checked one by one. The entry before the
+/// index found is known not to be past, unless the index is `lo`. On values out of order by up
+/// to `w` positions, the true boundary is within `w` of the first and of the second index.
 fn search(
     lo: usize,
     hi: usize,
@@ -745,45 +791,44 @@ fn search(
 ) -> Result<(usize, usize)> {
     let (mut lo, mut hi) = (lo, hi);
     let mut known_past = hi;
-    // The known values just below `lo` (not past) and at `hi` (past), once probed.
+    // The known values just below `lo` (not past) and at `known_past` (past), once probed.
     let (mut lo_val, mut hi_val): (Option<i64>, Option<i64>) = (None, None);
     let mut interpolate = false;
     let mut first = true;
-    while lo < hi {
+    let mut seeded = false;
+    let mut probes = 0;
+    while lo < hi && probes < SEARCH_PROBES {
         let mid = match (interpolate, lo_val, hi_val) {
             (true, Some(a), Some(b)) if a > b && target <= a && target >= b => {
+                // Between the values where they were found: `known_past` may lie past `hi`,
+                // beyond a run of unknown entries.
                 let frac = (a - target) as f64 / (a - b) as f64;
-                let guess = (lo as f64 - 1.0 + frac * (hi - lo + 1) as f64).round();
+                let guess = (lo as f64 - 1.0 + frac * (known_past - lo + 1) as f64).round();
                 guess.clamp(lo as f64, (hi - 1) as f64) as usize
             }
-            // Seed both ends first, so interpolation has something to go on.
+            // Seed both ends first, so interpolation has something to go on (the far end once:
+            // where it is unknown, bisection goes on).
             _ if first => lo,
-            _ if lo_val.is_some() && hi_val.is_none() => hi - 1,
+            _ if lo_val.is_some() && hi_val.is_none() && !seeded => {
+                seeded = true;
+                hi - 1
+            }
             _ => lo + (hi - lo) / 2,
         };
         first = false;
         interpolate = !interpolate;
-        let mut j = mid;
-        let v = loop {
-            if j >= hi {
-                break None;
-            }
-            match value(j)? {
-                Some(v) => break Some(v),
-                None => j += 1,
-            }
-        };
-        match v {
-            Some(v) if !past(v) => {
+        match known_from(mid, hi, &mut value, &mut probes)? {
+            Some((j, v)) if !past(v) => {
                 lo = j + 1;
                 lo_val = Some(v);
             }
-            Some(v) => {
+            Some((j, v)) => {
                 hi = mid;
                 hi_val = Some(v);
                 known_past = j;
             }
-            // Unknown from `mid` to `hi`: the first known past value is still the one after.
+            // Unknown from `mid` to `hi` as far as the probes saw: the first known past value
+            // is still the one after.
             None => hi = mid,
         }
     }
@@ -794,9 +839,10 @@ fn search(
 /// bound. Index by index along the flow, with `a` twice the window of ids before `s` and `d`
 /// just after twice the window of ids from `j` on: before `a` the entries are all on one side,
 /// from `a` to `s` and from `j` to `d` they must be checked one by one, from `s` to `j` they
-/// are unknown (entries that are not ids, or records without a time), and from `d` on they
-/// are all on the other side. The window is a number of ids: entries that are not ids do not
-/// count toward it.
+/// are uncertain (entries that are not ids, records without a time, and any the search had no
+/// probes left to place): checked one by one too, each counting toward the scan limit; from
+/// `d` on they are all on the other side. The window is a number of ids: entries that are not
+/// ids do not count toward it.
 #[derive(Debug, Clone, Copy)]
 struct Cut {
     s: usize,
@@ -814,8 +860,11 @@ struct Cut {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Out,
+    /// Within the window of a bound: checked one by one.
     Check,
-    Unknown,
+    /// Between where a bound's search stopped on either side: checked one by one, each entry
+    /// counting toward the scan limit.
+    Span,
     In,
 }
 
@@ -843,7 +892,7 @@ impl Cut {
         } else if i < b || (i >= c && i < d) {
             Side::Check
         } else if i < c {
-            Side::Unknown
+            Side::Span
         } else {
             tail
         }
@@ -943,7 +992,8 @@ fn ids_on(list: &impl IdList, at: usize, hi: usize, n: usize) -> usize {
 
 impl Plan {
     /// Splits the range into runs whose entries are, for every bound: all within it (`In`),
-    /// outside some bound or unknown (`Out`), or to be checked one by one (`Check`).
+    /// outside some bound (`Out`), or to be checked one by one (`Check`, and `Span` where a
+    /// search could not tell).
     fn runs(&self, list: &impl IdList) -> Vec<(Range<usize>, Side)> {
         let cuts: Vec<([usize; 4], bool)> = self.cuts.iter().map(|c| (c.points(list, self.w2), c.head_out)).collect();
         let mut points: Vec<usize> = vec![self.range.start, self.range.end];
@@ -957,7 +1007,8 @@ impl Plan {
             .map(|p| {
                 let sides = cuts.iter().map(|(c, head_out)| Cut::side(c, *head_out, p[0]));
                 let side = sides.fold(Side::In, |acc, s| match (acc, s) {
-                    (Side::Out, _) | (_, Side::Out) | (_, Side::Unknown) | (Side::Unknown, _) => Side::Out,
+                    (Side::Out, _) | (_, Side::Out) => Side::Out,
+                    (Side::Span, _) | (_, Side::Span) => Side::Span,
                     (Side::Check, _) | (_, Side::Check) => Side::Check,
                     _ => Side::In,
                 });
@@ -967,42 +1018,102 @@ impl Plan {
     }
 }
 
-/// How many entries of a flow are within the query's id and time bounds, without a tag filter:
-/// the entries well inside the bounds are counted by position, without reading them (records
-/// gone and entries that are not ids included); those near a bound, within the window, are
-/// checked one by one (each record's time read for a time bound), and count only if they are
-/// ids within the bounds.
-pub fn count(list: &impl IdList, q: &Query, window: usize) -> Result<usize> {
-    let p = plan(list, q, window)?;
+/// How many entries of a flow are within the query's id and time bounds, without a tag filter,
+/// and how the count ended: the entries well inside the bounds are counted by position,
+/// without reading them (records gone and entries that are not ids included); those near a
+/// bound, within the window, are checked one by one (each record's time read for a time
+/// bound), and count only if they are ids within the bounds. So are the entries a bound's
+/// search could not place (a long run of records gone, or of entries that are not ids, where
+/// the bound falls): each of those counts toward the scan limit. When they are more than the
+/// scan limit lets pass, the count stops at an id `x` among them and counts the ids from `x`
+/// up ([`End::Cut`], `last` `x`): the rest is the same count with `BEFORE x`.
+pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outcome)> {
+    let p = plan(list, q, work.window)?;
     let runs = p.runs(list);
+    let uncertain: usize = runs.iter().filter(|(_, side)| *side == Side::Span).map(|(r, _)| r.len()).sum();
+    if uncertain as u64 > work.left() {
+        if let Some(x) = cut_id(list, q, &runs, work.left()) {
+            let mut upper = q.clone();
+            upper.after = Some(x - 1);
+            // The ids from `x` up: the spans up to about `x`, whatever the limit.
+            let all = Work::new(work.window, 0);
+            let (n, _) = count(list, &upper, &all)?;
+            work.pass(all.passed());
+            return Ok((n, Outcome { end: End::Cut, last: Some(x) }));
+        }
+    }
     let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
+    let checked = |side: &Side| matches!(side, Side::Check | Side::Span);
     // The runs to check, read together where they are close: each read deep in a list walks
     // the list to it.
     let mut spans: Vec<Range<usize>> = Vec::new();
-    for (r, _) in runs.iter().filter(|(_, side)| *side == Side::Check) {
+    for (r, _) in runs.iter().filter(|(_, side)| checked(side)) {
         match spans.last_mut() {
             Some(last) if r.start <= last.end.saturating_add(64) => last.end = r.end,
             _ => spans.push(r.clone()),
         }
     }
+    let side_of = |i: usize| runs.iter().find(|(r, _)| r.contains(&i)).map(|(_, side)| *side);
     for span in spans {
-        let entries = list.ids(span.clone());
-        let in_check = |i: usize| runs.iter().any(|(r, side)| *side == Side::Check && r.contains(&i));
-        for (k, entry) in entries.into_iter().enumerate() {
-            let Some(id) = entry.filter(|_| in_check(span.start + k)) else { continue };
-            if q.before.is_some_and(|b| id >= b) || q.after.is_some_and(|a| id <= a) {
-                continue;
-            }
-            if q.has_time_bounds() {
-                match list.record_ts(id, true)? {
-                    Some(ts) if q.admits(id, ts) => {}
-                    _ => continue,
+        let mut ids = Vec::new();
+        for chunk in (span.start..span.end).step_by(READ_AHEAD_MAX) {
+            let entries = list.ids(chunk..(chunk + READ_AHEAD_MAX).min(span.end));
+            for (k, entry) in entries.into_iter().enumerate() {
+                let side = side_of(chunk + k);
+                if side == Some(Side::Span) {
+                    work.pass(1);
+                }
+                let Some(id) = entry.filter(|_| side.is_some_and(|s| checked(&s))) else { continue };
+                if q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a) {
+                    ids.push(id);
                 }
             }
-            n += 1;
+        }
+        if !q.has_time_bounds() {
+            n += ids.len();
+            continue;
+        }
+        for batch in ids.chunks(READ_AHEAD_MAX) {
+            let (found, refused) = list.records_ts(batch, true)?;
+            if found.len() < batch.len() {
+                return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
+            }
+            n += batch.iter().zip(found).filter(|(&id, r)| matches!(r, Some(ts) if q.admits(id, *ts))).count();
         }
     }
-    Ok(n)
+    Ok((n, Outcome::DONE))
+}
+
+/// Where a count whose uncertain spans hold more entries than `left` stops: the first id within
+/// the query's id bounds at or after the entry where the spans, taken newest first, reach
+/// `left` entries. `None` if there is none.
+fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Option<i64> {
+    let target = left.max(1);
+    let mut seen = 0u64;
+    let mut at = None;
+    for (r, _) in runs.iter().filter(|(_, side)| *side == Side::Span) {
+        let room = target - seen;
+        if (r.len() as u64) >= room {
+            at = Some(r.start + usize::try_from(room).unwrap_or(usize::MAX));
+            break;
+        }
+        seen += r.len() as u64;
+    }
+    let end = runs.last().map_or(0, |(r, _)| r.end);
+    let mut k = at?;
+    while k < end {
+        let size = READ_AHEAD_MAX.min(end - k);
+        let found = list
+            .ids(k..k + size)
+            .into_iter()
+            .flatten()
+            .find(|&id| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1)));
+        if found.is_some() {
+            return found;
+        }
+        k += size;
+    }
+    None
 }
 
 /// The ids of a flow within a query's id bounds, in sorted reply order, each once, with no tag
@@ -1883,8 +1994,105 @@ mod tests {
                         }
                         assert_eq!(total, count_want, "count, scan limit {scan_limit}: {ctx}");
                     } else {
-                        assert_eq!(count(base, &query, w).unwrap(), count_want, "count: {ctx}");
+                        assert_eq!(count(base, &query, &Work::new(w, 0)).unwrap().0, count_want, "count: {ctx}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Ids `1..=n` newest first, record `id` dated `id * 10`, the records `gone` deleted (their
+    /// ids left in the flow); counts the records read and the list entries read.
+    struct Dead {
+        n: i64,
+        gone: std::ops::RangeInclusive<i64>,
+        records: Cell<u64>,
+        entries: Cell<u64>,
+    }
+
+    impl IdList for Dead {
+        fn len(&self) -> usize {
+            self.n as usize
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.entries.set(self.entries.get() + 1);
+            (i < self.len()).then(|| self.n - i as i64)
+        }
+        fn ids(&self, range: Range<usize>) -> Vec<Option<i64>> {
+            self.entries.set(self.entries.get() + range.len() as u64);
+            range.map(|i| (i < self.len()).then(|| self.n - i as i64)).collect()
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            self.records.set(self.records.get() + 1);
+            Ok((!self.gone.contains(&id)).then_some(need_ts.then_some(id * 10)))
+        }
+    }
+
+    /// A bound that falls in a long run of records gone (or on the far side of it) costs a
+    /// bounded number of record reads: the search gallops over the run, at most
+    /// `SEARCH_PROBES` probes, and what it could not place is scanned under the scan limit,
+    /// with continuations that give exactly the unlimited answer.
+    #[test]
+    fn a_time_bound_over_a_long_run_of_records_gone_reads_a_bounded_number() {
+        let time = |id: i64| format!("{}.{:06}", id * 10 / 1_000_000, id * 10 % 1_000_000);
+        for gone in [100_001..=400_000, 50_001..=350_000] {
+            let f = Dead { n: 400_000, gone: gone.clone(), records: Cell::new(0), entries: Cell::new(0) };
+            for at in [20_000i64, 75_000, 250_000, 399_000] {
+                for words in [vec!["SINCE", &time(at)[..]], vec!["UNTIL", &time(at)[..]]] {
+                    let query = q(&words);
+                    let ctx = format!("gone {gone:?}, {words:?}");
+                    // The search alone.
+                    f.records.set(0);
+                    plan(&f, &query, 100).unwrap();
+                    assert!(f.records.get() <= SEARCH_PROBES as u64, "{ctx}: {} records read", f.records.get());
+
+                    // GET LIMIT 10 and LATEST, newest first, and COUNT: one call each.
+                    for limit in ["10", "1"] {
+                        let mut page = query.clone();
+                        page.limit = Some(limit.parse().unwrap());
+                        f.records.set(0);
+                        f.entries.set(0);
+                        let work = Work::new(100, 2000);
+                        let (_, out) = select(&f, &page, &work).unwrap();
+                        let reads = f.records.get();
+                        assert!(reads <= 2000 + 2 * SEARCH_PROBES as u64, "{ctx} LIMIT {limit}: {reads} records read");
+                        assert!(f.entries.get() <= 20_000, "{ctx}: {} entries read", f.entries.get());
+                        assert!(out.end != End::Cut || work.passed() <= 2000, "{ctx}");
+                    }
+                    f.records.set(0);
+                    f.entries.set(0);
+                    let work = Work::new(100, 2000);
+                    count(&f, &query, &work).unwrap();
+                    let reads = f.records.get();
+                    assert!(reads <= 2000 + 1000 + 4 * SEARCH_PROBES as u64, "{ctx} COUNT: {reads} records read");
+                    assert!(f.entries.get() <= 20_000, "{ctx} COUNT: {} entries read", f.entries.get());
+
+                    // Following the continuations gives the unlimited answer.
+                    let want = select(&f, &query, &Work::new(100, 0)).unwrap().0;
+                    let mut got = Vec::new();
+                    let mut next = query.clone();
+                    for call in 0.. {
+                        assert!(call < 1000, "{ctx}: no end");
+                        let (ids, out) = select(&f, &next, &Work::new(100, 2000)).unwrap();
+                        got.extend(ids);
+                        match out.cursor() {
+                            Some(c) => next.before = Some(c),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(got, want, "{ctx}: GET continued");
+                    let want = count(&f, &query, &Work::new(100, 0)).unwrap().0;
+                    let (mut total, mut next) = (0, query.clone());
+                    for call in 0.. {
+                        assert!(call < 1000, "{ctx}: no end");
+                        let (n, out) = count(&f, &next, &Work::new(100, 2000)).unwrap();
+                        total += n;
+                        match out.cursor() {
+                            Some(c) => next.before = Some(c),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(total, want, "{ctx}: COUNT continued");
                 }
             }
         }
@@ -1899,8 +2107,8 @@ mod tests {
         assert_eq!(sel(&["AFTER", "12", "ASC"]), vec![13, 14, 15, 16]);
         assert_eq!(sel(&["AFTER", "13"]), vec![16, 15, 14]);
         assert_eq!(sel(&[]), vec![16, 15, 14, 13, 12, 11]);
-        assert_eq!(count(&f, &q(&["AFTER", "13"]), 100).unwrap(), 3);
-        assert_eq!(count(&f, &q(&["BEFORE", "13"]), 100).unwrap(), 2);
+        assert_eq!(count(&f, &q(&["AFTER", "13"]), &work()).unwrap().0, 3);
+        assert_eq!(count(&f, &q(&["BEFORE", "13"]), &work()).unwrap().0, 2);
         let mut pages = Vec::new();
         let mut before = None;
         loop {

@@ -334,3 +334,87 @@ fn a_blocked_reader_keeps_waiting_past_the_scan_limit() {
     assert_eq!((cursor, ids(&recs)), (32, vec![32]));
     assert_eq!(ids(&without.join().unwrap().unwrap()), vec![32]);
 }
+
+/// Key lookups that found nothing since the last call: records looked for and gone.
+fn misses(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(con).unwrap();
+    let n = info.lines().find_map(|l| l.strip_prefix("keyspace_misses:")).unwrap().trim().parse().unwrap();
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(con).unwrap();
+    n
+}
+
+/// A time bound that falls in (or past) a long run of records gone no longer reads the run
+/// to place the bound: its search probes a bounded number of records, and what it cannot
+/// place is scanned under the scan limit, with continuations that give the unlimited answer.
+#[test]
+fn a_time_bound_in_a_long_run_of_records_gone_stops_at_the_scan_limit() {
+    // The cleaner off: the ids of records gone stay in the flows.
+    let s = Server::start_with(true, &["--tlog.cleaner-budget-us", "0"]);
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for id in 1..=30_000 {
+        pipe.cmd("TLOG.LOG").arg("dead").arg(format!("r{id}")).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let time = |con: &mut redis::Connection, id: i64| -> String {
+        let rec = cmd(con, &["TLOG.GET", "dead", "__all__", "BEFORE", &(id + 1).to_string(), "LIMIT", "1"]).unwrap();
+        text(&field(&array(&rec)[0], "ts"))
+    };
+    let (t2500, t20000) = (time(&mut con, 2500), time(&mut con, 20_000));
+    // The newest 25,000 records go.
+    for chunk in (5001..=30_000).collect::<Vec<i64>>().chunks(5000) {
+        let keys: Vec<String> = chunk.iter().map(|id| format!("dead:msg:{id}")).collect();
+        let _: () = con.del(&keys).unwrap();
+    }
+    misses(&mut con);
+    // Past the run: placed in a few probes, counted by position.
+    let all = |w: &[&str]| -> Vec<String> { w.iter().map(|x| x.to_string()).collect() };
+    let n = int(&cmd(&mut con, &["TLOG.COUNT", "dead", "__all__", "SINCE", &t2500]).unwrap());
+    let m = misses(&mut con);
+    let want = int(&cmd(&mut con, &["TLOG.COUNT", "dead", "__all__", "SINCE", &t2500, "SCANLIMIT", "0"]).unwrap());
+    assert!(n == want && n >= 27_501, "{n} {want}");
+    assert!(m <= 300, "{m} records looked for");
+    // In the run: each call looks for at most the scan limit of records, plus its searches.
+    let bound = 2000 + 2 * 128 + 400;
+    for (base, scan) in [
+        (all(&["TLOG.COUNT", "dead", "__all__", "SINCE", &t20000]), "COUNT"),
+        (all(&["TLOG.GET", "dead", "__all__", "SINCE", &t20000, "LIMIT", "10"]), "GET"),
+        (all(&["TLOG.LATEST", "dead", "__all__", "UNTIL", &t20000]), "LATEST"),
+    ] {
+        let mut unlimited = base.clone();
+        unlimited.extend(["SCANLIMIT".to_string(), "0".to_string()]);
+        let want = run_words(&mut con, &unlimited).unwrap();
+        misses(&mut con);
+        let e = err_of(run_words(&mut con, &base));
+        assert!(e.starts_with("ERR scan limit reached"), "{scan}: {e}");
+        let m = misses(&mut con);
+        assert!(m <= bound, "{scan}: {m} records looked for");
+        // Followed with WITHCURSOR, exactly the unlimited answer.
+        let mut w = base.clone();
+        w.push("WITHCURSOR".to_string());
+        let (mut count, mut records, mut latest) = (0, Vec::new(), Value::Nil);
+        for calls in 1.. {
+            assert!(calls < 100, "{scan}: no end");
+            let (cursor, v) = split(run_words(&mut con, &w).unwrap());
+            let m = misses(&mut con);
+            assert!(m <= bound, "{scan}: {m} records looked for");
+            match scan {
+                "COUNT" => count += int(&v),
+                "GET" => records.extend(ids(&v)),
+                _ => latest = v,
+            }
+            if cursor == 0 {
+                break;
+            }
+            match w.iter().position(|x| x == "BEFORE") {
+                Some(i) => w[i + 1] = cursor.to_string(),
+                None => w.extend(["BEFORE".to_string(), cursor.to_string()]),
+            }
+        }
+        match scan {
+            "COUNT" => assert_eq!(count, int(&want), "{scan}"),
+            "GET" => assert_eq!(records, ids(&want), "{scan}"),
+            _ => assert_eq!(int(&field(&latest, "id")), int(&field(&want, "id")), "{scan}"),
+        }
+    }
+}
