@@ -1,8 +1,9 @@
 //! Helper for measuring how long reads hold the server (not part of the module).
 //!
 //! `read_latency PORT load`: logs 1,000,000 records under the prefix `big` (every record tagged
-//! `a`, every other one also `b`), and 400,000 under `dead` whose newest 300,000 records are
-//! then deleted (their ids stay in the flow).
+//! `a`, every other one also `b`), 400,000 under `dead` whose newest 300,000 records are
+//! then deleted (their ids stay in the flow), 1,200 under `many` each tagged `t1` to `t1024`,
+//! and 1,200 under `sparse` with two of those tags each.
 //!
 //! `read_latency PORT run [ROUNDS] -- WORD ...`: runs the command given by the words ROUNDS
 //! times (default 5) while another client sends PING in a loop, and prints the command's
@@ -46,6 +47,16 @@ fn load(port: u16) {
         let keys: Vec<String> = (start..start + batch).map(|id| format!("dead:msg:{id}")).collect();
         let _: () = redis::cmd("DEL").arg(&keys).query(&mut c).expect("DEL");
     }
+    // 1,200 records under `many`, each tagged t1 to t1024, and 1,200 under `sparse` with two of
+    // those tags each.
+    let all: Vec<String> = (1..=1024).map(|t| format!("t{t}")).collect();
+    let mut pipe = redis::pipe();
+    for i in 0..1200 {
+        pipe.cmd("TLOG.LOG").arg("many").arg(format!("r{i}")).arg(&all).ignore();
+        let two = [format!("t{}", i % 1024 + 1), format!("t{}", 7 * i % 1024 + 1)];
+        pipe.cmd("TLOG.LOG").arg("sparse").arg(format!("r{i}")).arg(&two).ignore();
+    }
+    let _: () = pipe.query(&mut c).expect("load");
 }
 
 fn shape(v: &redis::Value) -> String {

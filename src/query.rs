@@ -297,9 +297,11 @@ pub trait IdList {
 /// The scan limit: an id passed over is one looked at and not returned (its record gone,
 /// filtered out by a tag or a time, a repeat, or an entry that is not an id), in any flow the
 /// read goes through, a probe of a search that skips ahead in a flow counting twice; for a
-/// count with a tag filter, every id counted too. Finding where the
-/// bounds start (the search, and the ids within the window of the start) is not counted: it
-/// costs O(log N + w) whatever the limit. A read stops after the first id that brings it to
+/// count with a tag filter, every id counted too. With a tag filter, each flow an id is looked
+/// up in past the first counts one, and so does each read of an id from merged OR flows past
+/// the first: with many tags, they are most of the work. Finding where the bounds start (the
+/// search, and the ids within the window of the start) is not counted: it costs O(log N + w)
+/// per flow whatever the limit. A read stops after the first id that brings it to
 /// the limit, so each call gets past at least one id and a continuation always moves on.
 pub struct Work {
     pub window: usize,
@@ -488,6 +490,35 @@ impl<'l, L: IdList> Sorted<'l, L> {
         }
     }
 
+    /// The entry at logical position `next`, without taking it: read ahead in runs, no further
+    /// than `ahead` where nothing was read ahead.
+    fn front(&mut self) -> Option<Option<i64>> {
+        if self.next >= self.end {
+            return None;
+        }
+        if self.buf.is_empty() {
+            let size = self.ahead.min(self.end - self.next);
+            self.read_on(size);
+        }
+        self.buf.front().copied()
+    }
+
+    /// Reads the next `size` entries from logical position `next` on into the read-ahead.
+    fn read_on(&mut self, size: usize) {
+        let range = if self.asc { self.n - self.next - size..self.n - self.next } else { self.next..self.next + size };
+        let mut run = self.list.ids(range);
+        if self.asc {
+            run.reverse();
+        }
+        // A list shorter than it was (never, within one command) reads as the end.
+        if run.is_empty() {
+            self.end = self.next;
+            return;
+        }
+        self.buf.extend(run);
+        self.ahead = self.ahead.saturating_mul(2).min(READ_AHEAD_MAX);
+    }
+
     /// The entry at logical position `next`, read ahead in runs.
     fn pull(&mut self) -> Option<Option<i64>> {
         if self.next >= self.end {
@@ -498,19 +529,10 @@ impl<'l, L: IdList> Sorted<'l, L> {
             // a run deep in a list walks the list to it: one read rather than several.
             let want = self.cap.saturating_sub(self.heap.len()).saturating_add(self.ahead);
             let size = want.min(self.end - self.next).min(READ_AHEAD_MAX.max(self.cap));
-            let range =
-                if self.asc { self.n - self.next - size..self.n - self.next } else { self.next..self.next + size };
-            let mut run = self.list.ids(range);
-            if self.asc {
-                run.reverse();
-            }
-            // A list shorter than it was (never, within one command) reads as the end.
-            if run.is_empty() {
-                self.end = self.next;
+            self.read_on(size);
+            if self.buf.is_empty() {
                 return None;
             }
-            self.buf.extend(run);
-            self.ahead = self.ahead.saturating_mul(2).min(READ_AHEAD_MAX);
         }
         let e = self.buf.pop_front()?;
         self.next += 1;
@@ -525,6 +547,11 @@ impl<'l, L: IdList> Sorted<'l, L> {
                 None => break,
             }
         }
+    }
+
+    /// A probe of a search: it costs about what two ids read on cost.
+    fn probed(&self) {
+        self.work.pass(PROBE_COST);
     }
 
     /// The next id in sorted order, without taking it.
@@ -553,7 +580,24 @@ impl<'l, L: IdList> Sorted<'l, L> {
     /// Passes over the ids that come before `x` in reply order: one by one when they are few,
     /// else by a galloping search to where `x` would be, from where the heap is filled anew.
     pub fn skip_to(&mut self, x: i64) {
+        // Nothing read yet: probe far first, so that a flow whose start is far on does not read
+        // the window at its head only to drop it.
+        let fresh = self.heap.is_empty() && self.buf.is_empty() && self.last.is_none();
+        let far = self.next.saturating_add(self.reach());
+        if fresh && far < self.end {
+            self.probed();
+            if self.raw(far).is_some_and(|id| self.before(id, x)) {
+                let (s, _) = self.search(x);
+                self.seek(s);
+            }
+        }
         self.advance(x, false);
+    }
+
+    /// How far on an id that still comes before the one sought puts that one beyond the heap's
+    /// reach, by more than the window on either side.
+    fn reach(&self) -> usize {
+        self.window.saturating_mul(4).saturating_add(64)
     }
 
     /// [`Sorted::skip_to`]; with `find`, a search that lands on `x` itself answers at once
@@ -568,11 +612,10 @@ impl<'l, L: IdList> Sorted<'l, L> {
         // reach by more than the window on either side: search. Each probe counts as an id
         // passed over.
         // A search already went past here, for an id before `x`: far, without a probe.
-        let reach = self.window.saturating_mul(4).saturating_add(64);
-        let far = self.next.saturating_add(reach);
+        let far = self.next.saturating_add(self.reach());
         let jump = self.probe_from > far || {
             far < self.end && {
-                self.work.pass(PROBE_COST);
+                self.probed();
                 self.raw(far).is_some_and(|id| self.before(id, x))
             }
         };
@@ -602,7 +645,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let from = self.next.max(self.probe_from);
         let seen: Cell<Option<(usize, Option<i64>)>> = Cell::new(None);
         let not_before = |k: usize| -> Result<Option<bool>> {
-            self.work.pass(PROBE_COST);
+            self.probed();
             let id = self.raw(k);
             seen.set(Some((k, id)));
             Ok(id.map(|id| !self.before(id, x)))
@@ -652,6 +695,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
             if run.len() != size {
                 return; // a list shorter than it was (never, within one command)
             }
+
             let mut from = 0;
             for (i, e) in run.iter().enumerate().rev() {
                 if e.is_some() {
@@ -689,6 +733,14 @@ impl<'l, L: IdList> Sorted<'l, L> {
     /// Whether the flow holds `x`, for ids asked in reply order: the ids before `x` are passed
     /// over, and `x` itself taken.
     pub fn has(&mut self, x: i64) -> bool {
+        // Nothing held, and `x` stands next: taken without reading the window (a flow in
+        // order, the usual case, is checked an entry at a time).
+        if self.heap.is_empty() && self.front() == Some(Some(x)) {
+            self.buf.pop_front();
+            self.next += 1;
+            self.last = Some(x);
+            return true;
+        }
         if self.advance(x, true) {
             return true;
         }
@@ -1378,18 +1430,29 @@ pub fn each_match<L: IdList>(
     }
     let driver_at = positive.iter().enumerate().min_by_key(|(_, l)| l.len()).map(|(i, _)| i);
     let driver: Option<&L> = driver_at.map(|i| positive.remove(i));
-    let union_driver = driver.is_none() && !src.or.is_empty();
-    let mut must: Vec<Sorted<'_, L>> = positive.into_iter().map(|l| stream(l, asc, 64, work)).collect();
+    // With no flow every match must be in, the merge of the OR flows is scanned, unless they
+    // hold more than twice as many ids as the flow of every record (most ids are in several):
+    // then that one is, each id looked up in the OR flows until one holds it.
+    let or_ids = src.or.iter().fold(0usize, |n, l| n.saturating_add(l.len()));
+    let union_driver =
+        driver.is_none() && !src.or.is_empty() && !(src.base_is_all && or_ids > src.base.len().saturating_mul(2));
+    // Read-ahead is shared among the flows read beside the one scanned: with many tags, read
+    // ahead for each, it would be most of the reading (the first window of each is read
+    // anyway, unless the flow is in order, see `Sorted::has`).
+    let beside = positive.len() + src.or.len() + src.not.len();
+    let each = (64 / beside.max(1)).max(1);
+    let mut must: Vec<Sorted<'_, L>> = positive.into_iter().map(|l| stream(l, asc, each, work)).collect();
     let mut any: Vec<Sorted<'_, L>> =
-        if union_driver { Vec::new() } else { src.or.iter().map(|l| stream(l, asc, 64, work)).collect() };
-    let mut none: Vec<Sorted<'_, L>> = src.not.iter().map(|l| stream(l, asc, 64, work)).collect();
+        if union_driver { Vec::new() } else { src.or.iter().map(|l| stream(l, asc, each, work)).collect() };
+    let mut none: Vec<Sorted<'_, L>> = src.not.iter().map(|l| stream(l, asc, each, work)).collect();
     let mut heads: Vec<Sorted<'_, L>> = if union_driver {
-        src.or.iter().map(|l| stream(l, asc, hint, work)).collect()
+        let each = (hint / src.or.len()).max(1);
+        src.or.iter().map(|l| stream(l, asc, each, work)).collect()
     } else {
         vec![stream(driver.unwrap_or(src.base), asc, hint, work)]
     };
     if let Some(s) = start {
-        // Finding the start costs O(log N + w) whatever the limit: not counted.
+        // Finding the start costs O(log N + w) per flow whatever the limit: not counted.
         let before = work.passed();
         for h in heads.iter_mut().chain(must.iter_mut()).chain(any.iter_mut()).chain(none.iter_mut()) {
             h.skip_to(s);
@@ -1397,31 +1460,49 @@ pub fn each_match<L: IdList>(
         work.passed.set(before);
     }
 
-    let mut last = None;
-    loop {
-        // The next id of the driver: with a union, the first of the heads, taken from each.
-        let mut next: Option<i64> = None;
-        for h in heads.iter_mut() {
-            if let Some(id) = h.peek() {
-                if next.is_none_or(|n| if q.asc { id < n } else { id > n }) {
-                    next = Some(id);
-                }
-            }
+    // The heads by their next id, the first in reply order on top: with many OR flows, each id
+    // costs O(log F), not a look at every flow.
+    let key = |id: i64| if asc { -id } else { id };
+    let mut order: BinaryHeap<(i64, usize)> = BinaryHeap::with_capacity(heads.len());
+    for (i, h) in heads.iter_mut().enumerate() {
+        if let Some(id) = h.peek() {
+            order.push((key(id), i));
         }
-        let Some(id) = next else { break };
+    }
+    let mut last = None;
+    // The next id of the driver: with a union, the first of the heads, taken from each.
+    while let Some(&(top, _)) = order.peek() {
+        let id = if asc { -top } else { top };
         if past_end(id) {
             break;
         }
-        for h in heads.iter_mut() {
-            if h.peek() == Some(id) {
-                h.next_id();
+        // An id in several OR flows is read in each: every read past the first is passed over.
+        let mut taken = 0u64;
+        while let Some(&(k, i)) = order.peek() {
+            if k != top {
+                break;
+            }
+            order.pop();
+            heads[i].next_id();
+            taken += 1;
+            if let Some(next) = heads[i].peek() {
+                order.push((key(next), i));
             }
         }
+        work.pass(taken.saturating_sub(1));
         last = Some(id);
+        // Each flow an id is looked up in past the first counts as one id passed over: with
+        // many tags, the lookups are most of the work.
+        let checks = Cell::new(0u64);
+        let mut check = |m: &mut Sorted<'_, L>| {
+            checks.set(checks.get() + 1);
+            m.has(id)
+        };
         let mut hit = in_bounds(id)
-            && must.iter_mut().all(|m| m.has(id))
-            && (any.is_empty() || any.iter_mut().any(|m| m.has(id)))
-            && !none.iter_mut().any(|m| m.has(id));
+            && must.iter_mut().all(&mut check)
+            && (any.is_empty() || any.iter_mut().any(&mut check))
+            && !none.iter_mut().any(&mut check);
+        work.pass(checks.get().saturating_sub(1));
         if hit && (how.read_records || q.has_time_bounds()) {
             hit = matches!(src.base.record_ts(id, q.has_time_bounds())?, Some(ts) if q.admits(id, ts));
         }
@@ -2095,6 +2176,104 @@ mod tests {
                     assert_eq!(total, want, "{ctx}: COUNT continued");
                 }
             }
+        }
+    }
+
+    /// A flow that counts the entries read from it.
+    struct Reads<'a>(&'a Flow, &'a Cell<u64>);
+
+    impl IdList for Reads<'_> {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.1.set(self.1.get() + 1);
+            self.0.id(i)
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            self.0.record_ts(id, need_ts)
+        }
+    }
+
+    /// Reads with 1,024 tag flows stop at the scan limit, the lookups in each flow counting
+    /// toward it, read no more than about twice the limit besides the window of each flow, and
+    /// following the continuations gives exactly the unlimited result.
+    #[test]
+    fn reads_over_many_tag_flows_count_what_each_flow_reads() {
+        // Record i: tags i % 1024 and (7 i) % 1024; every 100th has all 1024 tags, every 7th
+        // none.
+        let tags_of = |i: i64| -> Vec<usize> {
+            if i % 100 == 0 {
+                (0..1024).collect()
+            } else if i % 7 == 0 {
+                Vec::new()
+            } else {
+                vec![(i % 1024) as usize, (i * 7 % 1024) as usize]
+            }
+        };
+        let n = 1200;
+        let all = flow(&(1..=n).rev().collect::<Vec<_>>());
+        let flows: Vec<Flow> =
+            (0..1024).map(|t| flow(&(1..=n).rev().filter(|&i| tags_of(i).contains(&t)).collect::<Vec<_>>())).collect();
+        let reads = Cell::new(0u64);
+        let base = Reads(&all, &reads);
+        let tagged: Vec<Reads> = flows.iter().map(|f| Reads(f, &reads)).collect();
+        let window = 2;
+        let names: Vec<Vec<u8>> = (0..1024).map(|t| format!("t{t}").into_bytes()).collect();
+        let none: &[Reads] = &[];
+        for (op, count_matches) in [("OR", true), ("OR", false), ("AND", false), ("NOT", false), ("NOT", true)] {
+            let mut query = Query::default();
+            let list = match op {
+                "OR" => &mut query.or,
+                "AND" => &mut query.and,
+                _ => &mut query.not,
+            };
+            *list = names.clone();
+            let src = Sources {
+                base: &base,
+                base_is_all: true,
+                and: if op == "AND" { &tagged } else { none },
+                or: if op == "OR" { &tagged } else { none },
+                not: if op == "NOT" { &tagged } else { none },
+            };
+            let how = Matching { read_records: !count_matches, count_matches };
+            let call = |query: &Query, limit: u64| {
+                let work = Work::new(window, limit);
+                let mut got = Vec::new();
+                reads.set(0);
+                let out = each_match(&src, query, how, &work, |id| {
+                    got.push(id);
+                    true
+                })
+                .unwrap();
+                (got, out, reads.get())
+            };
+            let (want, out, _) = call(&query, 0);
+            assert_eq!(out.end, End::Done);
+            let brute: Vec<i64> = (1..=n)
+                .rev()
+                .filter(|&i| match op {
+                    "OR" => !tags_of(i).is_empty(),
+                    "AND" => tags_of(i).len() == 1024,
+                    _ => tags_of(i).is_empty(),
+                })
+                .collect();
+            assert_eq!(want, brute, "{op}");
+            let (mut got, mut next, mut calls) = (Vec::new(), query.clone(), 0);
+            loop {
+                calls += 1;
+                assert!(calls <= 2 * n, "{op}: no end");
+                let (ids, out, read) = call(&next, 2000);
+                // Twice the limit at most, besides the window of each flow where it starts.
+                assert!(read <= 2 * 2000 + 1024 * (4 * window as u64 + 8), "{op}: {read} entries read");
+                got.extend(ids);
+                match out.end {
+                    End::Cut => next.before = out.last,
+                    _ => break,
+                }
+            }
+            assert!(calls > 1, "{op} (counting {count_matches}): one call read it all");
+            assert_eq!(got, want, "{op}");
         }
     }
 
