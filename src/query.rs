@@ -549,9 +549,14 @@ impl<'l, L: IdList> Sorted<'l, L> {
         }
     }
 
-    /// A probe of a search: it costs about what two ids read on cost.
-    fn probed(&self) {
-        self.work.pass(PROBE_COST);
+    /// [`Sorted::raw`] for a probe of a search: one that reads the list counts as
+    /// [`PROBE_COST`] ids passed over; one answered from what was read ahead costs nothing.
+    fn probe(&self, k: usize) -> Option<i64> {
+        let buffered = k.checked_sub(self.next).is_some_and(|i| i < self.buf.len());
+        if !buffered && k < self.n {
+            self.work.pass(PROBE_COST);
+        }
+        self.raw(k)
     }
 
     /// The next id in sorted order, without taking it.
@@ -585,8 +590,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let fresh = self.heap.is_empty() && self.buf.is_empty() && self.last.is_none();
         let far = self.next.saturating_add(self.reach());
         if fresh && far < self.end {
-            self.probed();
-            if self.raw(far).is_some_and(|id| self.before(id, x)) {
+            if self.probe(far).is_some_and(|id| self.before(id, x)) {
                 let (s, _) = self.search(x);
                 self.seek(s);
             }
@@ -613,12 +617,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
         // passed over.
         // A search already went past here, for an id before `x`: far, without a probe.
         let far = self.next.saturating_add(self.reach());
-        let jump = self.probe_from > far || {
-            far < self.end && {
-                self.probed();
-                self.raw(far).is_some_and(|id| self.before(id, x))
-            }
-        };
+        let jump = self.probe_from > far || { far < self.end && self.probe(far).is_some_and(|id| self.before(id, x)) };
         if jump {
             let (s, at_s) = self.search(x);
             if find && at_s == Some(x) {
@@ -645,8 +644,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let from = self.next.max(self.probe_from);
         let seen: Cell<Option<(usize, Option<i64>)>> = Cell::new(None);
         let not_before = |k: usize| -> Result<Option<bool>> {
-            self.probed();
-            let id = self.raw(k);
+            let id = self.probe(k);
             seen.set(Some((k, id)));
             Ok(id.map(|id| !self.before(id, x)))
         };
@@ -2275,6 +2273,26 @@ mod tests {
             assert!(calls > 1, "{op} (counting {count_matches}): one call read it all");
             assert_eq!(got, want, "{op}");
         }
+    }
+
+    /// A probe answered from what was read ahead costs nothing; one that reads the list costs
+    /// `PROBE_COST`: the ids passed over are exactly those the reads passed, plus those probes.
+    #[test]
+    fn probes_count_only_when_they_read_the_list() {
+        let f = flow(&(1..=2000).rev().collect::<Vec<_>>());
+        // Read 1,024 entries ahead: every far probe below is answered from them.
+        let work = Work::new(0, 0);
+        let mut s = Sorted::new(&f, false, 0..2000, READ_AHEAD_MAX, &work);
+        for k in 1..=100 {
+            assert!(s.has(2000 - 2 * k));
+        }
+        // 2000 and 1999 before 1998, then one odd id before each even one.
+        assert_eq!(work.passed(), 101);
+        // Read one entry ahead: the first far probe reads the list.
+        let work = Work::new(0, 0);
+        let mut s = Sorted::new(&f, false, 0..2000, 1, &work);
+        assert!(s.has(1998));
+        assert_eq!(work.passed(), 2 + PROBE_COST);
     }
 
     /// The flow of the report: one id out of order near the head (`11 16 15 14 13 12`).
