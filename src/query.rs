@@ -589,11 +589,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
         // the window at its head only to drop it.
         let fresh = self.heap.is_empty() && self.buf.is_empty() && self.last.is_none();
         let far = self.next.saturating_add(self.reach());
-        if fresh && far < self.end {
-            if self.probe(far).is_some_and(|id| self.before(id, x)) {
-                let (s, _) = self.search(x);
-                self.seek(s);
-            }
+        if fresh && far < self.end && self.probe(far).is_some_and(|id| self.before(id, x)) {
+            let (s, _) = self.search(x);
+            self.seek(s);
         }
         self.advance(x, false);
     }
