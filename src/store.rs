@@ -599,9 +599,6 @@ pub fn tags_page(
 /// read does not hold a key handle per record (the rest are reopened for the reply).
 const HELD_RECORDS: usize = 1024;
 
-/// Runs of at most this many entries are read entry by entry rather than by one LRANGE.
-const SMALL_READ: usize = 16;
-
 /// How far a flow read may step its list iterator before a fresh seek is cheaper.
 const SEEK_STEPS: usize = 64;
 
@@ -628,12 +625,8 @@ impl crate::query::IdList for Flow<'_> {
     }
 
     fn ids(&self, range: std::ops::Range<usize>) -> Vec<Option<i64>> {
-        // One LRANGE for a run costs far less than a list read per entry, but more than a few
-        // list reads: a read of a few entries (as the check of an id in a flow in order makes)
-        // reads them one by one, as where the server will not run LRANGE for the module.
-        if range.len() <= SMALL_READ {
-            return range.map(|i| self.id_at(i)).collect();
-        }
+        // One LRANGE for a run costs far less than a list read per entry; where the server
+        // will not run it for the module, entry by entry.
         match self.ids_in(range.clone()) {
             Ok(Some(ids)) => ids,
             _ => range.map(|i| self.id_at(i)).collect(),
