@@ -11,7 +11,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the number of ids in a tag's flow (by default of every record), optionally within id and time bounds.",
-    complexity: "O(1) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); with AND, OR or NOT, O(M log N) where M is the number of ids scanned in the smallest flow a record must be in, at most the scan limit (tlog.read-scan-limit or SCANLIMIT).",
+    complexity: "O(1) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window), plus up to the scan limit of entries where a bound falls in a run of records gone; with AND, OR or NOT, O(M log N) where M is the number of ids scanned in the smallest flow a record must be in, at most the scan limit (tlog.read-scan-limit or SCANLIMIT).",
     since: "0.1.0",
     args: super::COUNT_ARGS,
     entry: crate::command_entry!(run),
