@@ -140,11 +140,12 @@ pub fn scan_limit_error(work: &Work, q: &Query, outcome: &Outcome) -> Error {
 }
 
 /// How many ids of the flow a query's bounds and tag filter admit, and how the scan ended.
-/// Without a tag filter, by position (see [`query::count`]): never cut short.
+/// Without a tag filter, by position (see [`query::count`]): cut short only where a bound falls
+/// in a long run of entries its search cannot place.
 pub fn count(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<(usize, Outcome)> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     if !req.query.has_tag_filter() {
-        return Ok((query::count(&flow, &req.query, work.window)?, Outcome::DONE));
+        return query::count(&flow, &req.query, work);
     }
     let mut n = 0;
     let how = Matching { read_records: false, count_matches: true };
