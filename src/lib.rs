@@ -73,6 +73,9 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     {
         return raw::REDISMODULE_ERR as c_int;
     }
+    // SAFETY: the server's live load context, used only until this function returns (the
+    // callbacks registered get contexts of their own).
+    let Some(ctx) = (unsafe { ffi::Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let args: Vec<Vec<u8>> = if argv.is_null() || argc <= 0 {
         Vec::new()
     } else {
@@ -86,13 +89,13 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     match load(ctx, &args) {
         Ok(()) => raw::REDISMODULE_OK as c_int,
         Err(why) => {
-            log_warning(ctx, &format!("{why} Not loading."));
+            ctx.log_warning(&format!("{why} Not loading."));
             raw::REDISMODULE_ERR as c_int
         }
     }
 }
 
-fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
+fn load(ctx: ffi::Ctx, args: &[Vec<u8>]) -> Result<(), String> {
     let missing = ffi::missing_apis();
     if !missing.is_empty() {
         return Err(format!(
@@ -100,7 +103,6 @@ fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
             missing.join(", ")
         ));
     }
-    let ctx = ffi::Ctx::new(ctx).ok_or("no load context.")?;
     // The writes replicate as these commands: a server that renamed one away would keep
     // tlog's writes from its replicas and AOF.
     let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN", c"RPOP", c"UNLINK", c"XADD"];
@@ -168,11 +170,5 @@ impl OnServerEvent for Events {
             ServerEvent::RoleChanged { now_replica: true } => cleaner::role_changed(),
             _ => {}
         }
-    }
-}
-
-fn log_warning(ctx: *mut raw::RedisModuleCtx, msg: &str) {
-    if let Some(ctx) = ffi::Ctx::new(ctx) {
-        ctx.log_warning(msg);
     }
 }

@@ -99,7 +99,8 @@ unsafe extern "C" fn keys_ready<S: OnKeys>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let state = ctx.blocked_state().cast::<S>();
     // SAFETY: the boxed `S` given to `block_on_keys`, alive until `free_state::<S>`, and
     // borrowed by no one else while the server runs this callback.
@@ -119,7 +120,8 @@ unsafe extern "C" fn keys_timeout<S: OnKeys>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let state = ctx.blocked_state().cast::<S>();
     // SAFETY: as in `keys_ready`.
     match unsafe { state.as_mut() } {
@@ -138,7 +140,8 @@ unsafe extern "C" fn unblocked_reply<T: Unblocked>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let data = ctx.blocked_state().cast::<T>();
     // SAFETY: the boxed `T` given to `UnblockClient`, owned by the server until
     // `free_state::<T>`.

@@ -111,7 +111,8 @@ unsafe extern "C" fn entry<R: Run>(
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else {
+    // SAFETY: the context of this command call, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else {
         return raw::REDISMODULE_ERR as c_int;
     };
     let argc = usize::try_from(argc).unwrap_or(0);
