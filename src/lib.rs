@@ -86,7 +86,7 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
             .map(|&s| unsafe { ffi::str_bytes(s) }.to_vec())
             .collect()
     };
-    match load(ctx, &args) {
+    match ffi::guard(Some(ctx), "loading", || load(ctx, &args)).unwrap_or_else(|| Err("tlog: bug.".into())) {
         Ok(()) => raw::REDISMODULE_OK as c_int,
         Err(why) => {
             ctx.log_warning(&format!("{why} Not loading."));

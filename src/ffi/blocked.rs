@@ -159,6 +159,8 @@ unsafe extern "C" fn unblocked_reply<T: Unblocked>(
 unsafe extern "C" fn free_state<T: 'static>(_: *mut raw::RedisModuleCtx, data: *mut c_void) {
     if !data.is_null() {
         // SAFETY: made by `Box::into_raw` of a `T` above; the server frees it exactly once.
-        drop(unsafe { Box::from_raw(data.cast::<T>()) });
+        let state = unsafe { Box::from_raw(data.cast::<T>()) };
+        // A `Drop` of `T` that panicked would unwind into the server.
+        guard(None, "a blocked client's state", || drop(state));
     }
 }
