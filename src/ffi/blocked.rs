@@ -74,7 +74,9 @@ impl Ctx {
     }
 }
 
-/// A client blocked by [`Ctx::block_client`], waiting for a `T`.
+/// A client blocked by [`Ctx::block_client`], waiting for a `T`. Dropped without
+/// [`BlockedClient::unblock`] (the work ended by a caught panic), it is unblocked with an
+/// error rather than left waiting forever.
 pub struct BlockedClient<T: Unblocked> {
     ptr: NonNull<raw::RedisModuleBlockedClient>,
     _result: PhantomData<T>,
@@ -89,6 +91,20 @@ impl<T: Unblocked> BlockedClient<T> {
         unsafe {
             if let Some(f) = raw::RedisModule_UnblockClient {
                 f(self.ptr.as_ptr(), data);
+            }
+        }
+        // Unblocked: the drop below must not unblock it again.
+        std::mem::forget(self);
+    }
+}
+
+impl<T: Unblocked> Drop for BlockedClient<T> {
+    fn drop(&mut self) {
+        // SAFETY: a blocked client of ours, never unblocked (`unblock` forgets `self`). With no
+        // private data, `unblocked_reply::<T>` answers an error and `free_state` frees nothing.
+        unsafe {
+            if let Some(f) = raw::RedisModule_UnblockClient {
+                f(self.ptr.as_ptr(), ptr::null_mut());
             }
         }
     }
