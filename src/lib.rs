@@ -11,6 +11,7 @@
 //! leaf state `config`, `stats` and `prefixes` is used by all and uses only pure modules.
 
 use std::ffi::c_int;
+use std::sync::atomic::Ordering;
 
 use redis_module::raw;
 
@@ -129,11 +130,12 @@ fn load(ctx: ffi::Ctx, args: &[Vec<u8>]) -> Result<(), String> {
 
 /// Registers the configs of `config` and applies what the configuration file says of them.
 fn register_configs(ctx: ffi::Ctx) -> Result<(), String> {
+    // The defaults are the statics' initial values (nothing has set them yet): one source.
     for (name, value) in config::FLAGS {
-        ffi::configs::register_bool(ctx, name, false, value)?;
+        ffi::configs::register_bool(ctx, name, value.load(Ordering::Relaxed), value)?;
     }
-    for (name, value, default, min, max) in config::NUMBERS {
-        ffi::configs::register_number(ctx, name, default, min, max, value)?;
+    for (name, value, min, max) in config::NUMBERS {
+        ffi::configs::register_number(ctx, name, value.load(Ordering::Relaxed), min, max, value)?;
     }
     ffi::configs::load(ctx)
 }
