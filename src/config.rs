@@ -27,21 +27,21 @@ pub static READ_WINDOW: AtomicI64 = AtomicI64::new(100);
 /// Ids a read may pass over before it stops with a continuation; 0: no limit.
 pub static READ_SCAN_LIMIT: AtomicI64 = AtomicI64::new(2_000);
 
-/// A numeric config: (name, value, default, min, max).
-pub type Number = (&'static CStr, &'static AtomicI64, i64, i64, i64);
+/// A numeric config: (name, value, min, max). Its default is the value's initial one.
+pub type Number = (&'static CStr, &'static AtomicI64, i64, i64);
 
 /// The numeric configs. The upper bounds keep every product of them far from overflow; the
 /// server refuses out-of-range numbers itself, with an `ERR` naming the range.
 pub const NUMBERS: [Number; 6] = [
-    (c"max-records", &MAX_RECORDS, 0, 0, 1_000_000_000_000),
-    (c"max-age", &MAX_AGE, 0, 0, MAX_TTL),
-    (c"archive-maxlen", &ARCHIVE_MAXLEN, 10_000, 1, 1_000_000_000),
-    (c"cleaner-budget-us", &CLEANER_BUDGET_US, 400, 0, 800),
-    (c"read-window", &READ_WINDOW, 100, 0, 10_000),
-    (c"read-scan-limit", &READ_SCAN_LIMIT, 2_000, 0, 1_000_000_000),
+    (c"max-records", &MAX_RECORDS, 0, 1_000_000_000_000),
+    (c"max-age", &MAX_AGE, 0, MAX_TTL),
+    (c"archive-maxlen", &ARCHIVE_MAXLEN, 1, 1_000_000_000),
+    (c"cleaner-budget-us", &CLEANER_BUDGET_US, 0, 800),
+    (c"read-window", &READ_WINDOW, 0, 10_000),
+    (c"read-scan-limit", &READ_SCAN_LIMIT, 0, 1_000_000_000),
 ];
 
-/// The boolean configs (all off by default).
+/// The boolean configs. Each default is the value's initial one.
 pub const FLAGS: [(&CStr, &AtomicBool); 3] =
     [(c"publish", &PUBLISH), (c"publish-tags", &PUBLISH_TAGS), (c"archive", &ARCHIVE)];
 

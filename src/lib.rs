@@ -11,6 +11,7 @@
 //! leaf state `config`, `stats` and `prefixes` is used by all and uses only pure modules.
 
 use std::ffi::c_int;
+use std::sync::atomic::Ordering;
 
 use redis_module::raw;
 
@@ -73,6 +74,9 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
     {
         return raw::REDISMODULE_ERR as c_int;
     }
+    // SAFETY: the server's live load context, used only until this function returns (the
+    // callbacks registered get contexts of their own).
+    let Some(ctx) = (unsafe { ffi::Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let args: Vec<Vec<u8>> = if argv.is_null() || argc <= 0 {
         Vec::new()
     } else {
@@ -83,16 +87,16 @@ pub unsafe extern "C" fn RedisModule_OnLoad(
             .map(|&s| unsafe { ffi::str_bytes(s) }.to_vec())
             .collect()
     };
-    match load(ctx, &args) {
+    match ffi::guard(Some(ctx), "loading", || load(ctx, &args)).unwrap_or_else(|| Err("tlog: bug.".into())) {
         Ok(()) => raw::REDISMODULE_OK as c_int,
         Err(why) => {
-            log_warning(ctx, &format!("{why} Not loading."));
+            ctx.log_warning(&format!("{why} Not loading."));
             raw::REDISMODULE_ERR as c_int
         }
     }
 }
 
-fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
+fn load(ctx: ffi::Ctx, args: &[Vec<u8>]) -> Result<(), String> {
     let missing = ffi::missing_apis();
     if !missing.is_empty() {
         return Err(format!(
@@ -100,7 +104,6 @@ fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
             missing.join(", ")
         ));
     }
-    let ctx = ffi::Ctx::new(ctx).ok_or("no load context.")?;
     // The writes replicate as these commands: a server that renamed one away would keep
     // tlog's writes from its replicas and AOF.
     let needed = [c"MSET", c"LPUSH", c"PEXPIREAT", c"LREM", c"DEL", c"SCAN", c"RPOP", c"UNLINK", c"XADD"];
@@ -127,11 +130,12 @@ fn load(ctx: *mut raw::RedisModuleCtx, args: &[Vec<u8>]) -> Result<(), String> {
 
 /// Registers the configs of `config` and applies what the configuration file says of them.
 fn register_configs(ctx: ffi::Ctx) -> Result<(), String> {
+    // The defaults are the statics' initial values (nothing has set them yet): one source.
     for (name, value) in config::FLAGS {
-        ffi::configs::register_bool(ctx, name, false, value)?;
+        ffi::configs::register_bool(ctx, name, value.load(Ordering::Relaxed), value)?;
     }
-    for (name, value, default, min, max) in config::NUMBERS {
-        ffi::configs::register_number(ctx, name, default, min, max, value)?;
+    for (name, value, min, max) in config::NUMBERS {
+        ffi::configs::register_number(ctx, name, value.load(Ordering::Relaxed), min, max, value)?;
     }
     ffi::configs::load(ctx)
 }
@@ -168,11 +172,5 @@ impl OnServerEvent for Events {
             ServerEvent::RoleChanged { now_replica: true } => cleaner::role_changed(),
             _ => {}
         }
-    }
-}
-
-fn log_warning(ctx: *mut raw::RedisModuleCtx, msg: &str) {
-    if let Some(ctx) = ffi::Ctx::new(ctx) {
-        ctx.log_warning(msg);
     }
 }

@@ -281,3 +281,62 @@ fn lists_that_show_nothing_do_not_hold_the_cleaner_up() {
     assert_eq!(con.lrange::<_, Vec<i64>>("p:flow:__all__", 0, -1).unwrap(), vec![3, 2]);
     assert_eq!(con.lrange::<_, Vec<i64>>("x1999:flow:__all__", 0, -1).unwrap(), vec![1, 2, 3]);
 }
+
+fn encoding(con: &mut Connection, key: &str) -> String {
+    redis::cmd("OBJECT").arg("ENCODING").arg(key).query(con).unwrap()
+}
+
+/// Looking at a key is no change to it: a string at a flow's name, which tlog only probes for
+/// its type, keeps its encoding through reads, TLOG.TAGS, TLOG.PURGE, refused writes and the
+/// cleaner, on the master and on a replica.
+#[test]
+fn probing_a_string_at_a_flows_name_leaves_its_encoding_alone() {
+    let master = Server::start();
+    let replica = Server::replica_of(&master, true);
+    let mut con = master.conn();
+    cmd(&mut con, &["TLOG.LOG", "app", "m", "t"]).unwrap();
+    cmd(&mut con, &["TLOG.LOG", "legacy", "m", "t"]).unwrap();
+    // Other clients' strings, int and embstr encoded, at names of flows.
+    let foreign = [
+        ("legacy:flow:__all__", "42"),
+        ("app:flow:x", "7"),
+        ("app:flow:y", "some short text"),
+        ("gone:flow:__all__", "12345678"),
+        ("gone:flow:z", "text"),
+    ];
+    for (k, v) in foreign {
+        let _: () = con.set(k, v).unwrap();
+    }
+    let before: Vec<String> = foreign.iter().map(|(k, _)| encoding(&mut con, k)).collect();
+    assert_eq!(before, ["int", "int", "embstr", "int", "embstr"]);
+    let _: () = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+
+    for c in [&master, &replica] {
+        let mut c = c.conn();
+        for tag in ["x", "y"] {
+            for command in ["TLOG.GET", "TLOG.LATEST", "TLOG.COUNT"] {
+                assert!(err_of(cmd(&mut c, &[command, "app", tag])).starts_with("WRONGTYPE"), "{command} {tag}");
+            }
+        }
+        assert!(err_of(cmd(&mut c, &["TLOG.GET", "legacy"])).starts_with("WRONGTYPE"));
+        assert!(err_of(cmd(&mut c, &["TLOG.GET", "gone", "z"])).starts_with("WRONGTYPE"));
+        cmd(&mut c, &["TLOG.TAGS", "app", "0"]).unwrap();
+        cmd(&mut c, &["TLOG.TAGS", "gone", "0"]).unwrap();
+    }
+    assert!(err_of(cmd(&mut con, &["TLOG.LOG", "app", "m", "x"])).starts_with("WRONGTYPE"));
+    assert!(err_of(cmd(&mut con, &["TLOG.LOG", "legacy", "m"])).starts_with("WRONGTYPE"));
+    cmd(&mut con, &["TLOG.PURGE", "app"]).unwrap();
+    cmd(&mut con, &["TLOG.PURGE", "gone"]).unwrap();
+    scan_cycles(&mut con, 2);
+    let _: () = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+
+    for c in [&master, &replica] {
+        let mut c = c.conn();
+        let after: Vec<String> = foreign.iter().map(|(k, _)| encoding(&mut c, k)).collect();
+        assert_eq!(after, before);
+        for (k, v) in foreign {
+            assert_eq!(c.get::<_, String>(k).unwrap(), v);
+        }
+    }
+    assert_eq!(master.digest(), replica.digest());
+}

@@ -12,6 +12,29 @@ pub(super) struct Purge {
     work: store::purge::Purge,
     /// None inside MULTI or a script (run to the end there).
     client: Option<BlockedClient<PurgeOutcome>>,
+    /// Set while it runs in slices: writes to the prefix are refused until it is dropped.
+    running: Option<Running>,
+}
+
+/// Marks a prefix as being purged in slices (see `prefixes::purge_started`) until dropped,
+/// however the purge ends: finished, stopped, or dropped by a caught panic in a step. Without
+/// it the prefix would refuse writes until a restart.
+struct Running {
+    db: i32,
+    prefix: Vec<u8>,
+}
+
+impl Running {
+    fn start(db: i32, prefix: &[u8]) -> Self {
+        prefixes::purge_started(db, prefix);
+        Running { db, prefix: prefix.to_vec() }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        prefixes::purge_ended(self.db, &self.prefix);
+    }
 }
 
 /// What a blocked TLOG.PURGE client is told: the count, or why the purge stopped.
@@ -32,27 +55,25 @@ impl Unblocked for PurgeOutcome {
 /// elsewhere (MULTI, scripts) the whole purge runs now and the count is replied.
 pub fn purge(ctx: Ctx, prefix: &[u8]) -> Result<()> {
     let db = ctx.selected_db();
-    let mut job = Purge { work: store::purge::Purge::start(ctx, prefix)?, client: None };
+    let mut job = Purge { work: store::purge::Purge::start(ctx, prefix)?, client: None, running: None };
     if !ctx.may_block() {
         while !job.work.step(ctx)? {}
-        finish_purge(&job);
+        finish_purge(&mut job);
         Reply::new(ctx).int(job.work.removed as i64);
         return Ok(());
     }
     job.client = Some(ctx.block_client()?);
-    prefixes::purge_started(db, prefix);
+    job.running = Some(Running::start(db, prefix));
     STATE.with(|s| s.borrow_mut().purges.push_back(job));
     Ok(())
 }
 
-pub(super) fn finish_purge(job: &Purge) {
+pub(super) fn finish_purge(job: &mut Purge) {
     let work = &job.work;
     stats::add(&stats::PURGED, work.removed);
     prefixes::forget_prefix(work.db, &work.prefix);
-    if job.client.is_some() {
-        // It ran in slices: writes to the prefix were refused meanwhile.
-        prefixes::purge_ended(work.db, &work.prefix);
-    }
+    // If it ran in slices, the prefix takes writes again.
+    job.running = None;
 }
 
 /// Purges in order, while the budget lasts. True if one is still running.
@@ -75,7 +96,7 @@ pub(super) fn run_purges(ctx: Ctx, budget: &Budget) -> bool {
         }
         match outcome {
             Some(result) => {
-                finish_purge(&job);
+                finish_purge(&mut job);
                 unblock(job.client, PurgeOutcome(result));
             }
             None => {
@@ -100,8 +121,8 @@ pub fn role_changed() {
 
 pub(super) fn abort_purges(why: &str) {
     let jobs: Vec<Purge> = STATE.with(|s| s.borrow_mut().purges.drain(..).collect());
-    for job in jobs {
-        finish_purge(&job);
+    for mut job in jobs {
+        finish_purge(&mut job);
         let outcome = PurgeOutcome(Err(format!("ERR TLOG.PURGE stopped after {} keys: {why}", job.work.removed)));
         unblock(job.client, outcome);
     }

@@ -74,7 +74,9 @@ impl Ctx {
     }
 }
 
-/// A client blocked by [`Ctx::block_client`], waiting for a `T`.
+/// A client blocked by [`Ctx::block_client`], waiting for a `T`. Dropped without
+/// [`BlockedClient::unblock`] (the work ended by a caught panic), it is unblocked with an
+/// error rather than left waiting forever.
 pub struct BlockedClient<T: Unblocked> {
     ptr: NonNull<raw::RedisModuleBlockedClient>,
     _result: PhantomData<T>,
@@ -91,6 +93,20 @@ impl<T: Unblocked> BlockedClient<T> {
                 f(self.ptr.as_ptr(), data);
             }
         }
+        // Unblocked: the drop below must not unblock it again.
+        std::mem::forget(self);
+    }
+}
+
+impl<T: Unblocked> Drop for BlockedClient<T> {
+    fn drop(&mut self) {
+        // SAFETY: a blocked client of ours, never unblocked (`unblock` forgets `self`). With no
+        // private data, `unblocked_reply::<T>` answers an error and `free_state` frees nothing.
+        unsafe {
+            if let Some(f) = raw::RedisModule_UnblockClient {
+                f(self.ptr.as_ptr(), ptr::null_mut());
+            }
+        }
     }
 }
 
@@ -99,7 +115,8 @@ unsafe extern "C" fn keys_ready<S: OnKeys>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let state = ctx.blocked_state().cast::<S>();
     // SAFETY: the boxed `S` given to `block_on_keys`, alive until `free_state::<S>`, and
     // borrowed by no one else while the server runs this callback.
@@ -119,7 +136,8 @@ unsafe extern "C" fn keys_timeout<S: OnKeys>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let state = ctx.blocked_state().cast::<S>();
     // SAFETY: as in `keys_ready`.
     match unsafe { state.as_mut() } {
@@ -138,7 +156,8 @@ unsafe extern "C" fn unblocked_reply<T: Unblocked>(
     _: *mut *mut raw::RedisModuleString,
     _: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else { return raw::REDISMODULE_ERR as c_int };
+    // SAFETY: the context of this callback, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else { return raw::REDISMODULE_ERR as c_int };
     let data = ctx.blocked_state().cast::<T>();
     // SAFETY: the boxed `T` given to `UnblockClient`, owned by the server until
     // `free_state::<T>`.
@@ -156,6 +175,8 @@ unsafe extern "C" fn unblocked_reply<T: Unblocked>(
 unsafe extern "C" fn free_state<T: 'static>(_: *mut raw::RedisModuleCtx, data: *mut c_void) {
     if !data.is_null() {
         // SAFETY: made by `Box::into_raw` of a `T` above; the server frees it exactly once.
-        drop(unsafe { Box::from_raw(data.cast::<T>()) });
+        let state = unsafe { Box::from_raw(data.cast::<T>()) };
+        // A `Drop` of `T` that panicked would unwind into the server.
+        guard(None, "a blocked client's state", || drop(state));
     }
 }

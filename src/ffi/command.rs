@@ -7,7 +7,7 @@ use std::ptr;
 
 use redis_module::raw;
 
-use super::{guard, str_bytes, Ctx, Reply};
+use super::{guard_named, str_bytes, Ctx, Reply};
 use crate::error::{Error, Result};
 
 /// How an argument is documented (`COMMAND DOCS`, the README).
@@ -111,7 +111,8 @@ unsafe extern "C" fn entry<R: Run>(
     argv: *mut *mut raw::RedisModuleString,
     argc: c_int,
 ) -> c_int {
-    let Some(ctx) = Ctx::new(ctx) else {
+    // SAFETY: the context of this command call, used only during it.
+    let Some(ctx) = (unsafe { Ctx::new(ctx) }) else {
         return raw::REDISMODULE_ERR as c_int;
     };
     let argc = usize::try_from(argc).unwrap_or(0);
@@ -140,7 +141,7 @@ unsafe extern "C" fn entry<R: Run>(
     };
     let reply = Reply::new(ctx);
     let name = || argv.first().map_or_else(|| "a command".into(), |s| String::from_utf8_lossy(bytes(s)).into_owned());
-    match guard(Some(ctx), &name(), || R::run(ctx, args)) {
+    match guard_named(Some(ctx), name, || R::run(ctx, args)) {
         Some(Ok(())) => {}
         Some(Err(e)) => reply.error(&e),
         None => reply.error(&Error::Internal("unexpected failure, nothing more was done")),

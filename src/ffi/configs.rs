@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use redis_module::raw;
 
-use super::Ctx;
+use super::{guard, Ctx};
 
 /// Registers the boolean config `tlog.<name>`, held in `value`.
 pub fn register_bool(ctx: Ctx, name: &CStr, default: bool, value: &'static AtomicBool) -> Result<(), String> {
@@ -89,7 +89,8 @@ unsafe fn value<'a, T>(data: *mut c_void) -> Option<&'a T> {
 
 unsafe extern "C" fn get_bool(_: *const c_char, data: *mut c_void) -> c_int {
     // SAFETY: registered with a static `AtomicBool` as its data.
-    c_int::from(unsafe { value::<AtomicBool>(data) }.is_some_and(|v| v.load(Ordering::Relaxed)))
+    let value = unsafe { value::<AtomicBool>(data) };
+    guard(None, "a config read", || c_int::from(value.is_some_and(|v| v.load(Ordering::Relaxed)))).unwrap_or(0)
 }
 
 unsafe extern "C" fn set_bool(
@@ -99,18 +100,21 @@ unsafe extern "C" fn set_bool(
     _: *mut *mut raw::RedisModuleString,
 ) -> c_int {
     // SAFETY: registered with a static `AtomicBool` as its data.
-    match unsafe { value::<AtomicBool>(data) } {
+    let value = unsafe { value::<AtomicBool>(data) };
+    guard(None, "a config write", || match value {
         Some(v) => {
             v.store(val != 0, Ordering::Relaxed);
             raw::REDISMODULE_OK as c_int
         }
         None => raw::REDISMODULE_ERR as c_int,
-    }
+    })
+    .unwrap_or(raw::REDISMODULE_ERR as c_int)
 }
 
 unsafe extern "C" fn get_number(_: *const c_char, data: *mut c_void) -> c_longlong {
     // SAFETY: registered with a static `AtomicI64` as its data.
-    unsafe { value::<AtomicI64>(data) }.map_or(0, |v| v.load(Ordering::Relaxed))
+    let value = unsafe { value::<AtomicI64>(data) };
+    guard(None, "a config read", || value.map_or(0, |v| v.load(Ordering::Relaxed))).unwrap_or(0)
 }
 
 unsafe extern "C" fn set_number(
@@ -120,11 +124,13 @@ unsafe extern "C" fn set_number(
     _: *mut *mut raw::RedisModuleString,
 ) -> c_int {
     // SAFETY: registered with a static `AtomicI64` as its data.
-    match unsafe { value::<AtomicI64>(data) } {
+    let value = unsafe { value::<AtomicI64>(data) };
+    guard(None, "a config write", || match value {
         Some(v) => {
             v.store(val, Ordering::Relaxed);
             raw::REDISMODULE_OK as c_int
         }
         None => raw::REDISMODULE_ERR as c_int,
-    }
+    })
+    .unwrap_or(raw::REDISMODULE_ERR as c_int)
 }

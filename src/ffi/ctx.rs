@@ -38,7 +38,12 @@ pub enum Notify {
 
 impl Ctx {
     /// The context the server passed to a callback; `None` for null.
-    pub(crate) fn new(ctx: *mut raw::RedisModuleCtx) -> Option<Self> {
+    ///
+    /// # Safety
+    /// `ctx` is null or a context the server handed to the running callback, and the `Ctx`
+    /// (and every copy) is used only until that callback returns: every method passes the
+    /// pointer to the server as live.
+    pub(crate) unsafe fn new(ctx: *mut raw::RedisModuleCtx) -> Option<Self> {
         NonNull::new(ctx).map(Ctx)
     }
 

@@ -110,7 +110,7 @@ unsafe extern "C" fn on_list_event<W: ListWaiters>(
     event: *const c_char,
     key: *mut raw::RedisModuleString,
 ) -> c_int {
-    if !W::any() || ctx.is_null() || event.is_null() || key.is_null() {
+    if ctx.is_null() || event.is_null() || key.is_null() || guard(None, "a list event", W::any) != Some(true) {
         return raw::REDISMODULE_OK as c_int;
     }
     // SAFETY: the server passes a NUL-terminated event name for the call.

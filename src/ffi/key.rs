@@ -24,12 +24,25 @@ pub enum Mode {
 }
 
 /// An open key, closed on drop.
+///
+/// The server makes a shared or encoded (int, embstr) string value plain the first time it is
+/// read through a key handle: it puts a copy in the database and frees the old value, which
+/// leaves any other handle on the key pointing at freed memory, and changes the key's encoding
+/// (OBJECT ENCODING), a change to a key that may not be tlog's. So a string value is read only
+/// through a handle from [`Key::open_string`], used for the keys whose value tlog reads (the
+/// counter and records). A handle from [`Key::open`] never reads a string value, and on a
+/// string key it keeps no handle at all (it only tells the kind), so nothing it holds can be
+/// freed by a read through another handle.
 pub struct Key {
     ptr: *mut raw::RedisModuleKey,
+    /// Opened by [`Key::open_string`]: the string value, if any, was made plain then.
+    strings: bool,
+    /// Opened by [`Key::open`] on a string key, and closed at once.
+    closed_string: bool,
 }
 
 impl Key {
-    pub fn open(ctx: Ctx, name: &RString, mode: Mode) -> Result<Self> {
+    fn open_raw(ctx: Ctx, name: &RString, mode: Mode) -> Result<Self> {
         let f = api!(RedisModule_OpenKey);
         let m = match mode {
             Mode::Read => raw::REDISMODULE_READ,
@@ -38,18 +51,38 @@ impl Key {
         // SAFETY: live context and key name.
         let ptr = unsafe { f(ctx.as_ptr(), name.ptr, m as c_int) };
         // OpenKey returns NULL only for a missing key opened read-only: treat as empty.
-        let key = Key { ptr };
+        Ok(Key { ptr, strings: false, closed_string: false })
+    }
+
+    /// Opens a key whose string value, if it is a string, is not read: for the lists, streams
+    /// and empty keys tlog expects, and to learn that a key is of another kind. A string key
+    /// is left untouched: the handle is closed at once and only its kind is kept.
+    pub fn open(ctx: Ctx, name: &RString, mode: Mode) -> Result<Self> {
+        let mut key = Self::open_raw(ctx, name, mode)?;
         if key.kind() == KeyKind::String {
-            // The server makes a shared or encoded string value plain on its first read through
-            // a key handle, freeing the old value under any other handle open on the key. Read
-            // once now, so that every handle ever open on a string key sees the plain value and
-            // no read through one can leave another pointing at freed memory.
+            drop(std::mem::replace(&mut key, Key { ptr: ptr::null_mut(), strings: false, closed_string: true }));
+        }
+        Ok(key)
+    }
+
+    /// Opens a key whose string value will be read ([`Key::string_value`]) or written: the
+    /// counter and records. A shared or encoded string value is made plain now, before any
+    /// borrow of it exists: every other handle on the key either holds no string value (see
+    /// [`Key::open`]) or was opened here too and so already sees the plain value, which a read
+    /// does not replace again. Two such handles on one key may both be read.
+    pub fn open_string(ctx: Ctx, name: &RString, mode: Mode) -> Result<Self> {
+        let mut key = Self::open_raw(ctx, name, mode)?;
+        key.strings = true;
+        if key.kind() == KeyKind::String {
             let _ = key.string_value();
         }
         Ok(key)
     }
 
     pub fn kind(&self) -> KeyKind {
+        if self.closed_string {
+            return KeyKind::String;
+        }
         if self.ptr.is_null() {
             return KeyKind::Empty;
         }
@@ -70,9 +103,12 @@ impl Key {
     }
 
     /// The value of a string key, borrowed while the key is open and unmodified (a write
-    /// through this handle takes `&mut self`). Safe with other handles open on the same key:
-    /// each made the value plain when it was opened (see [`Key::open`]).
+    /// through this handle takes `&mut self`). Only for a handle from [`Key::open_string`],
+    /// which made the value plain: then a read replaces nothing another handle holds.
     pub fn string_value(&self) -> Result<&[u8]> {
+        if !self.strings || self.ptr.is_null() {
+            return Err(Error::Internal("string value read through a key not opened for it"));
+        }
         let f = api!(RedisModule_StringDMA);
         let mut len = 0usize;
         // SAFETY: an open string key.
@@ -86,6 +122,9 @@ impl Key {
     }
 
     pub fn set_string(&mut self, value: &RString) -> Result<()> {
+        if self.ptr.is_null() {
+            return Err(Error::Internal("write to a key not open for writing"));
+        }
         let f = api!(RedisModule_StringSet);
         // SAFETY: a key open for writing; the server copies or retains the value.
         ok(unsafe { f(self.ptr, value.ptr) })
@@ -145,6 +184,9 @@ impl Key {
     }
 
     pub fn push_head(&self, value: &RString) -> Result<()> {
+        if self.ptr.is_null() {
+            return Err(Error::Internal("write to a key not open for writing"));
+        }
         let f = api!(RedisModule_ListPush);
         // SAFETY: a key open for writing that is empty or a list.
         ok(unsafe { f(self.ptr, raw::REDISMODULE_LIST_HEAD as c_int, value.ptr) })

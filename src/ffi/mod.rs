@@ -54,7 +54,12 @@ use api;
 /// Runs `f`, catching a panic (a bug): its message goes to the server log, as `what`'s, and
 /// `None` comes back. A panic must never unwind into the server, which would abort.
 pub fn guard<T>(ctx: Option<Ctx>, what: &str, f: impl FnOnce() -> T) -> Option<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| log_panic(ctx, what, payload.as_ref())).ok()
+    guard_named(ctx, || what.to_string(), f)
+}
+
+/// As [`guard`], with `what` made only if there is a panic to log (not on every call).
+pub fn guard_named<T>(ctx: Option<Ctx>, what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| log_panic(ctx, &what(), payload.as_ref())).ok()
 }
 
 fn log_panic(ctx: Option<Ctx>, what: &str, payload: &(dyn Any + Send)) {
@@ -132,7 +137,6 @@ pub fn missing_apis() -> Vec<&'static str> {
         RedisModule_InfoAddFieldULongLong,
         RedisModule_SelectDb,
         RedisModule_ListPop,
-        RedisModule_FreeString,
         RedisModule_GetSelectedDb,
         RedisModule_ReplyWithCallReply,
         RedisModule_SubscribeToKeyspaceEvents,

@@ -23,7 +23,8 @@ unsafe extern "C" fn fire(ctx: *mut raw::RedisModuleCtx, data: *mut c_void) {
     }
     // SAFETY: the boxed `fn(Ctx)` of `create_timer`; a timer fires once, so it is freed once.
     let f = *unsafe { Box::from_raw(data.cast::<fn(Ctx)>()) };
-    if let Some(ctx) = Ctx::new(ctx) {
+    // SAFETY: the context of this timer call, used only during it.
+    if let Some(ctx) = unsafe { Ctx::new(ctx) } {
         guard(Some(ctx), "a timer", || f(ctx));
     }
 }

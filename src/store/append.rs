@@ -122,7 +122,7 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
     // Keys are opened for writing up front, one lookup each: the module option
     // NO_IMPLICIT_SIGNAL_MODIFIED (set at load) keeps a key we end up not writing from
     // invalidating WATCH; the keys written are signalled below.
-    let counter_handle = Key::open(ctx, &counter_key, Mode::Write)?;
+    let counter_handle = Key::open_string(ctx, &counter_key, Mode::Write)?;
     let counter = match counter_handle.kind() {
         KeyKind::Empty => 0,
         KeyKind::String => keys::parse_i64(counter_handle.string_value()?).ok_or(Error::CounterNotInteger)?,
@@ -322,7 +322,7 @@ fn trim_touched(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, flow: &Key, name: &RString
                     break;
                 }
                 // Dead unless a record of the prefix is there (a string holding its own id).
-                let Ok(k) = Key::open(ctx, &msg, Mode::Read) else { break };
+                let Ok(k) = Key::open_string(ctx, &msg, Mode::Read) else { break };
                 !(k.kind() == KeyKind::String && k.string_value().is_ok_and(|v| retention::is_record_body(v, id)))
             }
         };
@@ -360,7 +360,7 @@ fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Resu
 /// record is returned, and it only ever holds a new timestamp back.
 fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     let name = ctx.string(&keys.msg(id))?;
-    let k = Key::open(ctx, &name, Mode::Read)?;
+    let k = Key::open_string(ctx, &name, Mode::Read)?;
     Ok(match k.kind() {
         KeyKind::String => record::decode_ts(k.string_value()?),
         _ => None,

@@ -29,7 +29,7 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
     for &id in ids {
         let msg = ctx.string(&keys.msg(id))?;
         acl.check(&msg, Access::ReadWrite)?;
-        let k = Key::open(ctx, &msg, Mode::Read)?;
+        let k = Key::open_string(ctx, &msg, Mode::Read)?;
         if k.kind() != KeyKind::String {
             continue;
         }

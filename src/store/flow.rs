@@ -56,7 +56,7 @@ impl crate::query::IdList for Flow<'_> {
         // long way.
         let name = self.ctx.string(&self.keys.counter()).ok()?;
         self.acl.check(&name, Access::Read).ok()?;
-        let k = Key::open(self.ctx, &name, Mode::Read).ok()?;
+        let k = Key::open_string(self.ctx, &name, Mode::Read).ok()?;
         if k.kind() != KeyKind::String {
             return None;
         }
@@ -74,7 +74,7 @@ impl crate::query::IdList for Flow<'_> {
 
     fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
         let name = self.record_key(id)?;
-        let k = Key::open(self.ctx, &name, Mode::Read)?;
+        let k = Key::open_string(self.ctx, &name, Mode::Read)?;
         if k.kind() != KeyKind::String {
             return Ok(None);
         }
@@ -233,7 +233,7 @@ impl<'a> Flow<'a> {
     /// Calls `f` with the stored bytes of record key `name`, if it holds a string. A missing
     /// record (expired, deleted) or a key of another type is skipped, as MGET skips it.
     pub fn with_record<T>(&self, name: &RString, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
-        let k = Key::open(self.ctx, name, Mode::Read)?;
+        let k = Key::open_string(self.ctx, name, Mode::Read)?;
         if k.kind() != KeyKind::String {
             return Ok(None);
         }

@@ -126,7 +126,11 @@ fn step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
 /// holding its own id, the counter a string holding an integer, the archive a stream.
 fn owns(ctx: Ctx, job: &Purge, key: &[u8], name: &RString, role: keys::Role) -> Result<bool> {
     let prefix_keys = Keys::new(&job.prefix);
-    let k = Key::open(ctx, name, Mode::Read)?;
+    // Only a counter's or a record's value is read: a key of another role is left as it is.
+    let k = match role {
+        keys::Role::Counter | keys::Role::Record => Key::open_string(ctx, name, Mode::Read)?,
+        _ => Key::open(ctx, name, Mode::Read)?,
+    };
     Ok(match (role, k.kind()) {
         (keys::Role::Counter, KeyKind::String) => keys::parse_i64(k.string_value()?).is_some(),
         (keys::Role::Record, KeyKind::String) => {

@@ -178,7 +178,7 @@ pub fn plan(ctx: Ctx, keys: &Keys<'_>, acl: &Acl, rules: Rules, step: Step) -> R
         let msg = ctx.string(&keys.msg(id))?;
         // Checked before the record is looked at: whether it is old enough to go is its content.
         acl.check(&msg, Access::ReadWrite)?;
-        let k = Key::open(ctx, &msg, Mode::Read)?;
+        let k = Key::open_string(ctx, &msg, Mode::Read)?;
         // A record of the prefix is a string holding its own id (see `record::decode_id`).
         // Anything else at its name is another client's key: the id is dead, and the key is
         // left as it is.
@@ -395,7 +395,7 @@ pub fn trim_dead_tail(
 /// `"id"` is `id`. Anything else there is not a record of the prefix.
 fn is_record(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<bool> {
     let msg = ctx.string(&keys.msg(id))?;
-    let k = Key::open(ctx, &msg, Mode::Read)?;
+    let k = Key::open_string(ctx, &msg, Mode::Read)?;
     Ok(k.kind() == KeyKind::String && is_record_body(k.string_value()?, id))
 }
 
@@ -460,7 +460,7 @@ fn shown_by(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], name: &RString, oldest: Oldes
 /// lists `tag` in its `"tags"`; for `__all__`, if it is a record of the prefix.
 fn shows(ctx: Ctx, keys: &Keys<'_>, tag: &[u8], id: i64) -> Result<bool> {
     let msg = ctx.string(&keys.msg(id))?;
-    let k = Key::open(ctx, &msg, Mode::Read)?;
+    let k = Key::open_string(ctx, &msg, Mode::Read)?;
     if k.kind() != KeyKind::String {
         return Ok(false);
     }

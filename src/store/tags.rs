@@ -67,7 +67,7 @@ pub fn tags_page(
             Some(id) => {
                 let name = ctx.string(&keys.msg(id))?;
                 if acl.check(&name, Access::Read).is_ok() {
-                    let k = Key::open(ctx, &name, Mode::Read)?;
+                    let k = Key::open_string(ctx, &name, Mode::Read)?;
                     match k.kind() {
                         KeyKind::String => record::decode_ts(k.string_value()?),
                         _ => None,
