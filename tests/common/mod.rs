@@ -46,24 +46,37 @@ impl Server {
     }
 
     /// A server on a fresh port in `dir`, e.g. the directory of a killed one (its AOF/RDB).
+    /// The port is free when picked but may be taken before the server binds it (other tests
+    /// and servers run at the same time): then the server exits, or another server answers on
+    /// the port; either way it starts again on another port.
     pub fn start_in(dir: tempfile::TempDir, module: bool, extra: &[&str]) -> Server {
-        let port = free_port();
-        let mut cmd = Command::new(redis_server());
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--enable-debug-command", "local", "--logfile", "server.log"])
-            // A replica's full sync starts at once, not after the default 5 s a diskless sync
-            // waits for more replicas to join it.
-            .args(["--repl-diskless-sync-delay", "0"]);
-        if module {
-            cmd.arg("--loadmodule").arg(module_path());
+        let mut dir = Some(dir);
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(redis_server());
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+                .arg("--dir")
+                .arg(dir.as_ref().expect("dir").path())
+                .args(["--enable-debug-command", "local", "--logfile", "server.log"])
+                // A replica's full sync starts at once, not after the default 5 s a diskless
+                // sync waits for more replicas to join it.
+                .args(["--repl-diskless-sync-delay", "0"]);
+            if module {
+                cmd.arg("--loadmodule").arg(module_path());
+            }
+            cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
+            let child = cmd.spawn().expect("start redis-server (is it installed? `make test` installs it)");
+            let mut server = Server { port, child, dir: dir.take().expect("dir") };
+            if server.wait_ready() {
+                return server;
+            }
+            // Lost the port: take the directory back and try another port.
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+            let placeholder = tempfile::tempdir().expect("temp dir");
+            dir = Some(std::mem::replace(&mut server.dir, placeholder));
         }
-        cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
-        let child = cmd.spawn().expect("start redis-server (is it installed? `make test` installs it)");
-        let mut server = Server { port, child, dir };
-        server.wait_ready();
-        server
+        panic!("redis-server lost its port to another process 5 times in a row");
     }
 
     /// A replica of `master` (with the module or without), once its link to the master is up,
@@ -93,10 +106,15 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until this server answers. False if the port was taken by another process: this
+    /// server exited on "Address already in use", or another server answers on the port.
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                if self.log().contains("Address already in use") {
+                    return false;
+                }
                 let mut err = String::new();
                 if let Some(mut e) = self.child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
@@ -104,8 +122,9 @@ impl Server {
                 panic!("redis-server exited ({status}) before accepting connections:\n{}{err}", self.log());
             }
             if let Ok(mut c) = self.try_connect(2) {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return;
+                if let Ok(info) = redis::cmd("INFO").arg("server").query::<String>(&mut c) {
+                    let pid = format!("process_id:{}", self.child.id());
+                    return info.lines().any(|l| l.trim_end() == pid);
                 }
             }
             if Instant::now() > deadline {
