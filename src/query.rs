@@ -383,6 +383,10 @@ impl Outcome {
 /// into a list costs about twice what reading on costs.
 const PROBE_COST: u64 = 2;
 
+/// Entries that are not ids a read passes over before it has returned any id, at least, before
+/// it stops (with an error: it has no id to go on from), whatever its scan limit.
+const NOT_IDS_FIRST: u64 = 2000;
+
 /// Entries read at once when a flow is read in order, at most.
 const READ_AHEAD_MAX: usize = 1024;
 
@@ -413,6 +417,14 @@ pub struct Sorted<'l, L> {
     /// there (every id it stops coming before is before that one too).
     probe_from: usize,
     work: &'l Work,
+    /// Stop reading in a run of entries that are not ids once the scan limit is reached
+    /// (reads of one flow; a flow read beside another must not end early).
+    stops: bool,
+    /// The reader handed out an id past its start: from then on, a run stops at the scan
+    /// limit; before, at [`NOT_IDS_FIRST`] entries past it at least.
+    returned: bool,
+    /// Stopped so: the logical position where it stopped.
+    cut_at: Option<usize>,
 }
 
 impl<'l, L: IdList> Sorted<'l, L> {
@@ -441,6 +453,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
             last: None,
             probe_from: 0,
             work,
+            stops: false,
+            returned: false,
+            cut_at: None,
         }
     }
 
@@ -540,10 +555,20 @@ impl<'l, L: IdList> Sorted<'l, L> {
     }
 
     fn fill(&mut self) {
-        while self.heap.len() < self.cap {
+        while self.heap.len() < self.cap && self.cut_at.is_none() {
             match self.pull() {
                 Some(Some(id)) => self.heap.push(self.key(id)),
-                Some(None) => self.work.pass(1),
+                Some(None) => {
+                    self.work.pass(1);
+                    let stop = if self.returned {
+                        self.work.exhausted()
+                    } else {
+                        self.work.limit > 0 && self.work.passed() >= self.work.limit.max(NOT_IDS_FIRST)
+                    };
+                    if self.stops && stop && self.next < self.end {
+                        self.cut_at = Some(self.next);
+                    }
+                }
                 None => break,
             }
         }
@@ -563,6 +588,10 @@ impl<'l, L: IdList> Sorted<'l, L> {
     pub fn peek(&mut self) -> Option<i64> {
         loop {
             self.fill();
+            // Stopped short of a full heap: its top may not be the next id in order.
+            if self.cut_at.is_some() {
+                return None;
+            }
             let top = *self.heap.peek()?;
             let id = if self.asc { -top } else { top };
             if self.last == Some(id) {
@@ -1179,13 +1208,9 @@ impl<'l, L: IdList> Candidates<'l, L> {
     /// `hint`: how many ids the caller expects to need first.
     pub fn new(list: &'l L, q: &Query, plan: &Plan, hint: usize, work: &'l Work) -> Self {
         let logical = Sorted::<L>::logical(list.len(), q.asc, plan.range.clone());
-        Candidates {
-            sorted: Sorted::new(list, q.asc, logical, hint, work),
-            lo: q.after,
-            hi: q.before,
-            asc: q.asc,
-            done: false,
-        }
+        let mut sorted = Sorted::new(list, q.asc, logical, hint, work);
+        sorted.stops = true;
+        Candidates { sorted, lo: q.after, hi: q.before, asc: q.asc, done: false }
     }
 
     pub fn next_id(&mut self) -> Option<i64> {
@@ -1206,10 +1231,17 @@ impl<'l, L: IdList> Candidates<'l, L> {
                 // costs the same whatever the limit.
                 continue;
             }
+            self.sorted.returned = true;
             return Some(id);
         }
         self.done = true;
         None
+    }
+
+    /// Where the candidates stopped at the scan limit, in a run of entries that are not ids:
+    /// the index in the flow.
+    fn cut_at(&self) -> Option<usize> {
+        self.sorted.cut_at.map(|k| self.sorted.index(k))
     }
 }
 
@@ -1256,6 +1288,17 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
             }
         }
         if round.is_empty() {
+            if let Some(at) = ids.cut_at() {
+                // In a run of entries that are not ids: the next call goes on from the last id
+                // before it, and reads the run again. One that got to no id in the run says
+                // where it is, rather than hand out a cursor that would not move on.
+                if last.is_none() {
+                    return Err(Error::Message(format!(
+                        "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+                    )));
+                }
+                return Ok((out, Outcome { end: End::Cut, last }));
+            }
             return Ok((out, Outcome { end: End::Done, last }));
         }
         let (found, refused) = if size == 1 {
@@ -2334,5 +2377,43 @@ mod tests {
         // Unlimited: the whole flow, and nothing matches.
         let out = each_match(&src, &q(&[]), how, &Work::new(10, 0), |_| true).unwrap();
         assert_eq!(out.end, End::Done);
+    }
+
+    /// A run of entries that are not ids stops a read at the scan limit: at the head, with no
+    /// id before it, the read says where the run is; after ids, it stops at the last one, and
+    /// following the continuations over shorter runs gives exactly the full result.
+    #[test]
+    fn a_run_of_entries_that_are_not_ids_stops_at_the_scan_limit() {
+        let junk = |n: usize| std::iter::repeat_n((None, None), n);
+        let mut entries: Vec<(Option<i64>, Option<i64>)> = junk(300_000).collect();
+        entries.extend((1..=100).rev().map(|id| (Some(id), Some(id * 10))));
+        let f = Flow(entries);
+        let work = Work::new(100, 2000);
+        let err = select(&f, &q(&["LIMIT", "10"]), &work).unwrap_err();
+        assert!(err.to_string().starts_with("ERR scan limit reached in a run"), "{err}");
+        assert!(work.passed() <= 2000, "{} passed", work.passed());
+
+        // Runs shorter than the limit between ids: each call stops in one at most, and goes on.
+        let mut entries = Vec::new();
+        for block in (0..6i64).rev() {
+            entries.extend((1..=300).rev().map(|k| block * 300 + k).map(|id| (Some(id), Some(id * 10))));
+            entries.extend(junk(700));
+        }
+        let f = Flow(entries);
+        let want = select(&f, &q(&[]), &Work::new(100, 0)).unwrap().0;
+        assert_eq!(want.len(), 1800);
+        let (mut got, mut next) = (Vec::new(), q(&[]));
+        for call in 0.. {
+            assert!(call < 100, "no end");
+            let work = Work::new(100, 2000);
+            let (ids, out) = select(&f, &next, &work).unwrap();
+            assert!(work.passed() <= 2000 + 1, "{} passed", work.passed());
+            got.extend(ids);
+            match out.cursor() {
+                Some(c) => next.before = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, want);
     }
 }
