@@ -1109,15 +1109,16 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
     let runs = p.runs(list);
     let uncertain: usize = runs.iter().filter(|(_, side)| *side == Side::Span).map(|(r, _)| r.len()).sum();
     if uncertain as u64 > work.left() {
-        if let Some(x) = cut_id(list, q, &runs, work.left()) {
-            let mut upper = q.clone();
-            upper.after = Some(x - 1);
-            // The ids from `x` up: the spans up to about `x`, whatever the limit.
-            let all = Work::new(work.window, 0);
-            let (n, _) = count(list, &upper, &all)?;
-            work.pass(all.passed());
-            return Ok((n, Outcome { end: End::Cut, last: Some(x) }));
-        }
+        let x = cut_id(list, q, &runs, work.left())?;
+        let mut upper = q.clone();
+        upper.after = Some(x - 1);
+        // The ids from `x` up: the spans up to about `x`, under the limit again (past `x`
+        // they may run on): a count that stops again stops at an id above `x`.
+        let more = Work::new(work.window, work.left().max(1).saturating_mul(2));
+        let (n, out) = count(list, &upper, &more)?;
+        work.pass(more.passed());
+        let last = if out.end == End::Cut { out.last } else { Some(x) };
+        return Ok((n, Outcome { end: End::Cut, last }));
     }
     let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
     let checked = |side: &Side| matches!(side, Side::Check | Side::Span);
@@ -1163,8 +1164,9 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
 
 /// Where a count whose uncertain spans hold more entries than `left` stops: the first id within
 /// the query's id bounds at or after the entry where the spans, taken newest first, reach
-/// `left` entries. `None` if there is none.
-fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Option<i64> {
+/// `left` entries, no more than `left` entries on. An error if there is none: the count has
+/// no id to go on from.
+fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Result<i64> {
     let target = left.max(1);
     let mut seen = 0u64;
     let mut at = None;
@@ -1176,8 +1178,10 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
         }
         seen += r.len() as u64;
     }
-    let end = runs.last().map_or(0, |(r, _)| r.end);
-    let mut k = at?;
+    let Some(start) = at else { return Err(Error::Internal("a count cut past its spans")) };
+    let reach = usize::try_from(target).unwrap_or(usize::MAX);
+    let end = runs.last().map_or(0, |(r, _)| r.end).min(start.saturating_add(reach));
+    let mut k = start;
     while k < end {
         let size = READ_AHEAD_MAX.min(end - k);
         let found = list
@@ -1185,12 +1189,14 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
             .into_iter()
             .flatten()
             .find(|&id| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1)));
-        if found.is_some() {
-            return found;
+        if let Some(id) = found {
+            return Ok(id);
         }
         k += size;
     }
-    None
+    Err(Error::Message(format!(
+        "ERR scan limit reached in a run of entries that are not record ids, or of records gone, at index {start} of the flow; count past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+    )))
 }
 
 /// The ids of a flow within a query's id bounds, in sorted reply order, each once, with no tag
@@ -2415,5 +2421,36 @@ mod tests {
             }
         }
         assert_eq!(got, want);
+    }
+
+    /// A time bound in a long run of entries that are not ids: COUNT reads about the scan
+    /// limit's worth of entries, not the run, and fails where it has no id to go on from.
+    #[test]
+    fn a_count_with_a_time_bound_in_a_run_of_entries_that_are_not_ids_is_bounded() {
+        let mut entries: Vec<(Option<i64>, Option<i64>)> =
+            (1001..=2001).rev().map(|id| (Some(id), Some(id * 10))).collect();
+        entries.extend(std::iter::repeat_n((None, None), 200_000));
+        entries.extend((1..=1000).rev().map(|id| (Some(id), Some(id * 10))));
+        let f = Flow(entries);
+        let reads = Cell::new(0u64);
+        let r = Reads(&f, &reads);
+        let query = q(&["SINCE", "0.010005"]);
+        let want = count(&r, &query, &Work::new(4, 0)).unwrap().0;
+        assert_eq!(want, 1001);
+        reads.set(0);
+        let (mut total, mut next) = (0, query.clone());
+        for call in 0.. {
+            assert!(call < 100, "no end");
+            reads.set(0);
+            let res = count(&r, &next, &Work::new(4, 2000));
+            assert!(reads.get() <= 20_000, "{} entries read", reads.get());
+            let Ok((n, out)) = res else { break };
+            total += n;
+            match out.cursor() {
+                Some(c) => next.before = Some(c),
+                None => break,
+            }
+        }
+        assert!(total <= want);
     }
 }
