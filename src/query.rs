@@ -1109,16 +1109,17 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
     let runs = p.runs(list);
     let uncertain: usize = runs.iter().filter(|(_, side)| *side == Side::Span).map(|(r, _)| r.len()).sum();
     if uncertain as u64 > work.left() {
-        let x = cut_id(list, q, &runs, work.left())?;
-        let mut upper = q.clone();
-        upper.after = Some(x - 1);
-        // The ids from `x` up: the spans up to about `x`, under the limit again (past `x`
-        // they may run on): a count that stops again stops at an id above `x`.
-        let more = Work::new(work.window, work.left().max(1).saturating_mul(2));
-        let (n, out) = count(list, &upper, &more)?;
-        work.pass(more.passed());
-        let last = if out.end == End::Cut { out.last } else { Some(x) };
-        return Ok((n, Outcome { end: End::Cut, last }));
+        if let Some(x) = cut_id(list, q, &runs, work.left())? {
+            let mut upper = q.clone();
+            upper.after = Some(x - 1);
+            // The ids from `x` up: the spans up to about `x`, under the limit again (past `x`
+            // they may run on): a count that stops again stops at an id above `x`.
+            let more = Work::new(work.window, work.left().max(1).saturating_mul(2));
+            let (n, out) = count(list, &upper, &more)?;
+            work.pass(more.passed());
+            let last = if out.end == End::Cut { out.last } else { Some(x) };
+            return Ok((n, Outcome { end: End::Cut, last }));
+        }
     }
     let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
     let checked = |side: &Side| matches!(side, Side::Check | Side::Span);
@@ -1164,9 +1165,10 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
 
 /// Where a count whose uncertain spans hold more entries than `left` stops: the first id within
 /// the query's id bounds at or after the entry where the spans, taken newest first, reach
-/// `left` entries, no more than `left` entries on. An error if there is none: the count has
+/// `left` entries, no more than `left` (or [`NOT_IDS_FIRST`]) entries on; `None` if the spans
+/// end before. An error if there is none within reach: the count has
 /// no id to go on from.
-fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Result<i64> {
+fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Result<Option<i64>> {
     let target = left.max(1);
     let mut seen = 0u64;
     let mut at = None;
@@ -1178,9 +1180,10 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
         }
         seen += r.len() as u64;
     }
-    let Some(start) = at else { return Err(Error::Internal("a count cut past its spans")) };
-    let reach = usize::try_from(target).unwrap_or(usize::MAX);
-    let end = runs.last().map_or(0, |(r, _)| r.end).min(start.saturating_add(reach));
+    let Some(start) = at else { return Ok(None) };
+    let reach = usize::try_from(target.max(NOT_IDS_FIRST)).unwrap_or(usize::MAX);
+    let spans_end = runs.last().map_or(0, |(r, _)| r.end);
+    let end = spans_end.min(start.saturating_add(reach));
     let mut k = start;
     while k < end {
         let size = READ_AHEAD_MAX.min(end - k);
@@ -1189,10 +1192,13 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
             .into_iter()
             .flatten()
             .find(|&id| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1)));
-        if let Some(id) = found {
-            return Ok(id);
+        if found.is_some() {
+            return Ok(found);
         }
         k += size;
+    }
+    if end == spans_end {
+        return Ok(None); // no id to the end: the spans are read in full, about as much again
     }
     Err(Error::Message(format!(
         "ERR scan limit reached in a run of entries that are not record ids, or of records gone, at index {start} of the flow; count past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
