@@ -1250,10 +1250,19 @@ impl<'l, L: IdList> Candidates<'l, L> {
         None
     }
 
-    /// Where the candidates stopped at the scan limit, in a run of entries that are not ids:
-    /// the index in the flow.
-    fn cut_at(&self) -> Option<usize> {
-        self.sorted.cut_at.map(|k| self.sorted.index(k))
+    /// How a read ended once the candidates ran out, `last` the last id it looked at: done,
+    /// or cut in a run of entries that are not ids. The next call goes on from the last id
+    /// before the run, and reads the run again; one that got to no id says where the run is,
+    /// rather than hand out a cursor that would not move on.
+    pub fn outcome(&self, last: Option<i64>) -> Result<Outcome> {
+        let Some(k) = self.sorted.cut_at else { return Ok(Outcome { end: End::Done, last }) };
+        if last.is_none() {
+            let at = self.sorted.index(k);
+            return Err(Error::Message(format!(
+                "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+            )));
+        }
+        Ok(Outcome { end: End::Cut, last })
     }
 }
 
@@ -1300,18 +1309,7 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
             }
         }
         if round.is_empty() {
-            if let Some(at) = ids.cut_at() {
-                // In a run of entries that are not ids: the next call goes on from the last id
-                // before it, and reads the run again. One that got to no id in the run says
-                // where it is, rather than hand out a cursor that would not move on.
-                if last.is_none() {
-                    return Err(Error::Message(format!(
-                        "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
-                    )));
-                }
-                return Ok((out, Outcome { end: End::Cut, last }));
-            }
-            return Ok((out, Outcome { end: End::Done, last }));
+            return Ok((out, ids.outcome(last)?));
         }
         let (found, refused) = if size == 1 {
             (vec![list.record_ts(round[0], q.has_time_bounds())?], None)
