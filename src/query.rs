@@ -383,6 +383,10 @@ impl Outcome {
 /// into a list costs about twice what reading on costs.
 const PROBE_COST: u64 = 2;
 
+/// Entries that are not ids a read passes over before it has returned any id, at least, before
+/// it stops (with an error: it has no id to go on from), whatever its scan limit.
+const NOT_IDS_FIRST: u64 = 2000;
+
 /// Entries read at once when a flow is read in order, at most.
 const READ_AHEAD_MAX: usize = 1024;
 
@@ -413,6 +417,14 @@ pub struct Sorted<'l, L> {
     /// there (every id it stops coming before is before that one too).
     probe_from: usize,
     work: &'l Work,
+    /// Stop reading in a run of entries that are not ids once the scan limit is reached
+    /// (reads of one flow; a flow read beside another must not end early).
+    stops: bool,
+    /// The reader handed out an id past its start: from then on, a run stops at the scan
+    /// limit; before, at [`NOT_IDS_FIRST`] entries past it at least.
+    returned: bool,
+    /// Stopped so: the logical position where it stopped.
+    cut_at: Option<usize>,
 }
 
 impl<'l, L: IdList> Sorted<'l, L> {
@@ -441,6 +453,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
             last: None,
             probe_from: 0,
             work,
+            stops: false,
+            returned: false,
+            cut_at: None,
         }
     }
 
@@ -540,10 +555,20 @@ impl<'l, L: IdList> Sorted<'l, L> {
     }
 
     fn fill(&mut self) {
-        while self.heap.len() < self.cap {
+        while self.heap.len() < self.cap && self.cut_at.is_none() {
             match self.pull() {
                 Some(Some(id)) => self.heap.push(self.key(id)),
-                Some(None) => self.work.pass(1),
+                Some(None) => {
+                    self.work.pass(1);
+                    let stop = if self.returned {
+                        self.work.exhausted()
+                    } else {
+                        self.work.limit > 0 && self.work.passed() >= self.work.limit.max(NOT_IDS_FIRST)
+                    };
+                    if self.stops && stop && self.next < self.end {
+                        self.cut_at = Some(self.next);
+                    }
+                }
                 None => break,
             }
         }
@@ -563,6 +588,10 @@ impl<'l, L: IdList> Sorted<'l, L> {
     pub fn peek(&mut self) -> Option<i64> {
         loop {
             self.fill();
+            // Stopped short of a full heap: its top may not be the next id in order.
+            if self.cut_at.is_some() {
+                return None;
+            }
             let top = *self.heap.peek()?;
             let id = if self.asc { -top } else { top };
             if self.last == Some(id) {
@@ -1080,14 +1109,16 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
     let runs = p.runs(list);
     let uncertain: usize = runs.iter().filter(|(_, side)| *side == Side::Span).map(|(r, _)| r.len()).sum();
     if uncertain as u64 > work.left() {
-        if let Some(x) = cut_id(list, q, &runs, work.left()) {
+        if let Some(x) = cut_id(list, q, &runs, work.left())? {
             let mut upper = q.clone();
             upper.after = Some(x - 1);
-            // The ids from `x` up: the spans up to about `x`, whatever the limit.
-            let all = Work::new(work.window, 0);
-            let (n, _) = count(list, &upper, &all)?;
-            work.pass(all.passed());
-            return Ok((n, Outcome { end: End::Cut, last: Some(x) }));
+            // The ids from `x` up: the spans up to about `x`, under the limit again (past `x`
+            // they may run on): a count that stops again stops at an id above `x`.
+            let more = Work::new(work.window, work.left().max(1).saturating_mul(2));
+            let (n, out) = count(list, &upper, &more)?;
+            work.pass(more.passed());
+            let last = if out.end == End::Cut { out.last } else { Some(x) };
+            return Ok((n, Outcome { end: End::Cut, last }));
         }
     }
     let mut n: usize = runs.iter().filter(|(_, side)| *side == Side::In).map(|(r, _)| r.len()).sum();
@@ -1134,8 +1165,10 @@ pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outco
 
 /// Where a count whose uncertain spans hold more entries than `left` stops: the first id within
 /// the query's id bounds at or after the entry where the spans, taken newest first, reach
-/// `left` entries. `None` if there is none.
-fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Option<i64> {
+/// `left` entries, no more than `left` (or [`NOT_IDS_FIRST`]) entries on; `None` if the spans
+/// end before. An error if there is none within reach: the count has
+/// no id to go on from.
+fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u64) -> Result<Option<i64>> {
     let target = left.max(1);
     let mut seen = 0u64;
     let mut at = None;
@@ -1147,8 +1180,11 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
         }
         seen += r.len() as u64;
     }
-    let end = runs.last().map_or(0, |(r, _)| r.end);
-    let mut k = at?;
+    let Some(start) = at else { return Ok(None) };
+    let reach = usize::try_from(target.max(NOT_IDS_FIRST)).unwrap_or(usize::MAX);
+    let spans_end = runs.last().map_or(0, |(r, _)| r.end);
+    let end = spans_end.min(start.saturating_add(reach));
+    let mut k = start;
     while k < end {
         let size = READ_AHEAD_MAX.min(end - k);
         let found = list
@@ -1157,11 +1193,16 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
             .flatten()
             .find(|&id| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1)));
         if found.is_some() {
-            return found;
+            return Ok(found);
         }
         k += size;
     }
-    None
+    if end == spans_end {
+        return Ok(None); // no id to the end: the spans are read in full, about as much again
+    }
+    Err(Error::Message(format!(
+        "ERR scan limit reached in a run of entries that are not record ids, or of records gone, at index {start} of the flow; count past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+    )))
 }
 
 /// The ids of a flow within a query's id bounds, in sorted reply order, each once, with no tag
@@ -1179,13 +1220,9 @@ impl<'l, L: IdList> Candidates<'l, L> {
     /// `hint`: how many ids the caller expects to need first.
     pub fn new(list: &'l L, q: &Query, plan: &Plan, hint: usize, work: &'l Work) -> Self {
         let logical = Sorted::<L>::logical(list.len(), q.asc, plan.range.clone());
-        Candidates {
-            sorted: Sorted::new(list, q.asc, logical, hint, work),
-            lo: q.after,
-            hi: q.before,
-            asc: q.asc,
-            done: false,
-        }
+        let mut sorted = Sorted::new(list, q.asc, logical, hint, work);
+        sorted.stops = true;
+        Candidates { sorted, lo: q.after, hi: q.before, asc: q.asc, done: false }
     }
 
     pub fn next_id(&mut self) -> Option<i64> {
@@ -1206,10 +1243,26 @@ impl<'l, L: IdList> Candidates<'l, L> {
                 // costs the same whatever the limit.
                 continue;
             }
+            self.sorted.returned = true;
             return Some(id);
         }
         self.done = true;
         None
+    }
+
+    /// How a read ended once the candidates ran out, `last` the last id it looked at: done,
+    /// or cut in a run of entries that are not ids. The next call goes on from the last id
+    /// before the run, and reads the run again; one that got to no id says where the run is,
+    /// rather than hand out a cursor that would not move on.
+    pub fn outcome(&self, last: Option<i64>) -> Result<Outcome> {
+        let Some(k) = self.sorted.cut_at else { return Ok(Outcome { end: End::Done, last }) };
+        if last.is_none() {
+            let at = self.sorted.index(k);
+            return Err(Error::Message(format!(
+                "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+            )));
+        }
+        Ok(Outcome { end: End::Cut, last })
     }
 }
 
@@ -1256,7 +1309,7 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
             }
         }
         if round.is_empty() {
-            return Ok((out, Outcome { end: End::Done, last }));
+            return Ok((out, ids.outcome(last)?));
         }
         let (found, refused) = if size == 1 {
             (vec![list.record_ts(round[0], q.has_time_bounds())?], None)
@@ -2334,5 +2387,74 @@ mod tests {
         // Unlimited: the whole flow, and nothing matches.
         let out = each_match(&src, &q(&[]), how, &Work::new(10, 0), |_| true).unwrap();
         assert_eq!(out.end, End::Done);
+    }
+
+    /// A run of entries that are not ids stops a read at the scan limit: at the head, with no
+    /// id before it, the read says where the run is; after ids, it stops at the last one, and
+    /// following the continuations over shorter runs gives exactly the full result.
+    #[test]
+    fn a_run_of_entries_that_are_not_ids_stops_at_the_scan_limit() {
+        let junk = |n: usize| std::iter::repeat_n((None, None), n);
+        let mut entries: Vec<(Option<i64>, Option<i64>)> = junk(300_000).collect();
+        entries.extend((1..=100).rev().map(|id| (Some(id), Some(id * 10))));
+        let f = Flow(entries);
+        let work = Work::new(100, 2000);
+        let err = select(&f, &q(&["LIMIT", "10"]), &work).unwrap_err();
+        assert!(err.to_string().starts_with("ERR scan limit reached in a run"), "{err}");
+        assert!(work.passed() <= 2000, "{} passed", work.passed());
+
+        // Runs shorter than the limit between ids: each call stops in one at most, and goes on.
+        let mut entries = Vec::new();
+        for block in (0..6i64).rev() {
+            entries.extend((1..=300).rev().map(|k| block * 300 + k).map(|id| (Some(id), Some(id * 10))));
+            entries.extend(junk(700));
+        }
+        let f = Flow(entries);
+        let want = select(&f, &q(&[]), &Work::new(100, 0)).unwrap().0;
+        assert_eq!(want.len(), 1800);
+        let (mut got, mut next) = (Vec::new(), q(&[]));
+        for call in 0.. {
+            assert!(call < 100, "no end");
+            let work = Work::new(100, 2000);
+            let (ids, out) = select(&f, &next, &work).unwrap();
+            assert!(work.passed() <= 2000 + 1, "{} passed", work.passed());
+            got.extend(ids);
+            match out.cursor() {
+                Some(c) => next.before = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, want);
+    }
+
+    /// A time bound in a long run of entries that are not ids: COUNT reads about the scan
+    /// limit's worth of entries, not the run, and fails where it has no id to go on from.
+    #[test]
+    fn a_count_with_a_time_bound_in_a_run_of_entries_that_are_not_ids_is_bounded() {
+        let mut entries: Vec<(Option<i64>, Option<i64>)> =
+            (1001..=2001).rev().map(|id| (Some(id), Some(id * 10))).collect();
+        entries.extend(std::iter::repeat_n((None, None), 200_000));
+        entries.extend((1..=1000).rev().map(|id| (Some(id), Some(id * 10))));
+        let f = Flow(entries);
+        let reads = Cell::new(0u64);
+        let r = Reads(&f, &reads);
+        let query = q(&["SINCE", "0.010005"]);
+        let want = count(&r, &query, &Work::new(4, 0)).unwrap().0;
+        assert_eq!(want, 1001);
+        reads.set(0);
+        let (mut total, mut next) = (0, query.clone());
+        for call in 0.. {
+            assert!(call < 100, "no end");
+            reads.set(0);
+            let res = count(&r, &next, &Work::new(4, 2000));
+            assert!(reads.get() <= 20_000, "{} entries read", reads.get());
+            let Ok((n, out)) = res else { break };
+            total += n;
+            match out.cursor() {
+                Some(c) => next.before = Some(c),
+                None => break,
+            }
+        }
+        assert!(total <= want);
     }
 }

@@ -129,7 +129,7 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
         }
         ahead = size.saturating_mul(2);
     }
-    Ok(Some((batches, Outcome { end: End::Done, last })))
+    Ok(Some((batches, candidates.outcome(last)?)))
 }
 
 /// Where a read without WITHCURSOR that found nothing before its scan limit goes on from.
