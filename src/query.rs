@@ -947,18 +947,26 @@ enum Side {
 
 impl Cut {
     /// The cut of a search over `within` that found `s` and `j`, widened by `w2` ids.
-    fn new(list: &impl IdList, within: Range<usize>, s: usize, j: usize, w2: usize, head_out: bool) -> Cut {
-        let edge = if head_out { ids_back(list, within.start, s, w2) } else { ids_on(list, j, within.end, w2) };
-        Cut { s, j, head_out, within: (within.start, within.end), edge }
+    fn new(
+        list: &impl IdList,
+        within: Range<usize>,
+        (s, j): (usize, usize),
+        w2: usize,
+        head_out: bool,
+        room: &Cell<u64>,
+    ) -> Result<Cut> {
+        let edge =
+            if head_out { ids_back(list, within.start, s, w2, room)? } else { ids_on(list, j, within.end, w2, room)? };
+        Ok(Cut { s, j, head_out, within: (within.start, within.end), edge })
     }
 
-    fn points(&self, list: &impl IdList, w2: usize) -> [usize; 4] {
+    fn points(&self, list: &impl IdList, w2: usize, room: &Cell<u64>) -> Result<[usize; 4]> {
         let (a, d) = if self.head_out {
-            (self.edge, ids_on(list, self.j, self.within.1, w2))
+            (self.edge, ids_on(list, self.j, self.within.1, w2, room)?)
         } else {
-            (ids_back(list, self.within.0, self.s, w2), self.edge)
+            (ids_back(list, self.within.0, self.s, w2, room)?, self.edge)
         };
-        [a, self.s, self.j, d]
+        Ok([a, self.s, self.j, d])
     }
 
     fn side(points: &[usize; 4], head_out: bool, i: usize) -> Side {
@@ -987,31 +995,38 @@ pub struct Plan {
 }
 
 pub fn plan(list: &impl IdList, q: &Query, window: usize) -> Result<Plan> {
+    plan_in(list, q, &Work::new(window, 0))
+}
+
+/// [`plan`] under a read's scan limit: the entries that are not ids passed while widening the
+/// bounds are bounded by it (see [`widen_room`]).
+pub fn plan_in(list: &impl IdList, q: &Query, work: &Work) -> Result<Plan> {
     let n = list.len();
-    let w2 = window.saturating_mul(2);
+    let w2 = work.window.saturating_mul(2);
+    let room = widen_room(work);
     let mut cuts = Vec::new();
     let (mut start, mut end) = (0, n);
     if let Some(b) = q.before {
         let (s, j) = search(0, n, b, |i| Ok(list.id(i)), |id| id < b)?;
-        let cut = Cut::new(list, 0..n, s, j, w2, true);
+        let cut = Cut::new(list, 0..n, (s, j), w2, true, &room)?;
         start = cut.edge;
         cuts.push(cut);
     }
     if let Some(a) = q.after {
         let (s, j) = search(start, n, a, |i| Ok(list.id(i)), |id| id <= a)?;
-        let cut = Cut::new(list, start..n, s, j, w2, false);
+        let cut = Cut::new(list, start..n, (s, j), w2, false, &room)?;
         end = cut.edge;
         cuts.push(cut);
     }
     if let Some(u) = q.until {
         let (s, j) = search(start, end, u, |i| list.ts(i), |t| t <= u)?;
-        let cut = Cut::new(list, start..end, s, j, w2, true);
+        let cut = Cut::new(list, start..end, (s, j), w2, true, &room)?;
         start = start.max(cut.edge);
         cuts.push(cut);
     }
     if let Some(since) = q.since {
         let (s, j) = search(start, end, since, |i| list.ts(i), |t| t < since)?;
-        let cut = Cut::new(list, start..end, s, j, w2, false);
+        let cut = Cut::new(list, start..end, (s, j), w2, false, &room)?;
         end = end.min(cut.edge);
         cuts.push(cut);
     }
@@ -1020,66 +1035,100 @@ pub fn plan(list: &impl IdList, q: &Query, window: usize) -> Result<Plan> {
 
 /// The index `n` ids before `at`, not below `lo`: the first of the last `n` ids of `lo..at`
 /// (`lo` if it holds fewer). Entries that are not ids are passed on the way without counting
-/// toward `n`, as [`Sorted`] fills its heap: the window is a number of ids.
-fn ids_back(list: &impl IdList, lo: usize, at: usize, n: usize) -> usize {
+/// toward `n`, as [`Sorted`] fills its heap: the window is a number of ids. A long run of them
+/// stops the widening with an error (see [`widen_room`]).
+fn ids_back(list: &impl IdList, lo: usize, at: usize, n: usize, room: &Cell<u64>) -> Result<usize> {
     let mut k = at;
     let mut found = 0usize;
     while found < n && k > lo {
-        let size = (n - found).clamp(16, READ_AHEAD_MAX).min(k - lo);
+        let size = (n - found)
+            .clamp(16, READ_AHEAD_MAX)
+            .min(k - lo)
+            .min(usize::try_from(room.get()).unwrap_or(usize::MAX).max(1));
         let run = list.ids(k - size..k);
         if run.len() != size {
-            return lo; // a list shorter than it was (never, within one command)
+            return Ok(lo); // a list shorter than it was (never, within one command)
         }
         for (i, e) in run.iter().enumerate().rev() {
             if e.is_some() {
                 found += 1;
                 if found >= n {
-                    return k - size + i;
+                    return Ok(k - size + i);
                 }
+            } else {
+                widened_past(room, k - size + i)?;
             }
         }
         k -= size;
     }
-    k
+    Ok(k)
 }
 
 /// The index just after the `n`-th id from `at` on, not above `hi` (`hi` if there are fewer):
 /// [`ids_back`] the other way.
-fn ids_on(list: &impl IdList, at: usize, hi: usize, n: usize) -> usize {
+fn ids_on(list: &impl IdList, at: usize, hi: usize, n: usize, room: &Cell<u64>) -> Result<usize> {
     let mut k = at;
     let mut found = 0usize;
     while found < n && k < hi {
-        let size = (n - found).clamp(16, READ_AHEAD_MAX).min(hi - k);
+        let size = (n - found)
+            .clamp(16, READ_AHEAD_MAX)
+            .min(hi - k)
+            .min(usize::try_from(room.get()).unwrap_or(usize::MAX).max(1));
         let run = list.ids(k..k + size);
         if run.len() != size {
-            return hi;
+            return Ok(hi);
         }
         for (i, e) in run.iter().enumerate() {
             if e.is_some() {
                 found += 1;
                 if found >= n {
-                    return k + i + 1;
+                    return Ok(k + i + 1);
                 }
+            } else {
+                widened_past(room, k + i)?;
             }
         }
         k += size;
     }
-    k
+    Ok(k)
+}
+
+/// How many entries that are not ids the widenings of a read's bounds may pass, together: up to
+/// the scan limit, and at least [`NOT_IDS_FIRST`] (they come before any id is returned). The
+/// read passes them again, where it reads them, and counts them there.
+fn widen_room(work: &Work) -> Cell<u64> {
+    Cell::new(if work.limit == 0 { u64::MAX } else { work.limit.max(NOT_IDS_FIRST).saturating_sub(work.passed()) })
+}
+
+/// Passes an entry that is not an id, at index `at`, while widening a bound: past the room
+/// left, the read fails there, having no id to go on from.
+fn widened_past(room: &Cell<u64>, at: usize) -> Result<()> {
+    if room.get() == 0 {
+        return Err(Error::Message(format!(
+            "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+        )));
+    }
+    room.set(room.get() - 1);
+    Ok(())
 }
 
 impl Plan {
     /// Splits the range into runs whose entries are, for every bound: all within it (`In`),
     /// outside some bound (`Out`), or to be checked one by one (`Check`, and `Span` where a
     /// search could not tell).
-    fn runs(&self, list: &impl IdList) -> Vec<(Range<usize>, Side)> {
-        let cuts: Vec<([usize; 4], bool)> = self.cuts.iter().map(|c| (c.points(list, self.w2), c.head_out)).collect();
+    fn runs(&self, list: &impl IdList, work: &Work) -> Result<Vec<(Range<usize>, Side)>> {
+        let mut cuts: Vec<([usize; 4], bool)> = Vec::with_capacity(self.cuts.len());
+        let room = widen_room(work);
+        for c in &self.cuts {
+            cuts.push((c.points(list, self.w2, &room)?, c.head_out));
+        }
         let mut points: Vec<usize> = vec![self.range.start, self.range.end];
         for (c, _) in &cuts {
             points.extend(c.iter().copied().filter(|p| self.range.contains(p)));
         }
         points.sort_unstable();
         points.dedup();
-        points
+        Ok(points
             .windows(2)
             .map(|p| {
                 let sides = cuts.iter().map(|(c, head_out)| Cut::side(c, *head_out, p[0]));
@@ -1091,7 +1140,7 @@ impl Plan {
                 });
                 (p[0]..p[1], side)
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -1105,8 +1154,8 @@ impl Plan {
 /// scan limit lets pass, the count stops at an id `x` among them and counts the ids from `x`
 /// up ([`End::Cut`], `last` `x`): the rest is the same count with `BEFORE x`.
 pub fn count(list: &impl IdList, q: &Query, work: &Work) -> Result<(usize, Outcome)> {
-    let p = plan(list, q, work.window)?;
-    let runs = p.runs(list);
+    let p = plan_in(list, q, work)?;
+    let runs = p.runs(list, work)?;
     let uncertain: usize = runs.iter().filter(|(_, side)| *side == Side::Span).map(|(r, _)| r.len()).sum();
     if uncertain as u64 > work.left() {
         if let Some(x) = cut_id(list, q, &runs, work.left())? {
@@ -1286,7 +1335,7 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
             }
         }
     }
-    let p = plan(list, q, work.window)?;
+    let p = plan_in(list, q, work)?;
     let mut ids = Candidates::new(list, q, &p, limit.min(READ_AHEAD_MAX), work);
     let mut last = None;
     // The records the reply needs are looked at one by one; after a miss (a record gone or
@@ -1437,7 +1486,7 @@ pub fn each_match<L: IdList>(
     let (mut lo, mut hi) = (q.after, q.before);
     let w = work.window;
     if q.has_time_bounds() {
-        let r = plan(src.base, q, w)?.range;
+        let r = plan_in(src.base, q, work)?.range;
         // The largest id of a run of entries is among its first 2w + 1, the smallest among
         // its last 2w + 1 (see `Sorted`).
         let reach = w.saturating_mul(2).saturating_add(1);
@@ -2456,5 +2505,46 @@ mod tests {
             }
         }
         assert!(total <= want);
+    }
+
+    /// A bound next to a long run of entries that are not ids, on the far side of the id beside
+    /// it: widening the bound by the window reads about the scan limit's worth of entries, not
+    /// the run, and fails where it has no id to go on from; with no scan limit, the answer is
+    /// whole.
+    #[test]
+    fn widening_a_bound_next_to_a_run_of_entries_that_are_not_ids_is_bounded() {
+        // Ids `hi..=2000`, the run, ids `1..hi`.
+        let with_run = |hi: i64| {
+            let mut entries: Vec<(Option<i64>, Option<i64>)> =
+                (hi..=2000).rev().map(|id| (Some(id), Some(id * 10))).collect();
+            entries.extend(std::iter::repeat_n((None, None), 300_000));
+            entries.extend((1..hi).rev().map(|id| (Some(id), Some(id * 10))));
+            Flow(entries)
+        };
+        let (f1, f2) = (with_run(1002), with_run(1001));
+        let cases = [
+            (&f1, ["BEFORE", "1001"], 1000),
+            (&f1, ["UNTIL", "0.010010"], 1001),
+            (&f2, ["AFTER", "1001"], 999),
+            (&f2, ["SINCE", "0.010015"], 999),
+        ];
+        for (f, words, want) in cases {
+            let query = q(&words);
+            let reads = Cell::new(0u64);
+            let r = Reads(f, &reads);
+            let res = select(&r, &query, &Work::new(100, 2000));
+            assert!(reads.get() <= 2000 + 4096, "{words:?}: {} entries read", reads.get());
+            if let Err(e) = res {
+                assert!(e.to_string().starts_with("ERR scan limit reached in a run"), "{words:?}: {e}");
+            }
+            reads.set(0);
+            let res = count(&r, &query, &Work::new(100, 2000));
+            assert!(reads.get() <= 2000 + 4096, "{words:?} COUNT: {} entries read", reads.get());
+            if let Err(e) = res {
+                assert!(e.to_string().starts_with("ERR scan limit reached in a run"), "{words:?} COUNT: {e}");
+            }
+            // No scan limit: every id within the bound.
+            assert_eq!(select(f, &query, &Work::new(100, 0)).unwrap().0.len(), want, "{words:?}");
+        }
     }
 }
