@@ -390,6 +390,46 @@ const NOT_IDS_FIRST: u64 = 2000;
 /// Entries read at once when a flow is read in order, at most.
 const READ_AHEAD_MAX: usize = 1024;
 
+/// The ids [`Sorted`] has read and not handed out, as keys, largest first: a deque kept in
+/// order. A flow is read in order but for a few ids, so almost every key read goes at the back
+/// and every key handed out comes from the front, each in O(1), where a binary heap costs
+/// O(log w) twice per id. A key out of order is inserted at its place, moving the keys on the
+/// shorter side of it: at most as many as are held, `2 * window + 1`.
+#[derive(Default)]
+struct Held(VecDeque<i64>);
+
+impl Held {
+    fn push(&mut self, key: i64) {
+        match self.0.back() {
+            Some(&b) if b < key => {
+                let at = self.0.partition_point(|&k| k >= key);
+                self.0.insert(at, key);
+            }
+            _ => self.0.push_back(key),
+        }
+    }
+
+    fn peek(&self) -> Option<&i64> {
+        self.0.front()
+    }
+
+    fn pop(&mut self) -> Option<i64> {
+        self.0.pop_front()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear()
+    }
+}
+
 /// A flow read in reply order (newest first, or oldest first for ASC), handing out its ids in
 /// sorted order: exactly, as long as no id sits more than `window` positions away from its
 /// sorted place. The next id in order is always among the next ids read: within `window + 1`
@@ -406,7 +446,7 @@ pub struct Sorted<'l, L> {
     next: usize,
     end: usize,
     /// The ids read and not yet handed out, as keys: the largest key comes first.
-    heap: BinaryHeap<i64>,
+    heap: Held,
     cap: usize,
     /// Entries read ahead, from logical position `next` on.
     buf: VecDeque<Option<i64>>,
@@ -446,7 +486,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
             n,
             next,
             end,
-            heap: BinaryHeap::new(),
+            heap: Held::default(),
             cap,
             buf: VecDeque::new(),
             ahead: hint.clamp(1, READ_AHEAD_MAX),
@@ -1617,6 +1657,38 @@ mod tests {
     /// The plan against a brute-force filter over every entry.
     fn brute(f: &Flow, query: &Query) -> Vec<usize> {
         (0..f.len()).filter(|&i| f.id(i).is_some_and(|id| query.admits(id, f.0[i].1))).collect()
+    }
+
+    #[test]
+    fn held_ids_come_out_as_from_a_heap() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        for _ in 0..200 {
+            let (mut held, mut heap) = (Held::default(), BinaryHeap::new());
+            let mut base = 1_000i64;
+            for _ in 0..300 {
+                if next(3) == 0 {
+                    assert_eq!(held.pop(), heap.pop());
+                } else {
+                    // Mostly in order (decreasing keys), some out of order by a few places.
+                    base -= 1;
+                    let key = if next(5) == 0 { base + next(20) as i64 } else { base };
+                    held.push(key);
+                    heap.push(key);
+                }
+                assert_eq!(held.peek(), heap.peek());
+                assert_eq!(held.len(), heap.len());
+            }
+            while let Some(k) = heap.pop() {
+                assert_eq!(held.pop(), Some(k));
+            }
+            assert!(held.is_empty());
+        }
     }
 
     #[test]
