@@ -456,6 +456,9 @@ pub struct Sorted<'l, L> {
     /// Where the last search found its id: the next search, for an id further on, starts
     /// there (every id it stops coming before is before that one too).
     probe_from: usize,
+    /// The last probe [`Sorted::advance`] made to decide whether to search: its logical
+    /// position and the entry there.
+    far_probe: Option<(usize, Option<i64>)>,
     work: &'l Work,
     /// Stop reading in a run of entries that are not ids once the scan limit is reached
     /// (reads of one flow; a flow read beside another must not end early).
@@ -492,6 +495,7 @@ impl<'l, L: IdList> Sorted<'l, L> {
             ahead: hint.clamp(1, READ_AHEAD_MAX),
             last: None,
             probe_from: 0,
+            far_probe: None,
             work,
             stops: false,
             returned: false,
@@ -684,7 +688,16 @@ impl<'l, L: IdList> Sorted<'l, L> {
         // passed over.
         // A search already went past here, for an id before `x`: far, without a probe.
         let far = self.next.saturating_add(self.reach());
-        let jump = self.probe_from > far || { far < self.end && self.probe(far).is_some_and(|id| self.before(id, x)) };
+        // An id still ahead that `x` does not come after was found by an earlier probe: `x` is
+        // near, no further than that one. Each driver id of a dense filter would otherwise pay
+        // a jump into the list (a fresh seek of the server's iterator) for nothing.
+        let near = self.far_probe.is_some_and(|(k, id)| k >= self.next && id.is_some_and(|id| !self.before(id, x)));
+        let jump = self.probe_from > far
+            || (!near && far < self.end && {
+                let id = self.probe(far);
+                self.far_probe = Some((far, id));
+                id.is_some_and(|id| self.before(id, x))
+            });
         if jump {
             let (s, at_s) = self.search(x);
             if find && at_s == Some(x) {
@@ -2314,6 +2327,53 @@ mod tests {
         }
         fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
             self.0.record_ts(id, need_ts)
+        }
+    }
+
+    /// A flow that counts the entries read one at a time (the probes of a search); runs of
+    /// entries are read without counting.
+    struct Probes<'a>(&'a Flow, &'a Cell<u64>);
+
+    impl IdList for Probes<'_> {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.1.set(self.1.get() + 1);
+            self.0.id(i)
+        }
+        fn ids(&self, range: Range<usize>) -> Vec<Option<i64>> {
+            range.map(|i| self.0.id(i)).collect()
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            self.0.record_ts(id, need_ts)
+        }
+    }
+
+    /// A dense AND reads the flows through in runs: a far probe (a fresh seek into the list)
+    /// is not made again for each driver id while an earlier one shows the next id is near.
+    #[test]
+    fn a_dense_and_does_not_probe_far_for_every_id() {
+        let n = 40_000;
+        let a = flow(&(1..=n).rev().filter(|i| i % 2 == 0).collect::<Vec<_>>());
+        let b = flow(&(1..=n).rev().filter(|i| i % 4 == 0).collect::<Vec<_>>());
+        let probes = Cell::new(0u64);
+        let (base, and) = (Probes(&a, &probes), [Probes(&b, &probes)]);
+        let src = Sources { base: &base, base_is_all: false, and: &and, or: &[], not: &[] };
+        let q = Query { and: vec![b"b".to_vec()], ..Query::default() };
+        for count_matches in [true, false] {
+            probes.set(0);
+            let how = Matching { read_records: !count_matches, count_matches };
+            let mut got = Vec::new();
+            let out = each_match(&src, &q, how, &Work::new(100, 0), |id| {
+                got.push(id);
+                true
+            })
+            .unwrap();
+            assert_eq!(out.end, End::Done);
+            assert_eq!(got, (1..=n).rev().filter(|i| i % 4 == 0).collect::<Vec<_>>());
+            // 10,000 driver ids, 20,000 entries of `a`: about one probe per few hundred entries.
+            assert!(probes.get() <= 200, "{} probes", probes.get());
         }
     }
 
