@@ -390,6 +390,46 @@ const NOT_IDS_FIRST: u64 = 2000;
 /// Entries read at once when a flow is read in order, at most.
 const READ_AHEAD_MAX: usize = 1024;
 
+/// The ids [`Sorted`] has read and not handed out, as keys, largest first: a deque kept in
+/// order. A flow is read in order but for a few ids, so almost every key read goes at the back
+/// and every key handed out comes from the front, each in O(1), where a binary heap costs
+/// O(log w) twice per id. A key out of order is inserted at its place, moving the keys on the
+/// shorter side of it: at most as many as are held, `2 * window + 1`.
+#[derive(Default)]
+struct Held(VecDeque<i64>);
+
+impl Held {
+    fn push(&mut self, key: i64) {
+        match self.0.back() {
+            Some(&b) if b < key => {
+                let at = self.0.partition_point(|&k| k >= key);
+                self.0.insert(at, key);
+            }
+            _ => self.0.push_back(key),
+        }
+    }
+
+    fn peek(&self) -> Option<&i64> {
+        self.0.front()
+    }
+
+    fn pop(&mut self) -> Option<i64> {
+        self.0.pop_front()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear()
+    }
+}
+
 /// A flow read in reply order (newest first, or oldest first for ASC), handing out its ids in
 /// sorted order: exactly, as long as no id sits more than `window` positions away from its
 /// sorted place. The next id in order is always among the next ids read: within `window + 1`
@@ -406,7 +446,7 @@ pub struct Sorted<'l, L> {
     next: usize,
     end: usize,
     /// The ids read and not yet handed out, as keys: the largest key comes first.
-    heap: BinaryHeap<i64>,
+    heap: Held,
     cap: usize,
     /// Entries read ahead, from logical position `next` on.
     buf: VecDeque<Option<i64>>,
@@ -416,6 +456,9 @@ pub struct Sorted<'l, L> {
     /// Where the last search found its id: the next search, for an id further on, starts
     /// there (every id it stops coming before is before that one too).
     probe_from: usize,
+    /// The last probe [`Sorted::advance`] made to decide whether to search: its logical
+    /// position and the entry there.
+    far_probe: Option<(usize, Option<i64>)>,
     work: &'l Work,
     /// Stop reading in a run of entries that are not ids once the scan limit is reached
     /// (reads of one flow; a flow read beside another must not end early).
@@ -446,12 +489,13 @@ impl<'l, L: IdList> Sorted<'l, L> {
             n,
             next,
             end,
-            heap: BinaryHeap::new(),
+            heap: Held::default(),
             cap,
             buf: VecDeque::new(),
             ahead: hint.clamp(1, READ_AHEAD_MAX),
             last: None,
             probe_from: 0,
+            far_probe: None,
             work,
             stops: false,
             returned: false,
@@ -644,7 +688,16 @@ impl<'l, L: IdList> Sorted<'l, L> {
         // passed over.
         // A search already went past here, for an id before `x`: far, without a probe.
         let far = self.next.saturating_add(self.reach());
-        let jump = self.probe_from > far || { far < self.end && self.probe(far).is_some_and(|id| self.before(id, x)) };
+        // An id still ahead that `x` does not come after was found by an earlier probe: `x` is
+        // near, no further than that one. Each driver id of a dense filter would otherwise pay
+        // a jump into the list (a fresh seek of the server's iterator) for nothing.
+        let near = self.far_probe.is_some_and(|(k, id)| k >= self.next && id.is_some_and(|id| !self.before(id, x)));
+        let jump = self.probe_from > far
+            || (!near && far < self.end && {
+                let id = self.probe(far);
+                self.far_probe = Some((far, id));
+                id.is_some_and(|id| self.before(id, x))
+            });
         if jump {
             let (s, at_s) = self.search(x);
             if find && at_s == Some(x) {
@@ -1669,6 +1722,38 @@ mod tests {
     }
 
     #[test]
+    fn held_ids_come_out_as_from_a_heap() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        for _ in 0..200 {
+            let (mut held, mut heap) = (Held::default(), BinaryHeap::new());
+            let mut base = 1_000i64;
+            for _ in 0..300 {
+                if next(3) == 0 {
+                    assert_eq!(held.pop(), heap.pop());
+                } else {
+                    // Mostly in order (decreasing keys), some out of order by a few places.
+                    base -= 1;
+                    let key = if next(5) == 0 { base + next(20) as i64 } else { base };
+                    held.push(key);
+                    heap.push(key);
+                }
+                assert_eq!(held.peek(), heap.peek());
+                assert_eq!(held.len(), heap.len());
+            }
+            while let Some(k) = heap.pop() {
+                assert_eq!(held.pop(), Some(k));
+            }
+            assert!(held.is_empty());
+        }
+    }
+
+    #[test]
     fn windows_match_a_full_scan() {
         let f = flow(&[20, 17, 15, 12, 9, 8, 5, 3, 1]);
         let queries = [
@@ -2291,6 +2376,53 @@ mod tests {
         }
         fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
             self.0.record_ts(id, need_ts)
+        }
+    }
+
+    /// A flow that counts the entries read one at a time (the probes of a search); runs of
+    /// entries are read without counting.
+    struct Probes<'a>(&'a Flow, &'a Cell<u64>);
+
+    impl IdList for Probes<'_> {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.1.set(self.1.get() + 1);
+            self.0.id(i)
+        }
+        fn ids(&self, range: Range<usize>) -> Vec<Option<i64>> {
+            range.map(|i| self.0.id(i)).collect()
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            self.0.record_ts(id, need_ts)
+        }
+    }
+
+    /// A dense AND reads the flows through in runs: a far probe (a fresh seek into the list)
+    /// is not made again for each driver id while an earlier one shows the next id is near.
+    #[test]
+    fn a_dense_and_does_not_probe_far_for_every_id() {
+        let n = 40_000;
+        let a = flow(&(1..=n).rev().filter(|i| i % 2 == 0).collect::<Vec<_>>());
+        let b = flow(&(1..=n).rev().filter(|i| i % 4 == 0).collect::<Vec<_>>());
+        let probes = Cell::new(0u64);
+        let (base, and) = (Probes(&a, &probes), [Probes(&b, &probes)]);
+        let src = Sources { base: &base, base_is_all: false, and: &and, or: &[], not: &[] };
+        let q = Query { and: vec![b"b".to_vec()], ..Query::default() };
+        for count_matches in [true, false] {
+            probes.set(0);
+            let how = Matching { read_records: !count_matches, count_matches };
+            let mut got = Vec::new();
+            let out = each_match(&src, &q, how, &Work::new(100, 0), |id| {
+                got.push(id);
+                true
+            })
+            .unwrap();
+            assert_eq!(out.end, End::Done);
+            assert_eq!(got, (1..=n).rev().filter(|i| i % 4 == 0).collect::<Vec<_>>());
+            // 10,000 driver ids, 20,000 entries of `a`: about one probe per few hundred entries.
+            assert!(probes.get() <= 200, "{} probes", probes.get());
         }
     }
 
