@@ -21,6 +21,16 @@ pub enum Error {
     InvertedRange(&'static str),
     /// A message given as JSON that does not parse.
     InvalidJson(String),
+    /// ATTRS that is not a JSON object: why it does not parse, if it does not.
+    BadAttrs(Option<String>),
+    /// A TS before the prefix's newest record's time (microseconds).
+    TsBeforeNewest(i64),
+    /// A TS more than `MAX_CLOCK_LEAD_MICROS` ahead of the server's clock.
+    TsAhead,
+    /// A TS whose TTL has run out already.
+    TsExpired,
+    /// A TS older than a limit on age allows: the limit's name.
+    TsTooOld(&'static str),
     /// Message or tag bytes that are not UTF-8 (JSON can only hold text).
     NotUtf8(&'static str),
     EmptyTag,
@@ -90,6 +100,20 @@ impl fmt::Display for Error {
             ),
             Error::InvertedRange(rule) => write!(f, "ERR {rule}"),
             Error::InvalidJson(why) => write!(f, "ERR message is not valid JSON: {why}"),
+            Error::BadAttrs(None) => f.write_str("ERR ATTRS needs a JSON object"),
+            Error::BadAttrs(Some(why)) => write!(f, "ERR ATTRS needs a JSON object: {why}"),
+            Error::TsBeforeNewest(newest) => write!(
+                f,
+                "ERR TS is before the newest record's time {}: times never decrease within a prefix",
+                crate::record::rfc3339_text(*newest)
+            ),
+            Error::TsAhead => f.write_str(
+                "ERR TS is more than 1 hour ahead of the server's clock: every later record's time would be held there",
+            ),
+            Error::TsExpired => f.write_str("ERR TS plus TTL is already past: the record would expire on arrival"),
+            Error::TsTooOld(limit) => {
+                write!(f, "ERR TS is older than {limit} keeps: the record would be removed on arrival")
+            }
             Error::NotUtf8(what) => write!(f, "ERR {what} is not valid UTF-8"),
             Error::EmptyTag => f.write_str("ERR tag must not be empty"),
             Error::ReservedTag => {
@@ -184,6 +208,12 @@ mod tests {
             Error::RepeatedOption("JSON"),
             Error::ConflictingOptions("A", "B"),
             Error::InvalidJson("x".into()),
+            Error::BadAttrs(None),
+            Error::BadAttrs(Some("x".into())),
+            Error::TsBeforeNewest(1),
+            Error::TsAhead,
+            Error::TsExpired,
+            Error::TsTooOld("MAXAGE"),
             Error::NotUtf8("tag"),
             Error::EmptyTag,
             Error::ReservedTag,

@@ -166,10 +166,10 @@ fn round(rng: &mut Rng) -> usize {
             if let Ok(text) = std::str::from_utf8(&data) {
                 if let Ok(m) = record::JsonMessage::json(text) {
                     // What is accepted stores as a record every JSON parser reads.
-                    let rec = record::encode(1, 0, &m, &["t"]);
+                    let rec = record::encode(1, 0, &m, &["t"], None);
                     assert!(serde_json::from_slice::<serde_json::Value>(&rec).is_ok());
                 }
-                let rec = record::encode(1, 0, &record::JsonMessage::text(text), &[text]);
+                let rec = record::encode(1, 0, &record::JsonMessage::text(text), &[text], None);
                 assert!(serde_json::from_slice::<serde_json::Value>(&rec).is_ok());
             }
         },

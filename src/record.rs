@@ -2,7 +2,8 @@
 //! Redis types, so `cargo test` covers it.
 //!
 //! Stored form (compact, fields in this order):
-//! `{"id":7,"ts":1732357002.123456,"message":<any JSON>,"tags":["a","b"]}`.
+//! `{"id":7,"ts":1732357002.123456,"message":<any JSON>,"tags":["a","b"]}`, and
+//! `,"attrs":{...}` before the closing brace when the record has attributes.
 
 use std::borrow::Cow;
 
@@ -83,6 +84,17 @@ impl<'a> JsonMessage<'a> {
     }
 }
 
+/// Validates the attributes of a new record (`TLOG.ADD ... ATTRS`): a JSON object, under the
+/// rules of a JSON message, returned compact with its key order and number spelling kept.
+pub fn attrs(json: &str) -> Result<String> {
+    match JsonMessage::json(json) {
+        Ok(JsonMessage(Repr::Json(j))) if j.starts_with('{') => Ok(j),
+        Ok(_) => Err(Error::BadAttrs(None)),
+        Err(Error::InvalidJson(why)) => Err(Error::BadAttrs(Some(why))),
+        Err(e) => Err(e),
+    }
+}
+
 /// The error of a JSON message serde refused. serde words a lone UTF-16 surrogate escape
 /// (`"\ud800"`) as "unexpected end of hex escape" or "lone leading surrogate", which says
 /// little: such an escape, found no later than where serde stopped, is named instead.
@@ -137,10 +149,12 @@ fn lone_surrogate(text: &str) -> Option<(&str, usize, usize)> {
     None
 }
 
-/// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated.
-pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage<'_>, tags: &[&str]) -> Vec<u8> {
+/// Encodes a new record. `tags` are the record's own tags (not `__all__`), already deduplicated;
+/// `attrs`, if any, a compact JSON object (see [`attrs`]).
+pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage<'_>, tags: &[&str], attrs: Option<&str>) -> Vec<u8> {
     let tags_len: usize = tags.iter().map(|t| t.len() + 3).sum();
-    let mut out = String::with_capacity(64 + message.len_hint() + tags_len);
+    let attrs_len = attrs.map_or(0, |a| a.len() + 9);
+    let mut out = String::with_capacity(64 + message.len_hint() + tags_len + attrs_len);
     let mut buf = crate::keys::itoa_buf();
     out.push_str("{\"id\":");
     out.push_str(std::str::from_utf8(crate::keys::fmt_id(id, &mut buf)).unwrap_or("0"));
@@ -155,7 +169,12 @@ pub fn encode(id: i64, ts_micros: i64, message: &JsonMessage<'_>, tags: &[&str])
         }
         write_json_str(&mut out, tag);
     }
-    out.push_str("]}");
+    out.push(']');
+    if let Some(a) = attrs {
+        out.push_str(",\"attrs\":");
+        out.push_str(a);
+    }
+    out.push('}');
     out.into_bytes()
 }
 
@@ -236,6 +255,19 @@ fn fast_ts(raw: &[u8]) -> Option<i64> {
 pub fn rfc3339(micros: i64) -> Option<String> {
     let mut buf = RFC3339_BUF;
     rfc3339_into(micros, &mut buf).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// [`rfc3339_into`] as text, for messages; unix seconds outside years 0000 to 9999.
+pub fn rfc3339_text(micros: i64) -> String {
+    let mut buf = RFC3339_BUF;
+    match rfc3339_into(micros, &mut buf) {
+        Some(b) => String::from_utf8_lossy(b).into_owned(),
+        None => {
+            let mut out = String::new();
+            push_ts(&mut out, micros);
+            out
+        }
+    }
 }
 
 /// A buffer for [`rfc3339_into`].
@@ -332,6 +364,29 @@ pub struct Decoded<'a> {
     /// Text of a string message; compact JSON text of any other value; `None` if absent.
     pub message: Option<Cow<'a, str>>,
     pub tags: Tags<'a>,
+    /// Compact JSON text of the record's `"attrs"` object; `None` if it has none (or not an
+    /// object).
+    pub attrs: Option<Cow<'a, str>>,
+    /// Whether the message is text or another JSON value; `None` if absent.
+    pub format: Option<Format>,
+}
+
+/// What a record's message is: a JSON string (or a stored value that is no record, replied
+/// whole as text), or any other JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+impl Format {
+    /// The name a decoded reply gives it.
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Format::Text => b"text",
+            Format::Json => b"json",
+        }
+    }
 }
 
 /// The tags of a decoded record.
@@ -410,6 +465,7 @@ struct Stored<'a> {
     ts: Option<&'a RawValue>,
     message: Option<&'a RawValue>,
     tags: Option<&'a RawValue>,
+    attrs: Option<&'a RawValue>,
 }
 
 impl<'de> Deserialize<'de> for Stored<'de> {
@@ -434,6 +490,7 @@ impl<'de> Visitor<'de> for StoredVisitor {
                 Field::Ts => &mut out.ts,
                 Field::Message => &mut out.message,
                 Field::Tags => &mut out.tags,
+                Field::Attrs => &mut out.attrs,
                 Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -450,6 +507,7 @@ enum Field {
     Ts,
     Message,
     Tags,
+    Attrs,
     Other,
 }
 
@@ -468,6 +526,7 @@ impl<'de> Deserialize<'de> for Field {
                     "ts" => Field::Ts,
                     "message" => Field::Message,
                     "tags" => Field::Tags,
+                    "attrs" => Field::Attrs,
                     _ => Field::Other,
                 })
             }
@@ -477,13 +536,19 @@ impl<'de> Deserialize<'de> for Field {
 }
 
 /// Decodes a stored record, tolerating records written by other clients:
-/// - a JSON object: `ts` (a number of unix seconds, or an RFC 3339 string), `message` and `tags`
-///   (strings of the array; other elements skipped) are taken where present and well-formed;
+/// - a JSON object: `ts` (a number of unix seconds, or an RFC 3339 string), `message`, `tags`
+///   (strings of the array; other elements skipped) and `attrs` (an object) are taken where
+///   present and well-formed;
 /// - anything else (not JSON, not an object, not UTF-8): the whole stored text becomes the
-///   message (invalid UTF-8 replaced by U+FFFD), with no timestamp and no tags.
+///   message (invalid UTF-8 replaced by U+FFFD), text, with no timestamp, tags or attrs.
 pub fn decode(raw: &[u8]) -> Decoded<'_> {
-    let fallback =
-        || Decoded { ts_micros: None, message: Some(String::from_utf8_lossy(raw)), tags: Tags::List(Vec::new()) };
+    let fallback = || Decoded {
+        ts_micros: None,
+        message: Some(String::from_utf8_lossy(raw)),
+        tags: Tags::List(Vec::new()),
+        attrs: None,
+        format: Some(Format::Text),
+    };
     let Ok(text) = std::str::from_utf8(raw) else {
         return fallback();
     };
@@ -501,6 +566,8 @@ pub fn decode(raw: &[u8]) -> Decoded<'_> {
         ts_micros: stored.ts.and_then(ts_of),
         message: stored.message.map(message_text),
         tags: Tags::List(stored.tags.map(tags_of).unwrap_or_default()),
+        attrs: stored.attrs.and_then(attrs_of),
+        format: stored.message.map(format_of),
     }
 }
 
@@ -599,7 +666,13 @@ fn canonical(text: &str) -> Option<Decoded<'_>> {
     }
     let tags = Tags::Plain(text.get(start..c.i - 1)?);
     c.lit(b"}")?;
-    (c.i == text.len()).then_some(Decoded { ts_micros: Some(ts), message: Some(Cow::Borrowed(message)), tags })
+    (c.i == text.len()).then_some(Decoded {
+        ts_micros: Some(ts),
+        message: Some(Cow::Borrowed(message)),
+        tags,
+        attrs: None,
+        format: Some(Format::Text),
+    })
 }
 
 /// The `"id"` of a stored record: the integer a JSON object holds there. `None` for anything
@@ -665,6 +738,23 @@ fn message_text(raw: &RawValue) -> Cow<'_, str> {
     } else {
         Cow::Owned(minify(text))
     }
+}
+
+fn format_of(raw: &RawValue) -> Format {
+    if raw.get().starts_with('"') {
+        Format::Text
+    } else {
+        Format::Json
+    }
+}
+
+/// The `"attrs"` of a stored record if it is an object, as compact JSON text.
+fn attrs_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('{') {
+        return None;
+    }
+    Some(if is_compact(text) { Cow::Borrowed(text) } else { Cow::Owned(minify(text)) })
 }
 
 /// Whether a tag of a stored record names a tag flow. Another client's record may list `""`
@@ -811,7 +901,7 @@ mod tests {
 
     #[test]
     fn a_record_holds_its_own_id() {
-        let tlog = encode(42, 1_700_000_000_000_000, &JsonMessage::text("m"), &["a"]);
+        let tlog = encode(42, 1_700_000_000_000_000, &JsonMessage::text("m"), &["a"], None);
         assert_eq!(decode_id(&tlog), Some(42));
         assert_eq!(decode_id(br#"{"ts":1.5,"message":"m","id":7}"#), Some(7));
         assert_eq!(decode_id(br#" {"id":7,"message":{"id":8}}"#), Some(7));
@@ -831,7 +921,7 @@ mod tests {
 
     #[test]
     fn encodes_the_layout_compactly_in_field_order() {
-        let rec = encode(3, 1_732_357_002_123_456, &JsonMessage::text("foo gets bar"), &["foo", "bar"]);
+        let rec = encode(3, 1_732_357_002_123_456, &JsonMessage::text("foo gets bar"), &["foo", "bar"], None);
         assert_eq!(
             std::str::from_utf8(&rec).unwrap(),
             r#"{"id":3,"ts":1732357002.123456,"message":"foo gets bar","tags":["foo","bar"]}"#
@@ -841,7 +931,7 @@ mod tests {
     #[test]
     fn encoded_records_parse_as_json_with_the_contract_fields() {
         let msg = JsonMessage::json(r#"{"b": [1, 2.50, null], "a": "x y"}"#).unwrap();
-        let rec = encode(9, 5, &msg, &[]);
+        let rec = encode(9, 5, &msg, &[], None);
         let v: serde_json::Value = serde_json::from_slice(&rec).unwrap();
         assert_eq!(v["id"], 9);
         assert_eq!(v["ts"].as_f64(), Some(0.000005));
@@ -970,12 +1060,71 @@ mod tests {
 
     #[test]
     fn decodes_what_it_encodes() {
-        let rec = encode(1, 1_795_429_502_123_456, &JsonMessage::text("hi"), &["a", "b"]);
+        let rec = encode(1, 1_795_429_502_123_456, &JsonMessage::text("hi"), &["a", "b"], None);
         let d = decode(&rec);
         assert_eq!(d.ts_micros, Some(1_795_429_502_123_456));
         assert_eq!(d.message.as_deref(), Some("hi"));
         assert_eq!(d.tags.to_vec(), vec!["a", "b"]);
         assert_eq!(decode_ts(&rec), Some(1_795_429_502_123_456));
+    }
+
+    #[test]
+    fn attrs_must_be_a_json_object_kept_as_given_but_compact() {
+        assert_eq!(attrs(r#" { "b" : [1, 2.50], "a" : "x y" } "#).unwrap(), r#"{"b":[1,2.50],"a":"x y"}"#);
+        assert_eq!(attrs("{}").unwrap(), "{}");
+        for not_object in ["[]", "1", "\"s\"", "null", "true"] {
+            assert_eq!(attrs(not_object), Err(Error::BadAttrs(None)), "{not_object}");
+        }
+        assert_eq!(
+            attrs("{\"a\":").unwrap_err().to_string(),
+            "ERR ATTRS needs a JSON object: EOF while parsing a value at line 1 column 5"
+        );
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(attrs(&deep).unwrap_err().to_string().starts_with("ERR ATTRS needs a JSON object: nested deeper"));
+    }
+
+    #[test]
+    fn attrs_and_the_format_of_the_message_decode() {
+        let rec = encode(1, 1_795_429_502_123_456, &JsonMessage::text("hi"), &["a"], Some(r#"{"user":1}"#));
+        assert_eq!(
+            std::str::from_utf8(&rec).unwrap(),
+            r#"{"id":1,"ts":1795429502.123456,"message":"hi","tags":["a"],"attrs":{"user":1}}"#
+        );
+        let d = decode(&rec);
+        assert_eq!(d.attrs.as_deref(), Some(r#"{"user":1}"#));
+        assert!(matches!(d.attrs, Some(Cow::Borrowed(_))));
+        assert_eq!(
+            (d.message.as_deref(), d.format, d.tags.to_vec()),
+            (Some("hi"), Some(Format::Text), vec!["a".into()])
+        );
+        assert_eq!((decode_ts(&rec), decode_id(&rec)), (Some(1_795_429_502_123_456), Some(1)));
+        // Without attrs: none, and the message's format tells `42` from `"42"`.
+        let (json, text) = (
+            encode(2, 5, &JsonMessage::json("42").unwrap(), &[], None),
+            encode(3, 5, &JsonMessage::text("42"), &[], None),
+        );
+        let (json, text) = (decode(&json), decode(&text));
+        assert_eq!((json.message.as_deref(), json.format, json.attrs), (Some("42"), Some(Format::Json), None));
+        assert_eq!((text.message.as_deref(), text.format, text.attrs), (Some("42"), Some(Format::Text), None));
+        for (message, format) in [
+            ("null", Format::Json),
+            ("[1]", Format::Json),
+            ("{}", Format::Json),
+            ("true", Format::Json),
+            ("\"s\"", Format::Text),
+        ] {
+            let raw = format!("{{\"message\":{message}}}");
+            assert_eq!(decode(raw.as_bytes()).format, Some(format), "{raw}");
+        }
+        // Another client's attrs: spaced out (made compact), or not an object (left out).
+        let d = decode(br#"{"id": 4, "ts": 1700000000, "message": "m", "attrs": {"k": [1, "a b"]}}"#);
+        assert_eq!(d.attrs.as_deref(), Some(r#"{"k":[1,"a b"]}"#));
+        assert_eq!(decode(br#"{"message":"m","attrs":[1]}"#).attrs, None);
+        assert_eq!(decode(br#"{"message":"m","attrs":null}"#).attrs, None);
+        // No message: no format; not a record: text.
+        assert_eq!(decode(b"{}").format, None);
+        assert_eq!(decode(b"[1,2]").format, Some(Format::Text));
+        assert_eq!(decode(b"42").format, Some(Format::Text));
     }
 
     #[test]
@@ -1031,20 +1180,35 @@ mod tests {
         let d = decode(b"plain text, not JSON");
         assert_eq!(
             d,
-            Decoded { ts_micros: None, message: Some("plain text, not JSON".into()), tags: Tags::List(vec![]) }
+            Decoded {
+                ts_micros: None,
+                message: Some("plain text, not JSON".into()),
+                tags: Tags::List(vec![]),
+                attrs: None,
+                format: Some(Format::Text)
+            }
         );
         assert_eq!(decode(b"[1,2]").message.as_deref(), Some("[1,2]"));
         assert_eq!(decode(b"\xff\xfe").message.as_deref(), Some("\u{fffd}\u{fffd}"));
         // Missing or ill-typed fields are left out, the rest is kept.
         let d = decode(br#"{"ts":"yesterday","tags":"x","message":"m"}"#);
-        assert_eq!(d, Decoded { ts_micros: None, message: Some("m".into()), tags: Tags::List(vec![]) });
+        assert_eq!(
+            d,
+            Decoded {
+                ts_micros: None,
+                message: Some("m".into()),
+                tags: Tags::List(vec![]),
+                attrs: None,
+                format: Some(Format::Text)
+            }
+        );
         assert_eq!(decode(br#"{"ts":1e300}"#).ts_micros, None);
         assert_eq!(decode(b"{}").message, None);
     }
 
     #[test]
     fn the_fast_timestamp_path_agrees_with_the_parser() {
-        let rec = encode(12, 1_795_429_502_000_042, &JsonMessage::text("m"), &["t"]);
+        let rec = encode(12, 1_795_429_502_000_042, &JsonMessage::text("m"), &["t"], None);
         assert_eq!(fast_ts(&rec), Some(1_795_429_502_000_042));
         assert_eq!(decode(&rec).ts_micros, fast_ts(&rec));
         // Other spellings fall back to the JSON parser.
@@ -1069,12 +1233,14 @@ mod tests {
                 ts_micros: st.ts.and_then(ts_of),
                 message: st.message.map(message_text),
                 tags: Tags::List(st.tags.map(tags_of).unwrap_or_default()),
+                attrs: st.attrs.and_then(attrs_of),
+                format: st.message.map(format_of),
             }
         }
         let cases: Vec<Vec<u8>> = vec![
-            encode(1, 1_795_429_502_123_456, &JsonMessage::text("hello world"), &["a", "b:c"]),
-            encode(2, 5, &JsonMessage::text(""), &[]),
-            encode(3, 5, &JsonMessage::text("é ✓ \u{1F600}"), &["ü"]),
+            encode(1, 1_795_429_502_123_456, &JsonMessage::text("hello world"), &["a", "b:c"], None),
+            encode(2, 5, &JsonMessage::text(""), &[], None),
+            encode(3, 5, &JsonMessage::text("é ✓ \u{1F600}"), &["ü"], None),
         ];
         for raw in &cases {
             let text = std::str::from_utf8(raw).unwrap();
@@ -1084,10 +1250,10 @@ mod tests {
             assert!(matches!(fast.tags, Tags::Plain(_)));
         }
         let declined = [
-            encode(4, 5, &JsonMessage::text("a\"b"), &[]),
-            encode(5, 5, &JsonMessage::text("line\nbreak"), &[]),
-            encode(6, 5, &JsonMessage::text("t"), &["x\\y"]),
-            encode(7, 5, &JsonMessage::json("[1]").unwrap(), &[]),
+            encode(4, 5, &JsonMessage::text("a\"b"), &[], None),
+            encode(5, 5, &JsonMessage::text("line\nbreak"), &[], None),
+            encode(6, 5, &JsonMessage::text("t"), &["x\\y"], None),
+            encode(7, 5, &JsonMessage::json("[1]").unwrap(), &[], None),
             br#"{"id":1,"ts":1.000000,"message":"m","tags":[]} "#.to_vec(),
             br#"{"id":1,"ts":1.000000,"message":"m","tags":["a",]}"#.to_vec(),
             br#"{"id":1,"ts":1.000000,"message":"m","tags":[],"x":1}"#.to_vec(),

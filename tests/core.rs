@@ -30,7 +30,10 @@ fn seed_scenario_reads_back_newest_first() {
     let latest = cmd(&mut con, &["TLOG.LATEST", "myapp", "bar"]).unwrap();
     assert_eq!(int(&field(&latest, "id")), 3);
     assert_eq!(text(&field(&latest, "message")), "foo gets bar");
-    assert_eq!(fields(&latest).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["id", "ts", "message", "tags"]);
+    assert_eq!(
+        fields(&latest).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["id", "ts", "message", "tags", "attrs", "format"]
+    );
     assert_eq!(cmd(&mut con, &["TLOG.LATEST", "myapp", "nobody"]).unwrap(), Value::Nil);
     assert_eq!(array(&cmd(&mut con, &["TLOG.GET", "myapp", "nobody"]).unwrap()).len(), 0);
     assert_eq!(array(&cmd(&mut con, &["TLOG.GET", "nothing"]).unwrap()).len(), 0);
@@ -109,10 +112,10 @@ fn resp3_replies_records_as_maps_and_resp2_as_flat_arrays() {
     let mut con = s.conn();
     seed(&mut con);
     let r2 = cmd(&mut con, &["TLOG.LATEST", "myapp"]).unwrap();
-    assert!(matches!(&r2, Value::Array(a) if a.len() == 8), "{r2:?}");
+    assert!(matches!(&r2, Value::Array(a) if a.len() == 12), "{r2:?}");
     let mut con3 = s.conn3();
     let r3 = cmd(&mut con3, &["TLOG.LATEST", "myapp"]).unwrap();
-    assert!(matches!(&r3, Value::Map(m) if m.len() == 4), "{r3:?}");
+    assert!(matches!(&r3, Value::Map(m) if m.len() == 6), "{r3:?}");
     assert_eq!(fields(&r2), fields(&r3));
     let all3 = cmd(&mut con3, &["TLOG.GET", "myapp", "foo"]).unwrap();
     assert_eq!(ids(&all3), vec![3, 1]);

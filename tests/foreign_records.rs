@@ -83,3 +83,33 @@ fn tags_that_name_no_flow_are_dropped_and_their_keys_left_alone() {
     assert!(!con.exists::<_, bool>("p:flow:__all__").unwrap());
     assert!(!con.exists::<_, bool>("p:flow:x").unwrap());
 }
+
+#[test]
+fn attrs_written_by_a_plain_client_read_back() {
+    let s = Server::start();
+    for mut con in [s.conn(), s.conn3()] {
+        let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+        let spaced =
+            r#"{"id": 1, "ts": 1700000000, "message": "m", "tags": ["t"], "attrs": {"user_id": 1, "k": "a b"}}"#;
+        plant(&mut con, 1, spaced, &["t"]);
+        plant(
+            &mut con,
+            2,
+            r#"{"id":2,"ts":1700000001,"message":{"n":1},"tags":["t"],"attrs":["not","an","object"]}"#,
+            &["t"],
+        );
+        let recs = array(&cmd(&mut con, &["TLOG.GET", "p", "t"]).unwrap());
+        assert_eq!(text(&field(&recs[1], "attrs")), r#"{"user_id":1,"k":"a b"}"#);
+        assert_eq!(text(&field(&recs[1], "format")), "text");
+        // attrs that are no object are left out; the message is JSON.
+        assert_eq!(field(&recs[0], "attrs"), Value::Nil);
+        assert_eq!(text(&field(&recs[0], "format")), "json");
+        let raw = array(&cmd(&mut con, &["TLOG.GET", "p", "t", "RAW", "ASC", "LIMIT", "1"]).unwrap());
+        assert_eq!(text(&raw[0]), spaced);
+        // tlog's next record follows them.
+        assert_eq!(
+            int(&cmd(&mut con, &["TLOG.ADD", "p", "ATTRS", r#"{"user_id":2}"#, "MESSAGE", "x", "t"]).unwrap()),
+            3
+        );
+    }
+}

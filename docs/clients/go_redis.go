@@ -34,7 +34,7 @@ func show(label string, rec map[string]any) {
 	for _, t := range rec["tags"].([]any) {
 		tags = append(tags, t.(string))
 	}
-	fmt.Println(label, rec["id"], rec["message"], strings.Join(tags, ","))
+	fmt.Println(label, rec["id"], rec["format"], rec["message"], strings.Join(tags, ","))
 }
 
 func must[T any](v T, err error) T {

@@ -18,7 +18,7 @@ function record(reply) {
   return rec;
 }
 
-const show = (label, rec) => console.log(label, rec.id, rec.message, rec.tags.join(","));
+const show = (label, rec) => console.log(label, rec.id, rec.format, rec.message, rec.tags.join(","));
 
 // TLOG.LOG prefix message [tag ...] returns the new record's id.
 for (const name of ["ann", "bob", "cy", "dee", "eve"]) {

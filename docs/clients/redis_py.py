@@ -21,7 +21,7 @@ def record(reply):
 
 
 def show(label, rec):
-    print(label, rec["id"], rec["message"], ",".join(rec["tags"]))
+    print(label, rec["id"], rec["format"], rec["message"], ",".join(rec["tags"]))
 
 
 # TLOG.LOG prefix message [tag ...] returns the new record's id.

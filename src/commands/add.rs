@@ -1,12 +1,13 @@
-//! `TLOG.ADD prefix [JSON] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE
-//! message [tag ...]`: logs a message with options. Options come first; `MESSAGE` ends them,
+//! `TLOG.ADD prefix [JSON] [TS time] [ATTRS object] [TTL seconds] [MAXLEN [= | ~] count]
+//! [MAXAGE [= | ~] seconds] MESSAGE message [tag ...]`: logs a message with options. Options come first; `MESSAGE` ends them,
 //! and everything after it is data (the message, then tags), as `STREAMS` ends XREAD's options.
 
 use super::{message_text, new_record_tags, Arg, ArgKind, Spec};
 use crate::error::{Error, Result};
 use crate::ffi::{Ctx, Reply};
 use crate::keys;
-use crate::record::{JsonMessage, MAX_TTL};
+use crate::query::parse_time;
+use crate::record::{self, JsonMessage, MAX_TTL};
 use crate::store::retention::{Limits, APPROX_BATCH};
 use crate::store::{self, NewRecord};
 
@@ -16,11 +17,13 @@ pub static SPEC: Spec = Spec {
     arity: -4,
     writes: true,
     summary: "Logs a message, text or any JSON value, with options and tags; returns the new record's id.",
-    complexity: "O(T + M + E) where T is the number of tags, M the size of a JSON message and E the number of records MAXLEN or MAXAGE removes (at most 100 with ~).",
+    complexity: "O(T + M + A + E) where T is the number of tags, M the size of a JSON message, A the size of ATTRS and E the number of records MAXLEN or MAXAGE removes (at most 100 with ~).",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),
         Arg::new("json", ArgKind::Token).token("JSON").optional(),
+        Arg::new("time", ArgKind::String).token("TS").optional(),
+        Arg::new("object", ArgKind::String).token("ATTRS").optional(),
         Arg::new("seconds", ArgKind::Integer).token("TTL").optional(),
         Arg::new("maxlen", ArgKind::Block).token("MAXLEN").optional().subargs(&[
             Arg::new("trim", ArgKind::OneOf).optional().subargs(&[
@@ -49,6 +52,10 @@ pub const MAX_MAXLEN: i64 = 1_000_000_000_000;
 pub struct Request<'a> {
     pub prefix: &'a [u8],
     pub json: bool,
+    /// The record's time, in microseconds, instead of the clock's.
+    pub ts: Option<i64>,
+    /// The record's attributes, as given (validated by [`run`]).
+    pub attrs: Option<&'a [u8]>,
     /// The record's key expires this many seconds after the record's time.
     pub ttl: Option<i64>,
     /// Keep at most this many records in the prefix.
@@ -64,6 +71,8 @@ pub struct Request<'a> {
 pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
     let (prefix, mut rest) = args.split_first().ok_or(Error::Syntax)?;
     let mut json = false;
+    let mut ts = None;
+    let mut attrs = None;
     let mut ttl = None;
     let mut maxlen = None;
     let mut maxage = None;
@@ -78,6 +87,20 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
                 return Err(Error::RepeatedOption("JSON"));
             }
             json = true;
+        } else if opt.eq_ignore_ascii_case(b"TS") {
+            if ts.is_some() {
+                return Err(Error::RepeatedOption("TS"));
+            }
+            let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
+            rest = tail;
+            ts = Some(parse_time(v)?);
+        } else if opt.eq_ignore_ascii_case(b"ATTRS") {
+            if attrs.is_some() {
+                return Err(Error::RepeatedOption("ATTRS"));
+            }
+            let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
+            rest = tail;
+            attrs = Some(*v);
         } else if opt.eq_ignore_ascii_case(b"TTL") {
             if ttl.is_some() {
                 return Err(Error::RepeatedOption("TTL"));
@@ -111,7 +134,7 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
         }
     }
     let (message, tags) = rest.split_first().ok_or(Error::Syntax)?;
-    Ok(Request { prefix, json, ttl, maxlen, maxage, approx, message, tags })
+    Ok(Request { prefix, json, ts, attrs, ttl, maxlen, maxage, approx, message, tags })
 }
 
 pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
@@ -120,10 +143,23 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     let text = message_text(req.message)?;
     let message = if req.json { JsonMessage::json(text)? } else { JsonMessage::text(text) };
     let tags = new_record_tags(req.prefix, req.tags)?;
+    let attrs = match req.attrs {
+        Some(a) => Some(record::attrs(std::str::from_utf8(a).map_err(|_| Error::NotUtf8("ATTRS"))?)?),
+        None => None,
+    };
     let limits =
         Limits { max_records: req.maxlen.map(|n| n as u64), max_age_micros: req.maxage.map(|s| s * 1_000_000) };
     let evict_cap = if req.approx { APPROX_BATCH } else { usize::MAX };
-    let rec = NewRecord { prefix: req.prefix, message: &message, tags: &tags, ttl_secs: req.ttl, limits, evict_cap };
+    let rec = NewRecord {
+        prefix: req.prefix,
+        message: &message,
+        tags: &tags,
+        ts: req.ts,
+        attrs: attrs.as_deref(),
+        ttl_secs: req.ttl,
+        limits,
+        evict_cap,
+    };
     let id = store::append(ctx, &rec)?;
     Reply::new(ctx).int(id);
     Ok(())
@@ -155,6 +191,26 @@ mod tests {
     }
 
     #[test]
+    fn ts_takes_the_times_since_and_until_take_and_attrs_its_text() {
+        let args: &[&[u8]] = &[b"p", b"ts", b"1700000000.25", b"ATTRS", br#"{"a":1}"#, b"MESSAGE", b"m"];
+        let r = parse(args).unwrap();
+        assert_eq!((r.ts, r.attrs), (Some(1_700_000_000_250_000), Some(&br#"{"a":1}"#[..])));
+        for (t, micros) in [
+            (&b"1700000000"[..], 1_700_000_000_000_000),
+            (b"1700000000.000001", 1_700_000_000_000_001),
+            (b"2023-11-14T22:13:20.25Z", 1_700_000_000_250_000),
+            (b"2023-11-14T23:13:20+01:00", 1_700_000_000_000_000),
+        ] {
+            assert_eq!(parse(&[b"p", b"TS", t, b"MESSAGE", b"m"]).unwrap().ts, Some(micros));
+        }
+        let r = parse(&[b"p", b"MESSAGE", b"m"]).unwrap();
+        assert_eq!((r.ts, r.attrs), (None, None));
+        // After MESSAGE they are data.
+        let r = parse(&[b"p", b"MESSAGE", b"TS", b"ATTRS"]).unwrap();
+        assert_eq!((r.ts, r.attrs, r.message, r.tags), (None, None, &b"TS"[..], &[&b"ATTRS"[..]][..]));
+    }
+
+    #[test]
     fn bad_option_lists_are_refused() {
         let cases: &[(&[&[u8]], Error)] = &[
             (&[b"p", b"JSON", b"JSON", b"MESSAGE", b"1"], Error::RepeatedOption("JSON")),
@@ -172,6 +228,13 @@ mod tests {
             ),
             (&[b"p", b"TTL", b"1", b"TTL", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TTL")),
             (&[b"p", b"TTL"], Error::Syntax),
+            (&[b"p", b"TS", b"yesterday", b"MESSAGE", b"m"], Error::BadTime("yesterday".into())),
+            (&[b"p", b"TS", b"1.1234567", b"MESSAGE", b"m"], Error::BadTime("1.1234567".into())),
+            (&[b"p", b"TS", b"2023-11-14T22:13:20", b"MESSAGE", b"m"], Error::BadTime("2023-11-14T22:13:20".into())),
+            (&[b"p", b"TS", b"1", b"TS", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TS")),
+            (&[b"p", b"TS"], Error::Syntax),
+            (&[b"p", b"ATTRS", b"{}", b"ATTRS", b"{}", b"MESSAGE", b"m"], Error::RepeatedOption("ATTRS")),
+            (&[b"p", b"ATTRS"], Error::Syntax),
             (
                 &[b"p", b"MAXLEN", b"0", b"MESSAGE", b"m"],
                 Error::BadNumber("MAXLEN", "a count of records from 1 to 1000000000000"),

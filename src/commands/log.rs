@@ -36,6 +36,8 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
             prefix,
             message: &message,
             tags: &tags,
+            ts: None,
+            attrs: None,
             ttl_secs: None,
             limits: Default::default(),
             evict_cap: usize::MAX,

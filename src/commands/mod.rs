@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn syntax_lines_render_like_redis_io() {
         assert_eq!(log::SPEC.syntax(), "TLOG.LOG prefix message [tag [tag ...]]");
-        assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE message [tag [tag ...]]");
+        assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TS time] [ATTRS object] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE message [tag [tag ...]]");
         assert_eq!(
             get::SPEC.syntax(),
             "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"

@@ -45,14 +45,16 @@ pub fn reply_records(reply: &Reply, flow: &Flow<'_>, ids: &[i64], raw: bool) -> 
 
 /// Replies with one record: the stored JSON text if `raw`, otherwise a map (a flat
 /// field/value array in RESP2) of `id`, `ts` (RFC 3339, or null if the record has none),
-/// `message` (text, or compact JSON of a non-string message; null if absent) and `tags`.
+/// `message` (text, or compact JSON of a non-string message; null if absent), `tags`, `attrs`
+/// (compact JSON of the record's attributes, or null) and `format` (`text` for a string
+/// message, `json` for any other JSON value; null if absent).
 pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
     if raw {
         reply.bulk(stored);
         return;
     }
     let rec = record::decode(stored);
-    reply.map(4);
+    reply.map(6);
     reply.bulk(b"id");
     reply.int(id);
     reply.bulk(b"ts");
@@ -74,5 +76,15 @@ pub fn reply_record(reply: &Reply, id: i64, stored: &[u8], raw: bool) {
     reply.array(rec.tags.len());
     for t in rec.tags.iter() {
         reply.bulk(t.as_bytes());
+    }
+    reply.bulk(b"attrs");
+    match &rec.attrs {
+        Some(a) => reply.bulk(a.as_bytes()),
+        None => reply.null(),
+    }
+    reply.bulk(b"format");
+    match rec.format {
+        Some(f) => reply.bulk(f.name()),
+        None => reply.null(),
     }
 }

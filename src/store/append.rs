@@ -23,6 +23,11 @@ pub struct NewRecord<'a> {
     pub message: &'a JsonMessage<'a>,
     /// UTF-8, non-empty, not `__all__`, no duplicates, in the order given.
     pub tags: &'a [&'a str],
+    /// The record's time as the caller gives it (`TLOG.ADD ... TS`), checked by [`Plan::given`];
+    /// `None`: the clock's.
+    pub ts: Option<i64>,
+    /// The record's attributes: a compact JSON object.
+    pub attrs: Option<&'a str>,
     /// The record's key expires this long after the record's time.
     pub ttl_secs: Option<i64>,
     /// Limits this call enforces on the prefix (MAXLEN, MAXAGE), after adding the record.
@@ -70,6 +75,47 @@ impl Plan {
         let ts = floor.filter(|&f| f - now <= MAX_CLOCK_LEAD_MICROS).map_or(now, |f| f.max(now));
         let expire_at_ms = ttl_secs.map(|secs| ts.div_euclid(1000).saturating_add(secs.saturating_mul(1000)));
         Plan { id, ts, expire_at_ms, touch: id % TOUCH_EVERY == 0 && !cluster }
+    }
+
+    /// [`Plan::new`] for a time `ts` the caller gives, refused unless the record fits where
+    /// the clock's time would: not before the floor [`Plan::new`] holds times to (equal is
+    /// fine), not more than `MAX_CLOCK_LEAD_MICROS` ahead of the clock (it would hold every
+    /// later record's time there), not expired by its TTL, and not older than `max_age`
+    /// (the strictest limit on age and its name) keeps: a record must not be gone on arrival.
+    fn given(
+        id: i64,
+        ts: i64,
+        floor: Option<i64>,
+        now: i64,
+        ttl_secs: Option<i64>,
+        max_age: Option<(i64, &'static str)>,
+        cluster: bool,
+    ) -> Result<Self> {
+        if ts.saturating_sub(now) > MAX_CLOCK_LEAD_MICROS {
+            return Err(Error::TsAhead);
+        }
+        if let Some(f) = floor.filter(|&f| f - now <= MAX_CLOCK_LEAD_MICROS && ts < f) {
+            return Err(Error::TsBeforeNewest(f));
+        }
+        if let Some((_, name)) = max_age.filter(|&(age, _)| ts < now.saturating_sub(age)) {
+            return Err(Error::TsTooOld(name));
+        }
+        let plan = Plan::new(id, Some(ts), ts, ttl_secs, cluster);
+        if plan.expire_at_ms.is_some_and(|at| at <= now.div_euclid(1000)) {
+            return Err(Error::TsExpired);
+        }
+        Ok(plan)
+    }
+}
+
+/// The strictest limit on age a new record meets: this call's MAXAGE and `tlog.max-age`,
+/// in microseconds, with the name to give in an error.
+fn strictest_age(call: Option<i64>) -> Option<(i64, &'static str)> {
+    let server = crate::config::server_limits().1.map(|a| (a, "tlog.max-age"));
+    let call = call.map(|a| (a, "MAXAGE"));
+    match (call, server) {
+        (Some(c), Some(s)) => Some(if s.0 < c.0 { s } else { c }),
+        (c, s) => c.or(s),
     }
 }
 
@@ -161,6 +207,10 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
         },
         None => (None, true),
     };
+    let plan = match rec.ts {
+        None => Plan::new(id, floor, now, rec.ttl_secs, cluster),
+        Some(ts) => Plan::given(id, ts, floor, now, rec.ttl_secs, strictest_age(rec.limits.max_age_micros), cluster)?,
+    };
     // The records this call's limits remove, checked now like everything else.
     let evictions = if rec.limits.any() {
         let rules = retention::Rules { limits: rec.limits, now_micros: now, adding: 1, archive: retention::archive() };
@@ -172,7 +222,7 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
         keys,
         acl,
         db,
-        plan: Plan::new(id, floor, now, rec.ttl_secs, cluster),
+        plan,
         counter_key,
         counter: counter_handle,
         msg_key,
@@ -207,7 +257,7 @@ fn apply(ctx: Ctx, rec: &NewRecord<'_>, checked: Checked<'_>) -> Result<i64> {
     let Plan { id, ts, expire_at_ms, touch } = plan;
     let mut id_buf = keys::itoa_buf();
     let id_str = ctx.string(keys::fmt_id(id, &mut id_buf))?;
-    let body = ctx.string(&record::encode(id, ts, rec.message, rec.tags))?;
+    let body = ctx.string(&record::encode(id, ts, rec.message, rec.tags, rec.attrs))?;
 
     // Every check passed: write.
     counter_handle.set_string(&id_str)?;
@@ -399,6 +449,29 @@ mod tests {
         let p = Plan::new(1, Some(1_000_999_999), 1_000_000_000, Some(60), false);
         assert_eq!((p.ts, p.expire_at_ms), (1_000_999_999, Some(1_000_999 + 60_000)));
         assert_eq!(Plan::new(1, None, 5_000, None, false).expire_at_ms, None);
+    }
+
+    #[test]
+    fn a_given_time_fits_where_the_clocks_would() {
+        let now = 1_700_000_000_000_000;
+        let given = |ts, floor, ttl, age| Plan::given(1, ts, floor, now, ttl, age, false);
+        // Back-dated, at the floor, ahead up to the clock lead: written with that time.
+        assert_eq!(given(now - 10_000_000, None, None, None).map(|p| p.ts), Ok(now - 10_000_000));
+        assert_eq!(given(now - 5, Some(now - 5), None, None).map(|p| p.ts), Ok(now - 5));
+        assert_eq!(given(now + MAX_CLOCK_LEAD_MICROS, None, None, None).map(|p| p.ts), Ok(now + MAX_CLOCK_LEAD_MICROS));
+        // Before the newest record, or too far ahead: refused.
+        assert_eq!(given(now - 6, Some(now - 5), None, None), Err(Error::TsBeforeNewest(now - 5)));
+        assert_eq!(given(now + MAX_CLOCK_LEAD_MICROS + 1, None, None, None), Err(Error::TsAhead));
+        // A newest time too far ahead is no floor, as for the clock's times.
+        let broken = now + MAX_CLOCK_LEAD_MICROS + 1;
+        assert_eq!(given(now - 5, Some(broken), None, None).map(|p| p.ts), Ok(now - 5));
+        // The TTL counts from the given time: refused if it has run out.
+        assert_eq!(given(now - 60_000_000, None, Some(60), None), Err(Error::TsExpired));
+        let p = given(now - 59_000_000, None, Some(60), None).unwrap();
+        assert_eq!(p.expire_at_ms, Some((now - 59_000_000) / 1000 + 60_000));
+        // Older than a limit on age keeps: refused, naming the limit.
+        assert_eq!(given(now - 61_000_000, None, None, Some((60_000_000, "MAXAGE"))), Err(Error::TsTooOld("MAXAGE")));
+        assert!(given(now - 60_000_000, None, None, Some((60_000_000, "MAXAGE"))).is_ok());
     }
 
     #[test]
