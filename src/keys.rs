@@ -19,6 +19,10 @@ impl<'a> Keys<'a> {
         Keys { prefix }
     }
 
+    pub fn prefix(&self) -> &'a [u8] {
+        self.prefix
+    }
+
     fn with(&self, parts: &[&[u8]]) -> KeyName {
         let sep: &[u8] = if self.prefix.is_empty() { b"" } else { b":" };
         let len = self.prefix.len() + sep.len() + parts.iter().map(|p| p.len()).sum::<usize>();

@@ -263,6 +263,12 @@ pub trait IdList {
         None
     }
 
+    /// True if no id of the flow is above `id`, known at little cost: by default, `id` is the
+    /// [`IdList::ceiling`]. `false` when unknown.
+    fn nothing_above(&self, id: i64) -> bool {
+        self.ceiling() == Some(id)
+    }
+
     /// [`IdList::record_ts`] of each of `ids`, in order. At the first record the caller may
     /// not read, the answers stop short, with that error beside them (an error at once if it
     /// is the first). A flow reads many records at once for less than one by one.
@@ -1380,7 +1386,7 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
     // The newest record: an id at the head equal to the counter is the largest there is, with
     // no need to read the window of ids after it.
     if limit == 1 && !q.asc && q.before.is_none() && q.until.is_none() && work.window > 0 {
-        if let Some(head) = list.id(0).filter(|&h| list.ceiling() == Some(h) && q.after.is_none_or(|a| h > a)) {
+        if let Some(head) = list.id(0).filter(|&h| list.nothing_above(h) && q.after.is_none_or(|a| h > a)) {
             if let Some(ts) = list.record_ts(head, q.has_time_bounds())? {
                 if q.admits(head, ts) {
                     return Ok((vec![head], Outcome { end: End::Full, last: Some(head) }));

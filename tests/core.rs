@@ -427,3 +427,47 @@ fn timestamps_stay_ordered_across_swapdb_and_flushes() {
     let v: serde_json::Value = serde_json::from_str(&con.get::<_, String>("s:msg:2").unwrap()).unwrap();
     assert!((v["ts"].as_f64().unwrap() * 1e6).round() as i64 >= ahead, "timestamp went back after SWAPDB");
 }
+
+/// The keyspace lookups of a call (`INFO stats` hits and misses), `f` run after a reset.
+fn lookups(con: &mut redis::Connection, f: impl FnOnce(&mut redis::Connection)) -> i64 {
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(con).unwrap();
+    f(con);
+    let info: String = redis::cmd("INFO").arg("stats").query(con).unwrap();
+    let stat = |name: &str| -> i64 {
+        info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok()).unwrap()
+    };
+    stat("keyspace_hits") + stat("keyspace_misses")
+}
+
+#[test]
+fn latest_of_the_record_this_server_just_logged_reads_only_its_flow_and_record() {
+    let s = Server::start();
+    let mut con = s.conn();
+    for i in 1..=3 {
+        assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "app", &format!("m{i}"), "t"]).unwrap()), i);
+    }
+    // The newest id of the prefix this server gave out is at the head: nothing is above it,
+    // without a look at the counter.
+    let n = lookups(&mut con, |con| {
+        assert_eq!(int(&field(&cmd(con, &["TLOG.LATEST", "app", "t"]).unwrap(), "id")), 3);
+    });
+    assert_eq!(n, 2, "the flow and the record");
+
+    // Writers racing: a plain client takes id 4 from the counter, this server logs 5, then
+    // the plain client pushes 4 above it. The head is not the newest id: 5 is found below.
+    let four: i64 = con.incr("app:counter", 1).unwrap();
+    assert_eq!(four, 4);
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "app", "m5", "t"]).unwrap()), 5);
+    let rec = r#"{"id":4,"ts":1.000000,"message":"m4","tags":["t"]}"#;
+    let _: () = con.set("app:msg:4", rec).unwrap();
+    let _: () = con.lpush("app:flow:t", 4).unwrap();
+    let _: () = con.lpush("app:flow:__all__", 4).unwrap();
+    for flow in ["t", "__all__"] {
+        assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "app", flow]).unwrap(), "id")), 5, "{flow}");
+    }
+    // A plain client's newest record at the head, its id the counter's: found as before.
+    let six: i64 = con.incr("app:counter", 1).unwrap();
+    let _: () = con.set("app:msg:6", r#"{"id":6,"ts":1.000000,"message":"m6","tags":["t"]}"#).unwrap();
+    let _: () = con.lpush("app:flow:t", six).unwrap();
+    assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "app", "t"]).unwrap(), "id")), 6);
+}

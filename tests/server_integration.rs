@@ -472,3 +472,42 @@ fn pages_are_read_key_by_key_where_mget_and_lrange_are_renamed_away() {
         assert_eq!(array(&raw).iter().map(text).collect::<Vec<_>>(), stored, "{renamed}");
     }
 }
+
+/// The counter is written in place where that ends as a plain SET would (it stays a plain
+/// string, which the next write reads without the server copying it), and replaced where it
+/// would not: a counter with a time to live loses it, on the master as on a replica (MSET).
+#[test]
+fn the_counter_is_written_in_place_and_a_ttl_on_it_is_dropped_as_mset_drops_it() {
+    let master = Server::start_with(true, &["--appendonly", "yes", "--appendfsync", "always"]);
+    let replica = Server::replica_of(&master, false);
+    let mut con = master.conn();
+    let encoding = |con: &mut redis::Connection, k: &str| -> String {
+        redis::cmd("OBJECT").arg("ENCODING").arg(k).query(con).unwrap()
+    };
+    for (prefix, start) in [("fresh", None), ("int", Some("41")), ("ttl", Some("7"))] {
+        if let Some(v) = start {
+            let _: () = con.set(format!("{prefix}:counter"), v).unwrap();
+        }
+        if prefix == "ttl" {
+            let _: () = redis::cmd("EXPIRE").arg("ttl:counter").arg(1000).query(&mut con).unwrap();
+        }
+        let first = start.map_or(1, |v| v.parse::<i64>().unwrap() + 1);
+        for i in 0..3 {
+            assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", prefix, "m", "t"]).unwrap()), first + i);
+        }
+        let counter: String = con.get(format!("{prefix}:counter")).unwrap();
+        assert_eq!(counter, (first + 2).to_string());
+        let ttl: i64 = con.ttl(format!("{prefix}:counter")).unwrap();
+        assert_eq!(ttl, -1, "{prefix}: the counter keeps no time to live, as after MSET");
+    }
+    // Written in place: the counter stays a plain string (a SET would make it an integer or
+    // an embedded string, which the next write would have to copy before reading).
+    assert_eq!(encoding(&mut con, "fresh:counter"), "raw");
+    assert_eq!(encoding(&mut con, "int:counter"), "raw");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert_eq!(acked, 1);
+    let digest = master.digest();
+    assert_eq!(digest, replica.digest());
+    let _: () = redis::cmd("DEBUG").arg("LOADAOF").query(&mut con).unwrap();
+    assert_eq!(master.digest(), digest);
+}

@@ -130,6 +130,36 @@ impl Key {
         ok(unsafe { f(self.ptr, value.ptr) })
     }
 
+    /// Writes `value` over the string value of a key open for writing (or creates it), in
+    /// place, keeping it a plain string: a later read then has nothing to replace, and the
+    /// key is not deleted and added again as [`Key::set_string`] does. `Ok(false)`, writing
+    /// nothing, where that would not end as `set_string` would (the key has a time to live,
+    /// which `set_string` removes, or is of another kind): the caller sets the value instead.
+    pub fn overwrite_string(&mut self, value: &[u8]) -> Result<bool> {
+        if self.ptr.is_null() || !self.strings || !matches!(self.kind(), KeyKind::Empty | KeyKind::String) {
+            return Ok(false);
+        }
+        let expire = api!(RedisModule_GetExpire);
+        let truncate = api!(RedisModule_StringTruncate);
+        let dma = api!(RedisModule_StringDMA);
+        // SAFETY: a key open for writing, empty or a string.
+        if unsafe { expire(self.ptr) } != raw::REDISMODULE_NO_EXPIRE as raw::mstime_t {
+            return Ok(false);
+        }
+        // SAFETY: as above; the server resizes (or creates) the plain string value.
+        ok(unsafe { truncate(self.ptr, value.len()) })?;
+        let mut len = 0usize;
+        // SAFETY: a string key open for writing: `len` writable bytes at the pointer, ours
+        // until the key is closed or changed (`&mut self` holds both off).
+        let p = unsafe { dma(self.ptr, &mut len, (raw::REDISMODULE_READ | raw::REDISMODULE_WRITE) as c_int) };
+        if p.is_null() || len != value.len() {
+            return Err(Error::Internal("the server refused a write that passed every check"));
+        }
+        // SAFETY: `len` bytes at `p` (checked above), not overlapping `value`.
+        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), p.cast::<u8>(), len) };
+        Ok(true)
+    }
+
     pub fn len(&self) -> usize {
         if self.ptr.is_null() {
             return 0;

@@ -260,7 +260,11 @@ fn apply(ctx: Ctx, rec: &NewRecord<'_>, checked: Checked<'_>) -> Result<i64> {
     let body = ctx.string(&record::encode(id, ts, rec.message, rec.tags, rec.attrs))?;
 
     // Every check passed: write.
-    counter_handle.set_string(&id_str)?;
+    // In place where it ends the same: the counter stays a plain string, which the next
+    // write reads without the server copying it first.
+    if !counter_handle.overwrite_string(id_str.as_bytes())? {
+        counter_handle.set_string(&id_str)?;
+    }
     msg_handle.set_string(&body)?;
     for flow in &flows {
         flow.push_head(&id_str)?;

@@ -63,6 +63,14 @@ impl crate::query::IdList for Flow<'_> {
         keys::parse_id(k.string_value().ok()?)
     }
 
+    fn nothing_above(&self, id: i64) -> bool {
+        // The id this server last gave out for the prefix, if it is still the newest it knows
+        // of: every id in a flow was given out before the one pushed above it, and this one
+        // was pushed with nothing given out after it (another writer's id would sit above it
+        // at the head), so none is larger. The counter is not opened then.
+        super::floor_cache::get(self.ctx.selected_db(), self.keys.prefix(), id).is_some() || self.ceiling() == Some(id)
+    }
+
     fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<crate::query::RecordsTs> {
         // One MGET for the batch; where the server will not run it for the module, one by one.
         let Some((batch, refused)) = self.fetch(ids)? else {
