@@ -365,6 +365,11 @@ impl Work {
         }
     }
 
+    /// Records may still be read many at once (no read fell back to one by one).
+    pub fn batches_allowed(&self) -> bool {
+        self.batches.get()
+    }
+
     /// Starts over, for a read done again another way: record by record, where the server
     /// would not read many at once.
     pub fn again_one_by_one(&self) {
