@@ -37,9 +37,9 @@ impl Filter {
             .and_then(|n| usize::try_from(n).ok())
             .filter(|&n| (1..=MAX_WHERE_PAIRS).contains(&n))
             .ok_or(Error::BadNumber("WHERE numpairs", "an integer from 1 to 64"))?;
-        let pairs = opts.get(i + 2..i + 2 + 2 * n).ok_or_else(|| {
-            Error::Message(format!("ERR WHERE {n} needs {n} field/value pairs after it"))
-        })?;
+        let pairs = opts
+            .get(i + 2..i + 2 + 2 * n)
+            .ok_or_else(|| Error::Message(format!("ERR WHERE {n} needs {n} field/value pairs after it")))?;
         self.where_ = pairs.chunks(2).map(|p| (p[0].to_vec(), p[1].to_vec())).collect();
         Ok(2 + 2 * n)
     }

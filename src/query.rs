@@ -95,7 +95,8 @@ impl Allowed {
         Allowed { limit: false, order: false, raw: true, bounds: true, tail: false, bucket: false };
     pub const COUNT: Allowed =
         Allowed { limit: false, order: false, raw: false, bounds: true, tail: false, bucket: true };
-    pub const TAIL: Allowed = Allowed { limit: false, order: false, raw: true, bounds: false, tail: true, bucket: false };
+    pub const TAIL: Allowed =
+        Allowed { limit: false, order: false, raw: true, bounds: false, tail: true, bucket: false };
 }
 
 /// Parses the options after the tag. Each may appear once; values are checked.
@@ -179,7 +180,9 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             continue;
         } else if is("BUCKET") && allowed.bucket {
             let v = value.ok_or(Error::Syntax)?;
-            let n = keys::parse_i64(v).filter(|&n| n > 0).ok_or(Error::BadNumber("BUCKET", "a positive integer of seconds"))?;
+            let n = keys::parse_i64(v)
+                .filter(|&n| n > 0)
+                .ok_or(Error::BadNumber("BUCKET", "a positive integer of seconds"))?;
             set(&mut q.bucket, n, "BUCKET")?;
         } else if is("SCANLIMIT") {
             let v = value.ok_or(Error::Syntax)?;

@@ -322,7 +322,14 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
 /// counts SINCE..UNTIL (by position, the records near each edge checked), newest bucket first,
 /// into `counts`. Cut short where a count is (see [`query::count`]): the buckets older than the
 /// one cut are left at 0, and the rest is the same call with BEFORE the cursor.
-pub fn count_buckets(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, first: i64, secs: i64, counts: &mut [u64]) -> Result<Outcome> {
+pub fn count_buckets(
+    ctx: Ctx,
+    req: &ReadRequest<'_>,
+    work: &Work,
+    first: i64,
+    secs: i64,
+    counts: &mut [u64],
+) -> Result<Outcome> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     let q = &req.query;
     let (since, until) = (q.since.unwrap_or(i64::MIN), q.until.unwrap_or(i64::MAX));
