@@ -14,7 +14,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the number of ids in a tag's flow (by default of every record), optionally within id and time bounds.",
-    complexity: "O(1) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window), plus up to the scan limit of entries where a bound falls in a run of records gone; with AND, OR or NOT, O(M log N) where M is the number of ids scanned in the smallest flow a record must be in, at most the scan limit (tlog.read-scan-limit or SCANLIMIT).",
+    complexity: "O(1) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window), plus up to the scan limit of entries where a bound falls in a run of records gone; with AND, OR or NOT, O(M log N) where M is the number of ids scanned in the smallest flow a record must be in, at most the scan limit (tlog.read-scan-limit or SCANLIMIT). With WHERE or MATCH, O(M) records read (by MGET, in batches), M the ids within the bounds, each counting toward the scan limit. With BUCKET and B buckets, O(B (log N + W)) without WHERE, MATCH, AND, OR or NOT (each bucket counted as a COUNT with SINCE and UNTIL); with them, the scan above, each record counted in the bucket of its time.",
     since: "0.1.0",
     args: super::COUNT_ARGS,
     entry: crate::command_entry!(run),
