@@ -142,7 +142,7 @@ pub fn bucket_range(first: i64, secs: i64, k: i64, since: i64, until: i64) -> (i
 pub fn bucket_of(ts: i64, first: i64, secs: i64, n: i64) -> Option<usize> {
     let width = i128::from(secs) * 1_000_000;
     let k = (i128::from(ts) - i128::from(first) * 1_000_000).div_euclid(width);
-    (0..i128::from(n)).contains(&k).then(|| k as usize)
+    (0..i128::from(n)).contains(&k).then_some(k as usize)
 }
 
 /// BUCKET's rules: SINCE and UNTIL both given, at most [`MAX_BUCKETS`] buckets.
