@@ -868,6 +868,8 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
         &wl("GET UNTIL RAW", &["TLOG.GET", "big", "t", "UNTIL", &deep_ts, "LIMIT", "100", "RAW"], until_check),
     );
     let head = newest(big, PAGE);
+    // A day histogram of 1,440 one-second buckets from the first record's second on.
+    let first_sec = stored_ts(&mut con, "big:msg:1").split('.').next().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
     let mut q = vec![
         wl("Lua get_limit.lua 100", &["EVALSHA", &get_sha, "1", "big", "t", "100"], check_ids(raw_ids, head.clone())),
         wl("GET LIMIT 100 RAW", &["TLOG.GET", "big", "t", "LIMIT", "100", "RAW"], check_ids(raw_ids, head.clone())),
@@ -892,6 +894,35 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
         wl("COUNT BEFORE", &["TLOG.COUNT", "big", "t", "BEFORE", &deep.to_string()], check_int(deep - 1)),
         wl("COUNT", &["TLOG.COUNT", "big", "t"], check_int(big)),
         wl("LLEN", &["LLEN", "big:flow:t"], check_int(big)),
+        // Every record matches the MATCH; none has the WHERE's attrs: that call passes over
+        // its scan limit and returns its cursor.
+        wl(
+            "GET MATCH * LIMIT 100",
+            &["TLOG.GET", "big", "t", "MATCH", "*", "LIMIT", "100"],
+            check_ids(page_ids, newest(big, PAGE)),
+        ),
+        wl(
+            "GET WHERE LIMIT 100 WITHCURSOR",
+            &["TLOG.GET", "big", "t", "WHERE", "1", "level", "warn", "LIMIT", "100", "WITHCURSOR"],
+            Box::new(|v| items(v).map(|_| ())),
+        ),
+        wl(
+            "COUNT BUCKET 1440",
+            &[
+                "TLOG.COUNT",
+                "big",
+                "t",
+                "SINCE",
+                &first_sec.to_string(),
+                "UNTIL",
+                &(first_sec + 1439).to_string(),
+                "BUCKET",
+                "1",
+            ],
+            Box::new(|v| {
+                items(v).and_then(|a| if a.len() == 1440 { Ok(()) } else { Err(format!("{} buckets", a.len())) })
+            }),
+        ),
     ];
     eprintln!("part 2: queries on the {big}-record flow");
     let mq = measure(s, port, &mut con, &mut q, None);
@@ -933,6 +964,15 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
     rep.ratio("TLOG.COUNT SINCE <ts> / LLEN", &mq, "COUNT SINCE", "LLEN", Goal::None);
     rep.ratio("TLOG.COUNT BEFORE <id> (the deep page's seek) / LLEN", &mq, "COUNT BEFORE", "LLEN", Goal::None);
     rep.ratio("TLOG.COUNT (no bounds) / LLEN", &mq, "COUNT", "LLEN", Goal::None);
+    rep.cost("cost: MATCH * page / head page", &mq, "GET MATCH * LIMIT 100", "GET LIMIT 100", Goal::None);
+    rep.cost(
+        "cost: WHERE call passing its scan limit / head page",
+        &mq,
+        "GET WHERE LIMIT 100 WITHCURSOR",
+        "GET LIMIT 100",
+        Goal::None,
+    );
+    rep.ratio("TLOG.COUNT BUCKET, 1,440 buckets / LLEN", &mq, "COUNT BUCKET 1440", "LLEN", Goal::None);
 
     eprintln!("part 2: another client's latency during long calls");
     let alone = worst_ping_during(port, || thread::sleep(Duration::from_millis(if s.quick { 300 } else { 1500 })));

@@ -20,6 +20,7 @@ mod commands;
 mod config;
 mod error;
 mod ffi;
+mod filter;
 #[cfg(test)]
 mod fuzz;
 mod keys;

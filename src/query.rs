@@ -46,11 +46,20 @@ pub struct Query {
     pub scan_limit: Option<u64>,
     /// WITHCURSOR: the reply says where the next call goes on from.
     pub with_cursor: bool,
+    /// WHERE and MATCH: what each record must hold (see [`crate::filter`]).
+    pub filter: crate::filter::Filter,
+    /// TLOG.COUNT BUCKET: counts per bucket of this many seconds.
+    pub bucket: Option<i64>,
 }
 
 impl Query {
     pub fn has_tag_filter(&self) -> bool {
         !(self.and.is_empty() && self.or.is_empty() && self.not.is_empty())
+    }
+
+    /// WHERE or MATCH: each record is read to be checked.
+    pub fn has_record_filter(&self) -> bool {
+        !self.filter.is_empty()
     }
 
     pub fn has_time_bounds(&self) -> bool {
@@ -76,13 +85,18 @@ pub struct Allowed {
     pub bounds: bool,
     /// COUNT and BLOCK (TLOG.TAIL).
     pub tail: bool,
+    /// BUCKET (TLOG.COUNT).
+    pub bucket: bool,
 }
 
 impl Allowed {
-    pub const GET: Allowed = Allowed { limit: true, order: true, raw: true, bounds: true, tail: false };
-    pub const LATEST: Allowed = Allowed { limit: false, order: false, raw: true, bounds: true, tail: false };
-    pub const COUNT: Allowed = Allowed { limit: false, order: false, raw: false, bounds: true, tail: false };
-    pub const TAIL: Allowed = Allowed { limit: false, order: false, raw: true, bounds: false, tail: true };
+    pub const GET: Allowed = Allowed { limit: true, order: true, raw: true, bounds: true, tail: false, bucket: false };
+    pub const LATEST: Allowed =
+        Allowed { limit: false, order: false, raw: true, bounds: true, tail: false, bucket: false };
+    pub const COUNT: Allowed =
+        Allowed { limit: false, order: false, raw: false, bounds: true, tail: false, bucket: true };
+    pub const TAIL: Allowed =
+        Allowed { limit: false, order: false, raw: true, bounds: false, tail: true, bucket: false };
 }
 
 /// Parses the options after the tag. Each may appear once; values are checked.
@@ -158,6 +172,18 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             }
             list.extend(tags.iter().map(|t| t.to_vec()));
             i += n;
+        } else if is("WHERE") {
+            i += q.filter.parse_where(opts, i)?;
+            continue;
+        } else if is("MATCH") {
+            i += q.filter.parse_match(opts, i)?;
+            continue;
+        } else if is("BUCKET") && allowed.bucket {
+            let v = value.ok_or(Error::Syntax)?;
+            let n = keys::parse_i64(v)
+                .filter(|&n| n > 0)
+                .ok_or(Error::BadNumber("BUCKET", "a positive integer of seconds"))?;
+            set(&mut q.bucket, n, "BUCKET")?;
         } else if is("SCANLIMIT") {
             let v = value.ok_or(Error::Syntax)?;
             let n = keys::parse_i64(v)
@@ -190,6 +216,9 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
         if s > u {
             return Err(Error::InvertedRange("SINCE must not be after UNTIL"));
         }
+    }
+    if let Some(secs) = q.bucket {
+        crate::filter::check_buckets(q.since, q.until, secs)?;
     }
     Ok(q)
 }
@@ -343,6 +372,11 @@ impl Work {
         } else {
             self.limit.saturating_sub(self.passed.get())
         }
+    }
+
+    /// Records may still be read many at once (no read fell back to one by one).
+    pub fn batches_allowed(&self) -> bool {
+        self.batches.get()
     }
 
     /// Starts over, for a read done again another way: record by record, where the server

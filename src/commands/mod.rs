@@ -14,9 +14,11 @@ mod read;
 mod reply;
 mod spec;
 
-pub use read::{count, parse_read, scan_limit_error, select, select_page, work_for, ReadRequest};
+pub use read::{
+    count, count_buckets, parse_read, scan_limit_error, scan_matches, select, select_page, work_for, ReadRequest,
+};
 pub use reply::{reply_cursor, reply_page, reply_record, reply_records};
-pub use spec::{Arg, ArgKind, Spec, COUNT_ARGS, GET_ARGS, LATEST_ARGS, SCAN_OPTIONS, TAG_FILTERS};
+pub use spec::{Arg, ArgKind, Spec, COUNT_ARGS, GET_ARGS, LATEST_ARGS, RECORD_FILTERS, SCAN_OPTIONS, TAG_FILTERS};
 
 /// Declares each command's module and lists its [`Spec`] in [`COMMANDS`].
 macro_rules! commands {
@@ -145,19 +147,19 @@ mod tests {
         assert_eq!(add::SPEC.syntax(), "TLOG.ADD prefix [JSON] [TS time] [ATTRS object] [TTL seconds] [MAXLEN [= | ~] count] [MAXAGE [= | ~] seconds] MESSAGE message [tag [tag ...]]");
         assert_eq!(
             get::SPEC.syntax(),
-            "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
+            "TLOG.GET prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [WHERE numpairs field value [field value ...]] [MATCH pattern] [LIMIT count] [ASC | DESC] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
         );
         assert_eq!(
             latest::SPEC.syntax(),
-            "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
+            "TLOG.LATEST prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [WHERE numpairs field value [field value ...]] [MATCH pattern] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR] [RAW]]"
         );
         assert_eq!(
             tail::SPEC.syntax(),
-            "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [COUNT count] [BLOCK milliseconds] [SCANLIMIT limit] [WITHCURSOR] [RAW]"
+            "TLOG.TAIL prefix tag id [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [WHERE numpairs field value [field value ...]] [MATCH pattern] [COUNT count] [BLOCK milliseconds] [SCANLIMIT limit] [WITHCURSOR] [RAW]"
         );
         assert_eq!(del::SPEC.syntax(), "TLOG.DEL prefix id [id ...]");
         assert_eq!(tags::SPEC.syntax(), "TLOG.TAGS prefix cursor [MATCH pattern] [COUNT count]");
-        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [SCANLIMIT limit] [WITHCURSOR]]");
+        assert_eq!(count::SPEC.syntax(), "TLOG.COUNT prefix [tag [AND numtags tag [tag ...]] [OR numtags tag [tag ...]] [NOT numtags tag [tag ...]] [WHERE numpairs field value [field value ...]] [MATCH pattern] [BEFORE before-id] [AFTER after-id] [SINCE since-time] [UNTIL until-time] [BUCKET seconds] [SCANLIMIT limit] [WITHCURSOR]]");
     }
 
     /// Each command's page in docs/commands/ and `COMMAND DOCS` come from these specs: the page

@@ -41,6 +41,9 @@ pub fn work_for(q: &Query) -> Work {
 /// how the scan ended. Every record key is ACL-checked while selecting, before the reply
 /// starts.
 pub fn select<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<'a>, Vec<i64>, Outcome)> {
+    if req.query.has_record_filter() {
+        return select_filtered(ctx, req, work);
+    }
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     let q = &req.query;
     if !q.has_tag_filter() {
@@ -106,11 +109,12 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
             work.again_one_by_one();
             return Ok(None);
         };
-        if q.has_time_bounds() {
+        if q.has_time_bounds() || q.has_record_filter() {
             // Each record's time is checked: records of other clients may be out of order.
-            batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)));
+            batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)) && q.filter.admits(stored));
         }
-        // Records gone or outside the time bounds, and of those asked beyond a refused key.
+        // Records gone, outside the time bounds or failing WHERE or MATCH, and of those asked
+        // beyond a refused key.
         work.pass(ids.len().saturating_sub(batch.len()) as u64);
         batch.truncate(need);
         found += batch.len();
@@ -143,6 +147,11 @@ pub fn scan_limit_error(work: &Work, q: &Query, outcome: &Outcome) -> Error {
 /// Without a tag filter, by position (see [`query::count`]): cut short only where a bound falls
 /// in a long run of entries its search cannot place.
 pub fn count(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<(usize, Outcome)> {
+    if req.query.has_record_filter() {
+        let mut n = 0;
+        let outcome = scan_matches(ctx, req, work, |_| n += 1)?;
+        return Ok((n, outcome));
+    }
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     if !req.query.has_tag_filter() {
         return query::count(&flow, &req.query, work);
@@ -169,4 +178,170 @@ fn each_tag_match(
     let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
     let src = Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
     query::each_match(&src, q, how, work, f)
+}
+
+/// Whether record `id` exists and passes the query's time bounds, WHERE and MATCH.
+fn keeps(flow: &Flow<'_>, q: &Query, id: i64) -> Result<bool> {
+    let keep = |stored: &[u8]| q.admits(id, record::decode_ts(stored)) && q.filter.admits(stored);
+    Ok(flow.with_record_id(id, keep)?.unwrap_or(false))
+}
+
+/// [`select`] for a query with WHERE or MATCH: each candidate's record is read and checked;
+/// one that fails is passed over, under the scan limit, like an id a tag filter leaves out.
+fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<'a>, Vec<i64>, Outcome)> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut ids = Vec::new();
+    if limit == 0 {
+        return Ok((flow, ids, Outcome::DONE));
+    }
+    if q.has_tag_filter() {
+        let (mut cut, mut failed) = (false, None);
+        let how = Matching { read_records: false, count_matches: false };
+        let mut outcome = each_tag_match(&flow, req, how, work, |id| {
+            match keeps(&flow, q, id) {
+                Ok(true) => ids.push(id),
+                Ok(false) => {
+                    work.pass(1);
+                    if work.exhausted() {
+                        cut = true;
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            }
+            ids.len() < limit
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if cut {
+            outcome.end = End::Cut;
+        }
+        return Ok((flow, ids, outcome));
+    }
+    let plan = query::plan(&flow, q, work.window)?;
+    let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
+    let mut last = None;
+    while let Some(id) = candidates.next_id() {
+        last = Some(id);
+        if keeps(&flow, q, id)? {
+            ids.push(id);
+            if ids.len() >= limit {
+                return Ok((flow, ids, Outcome { end: End::Full, last }));
+            }
+        } else {
+            work.pass(1);
+            if work.exhausted() {
+                return Ok((flow, ids, Outcome { end: End::Cut, last }));
+            }
+        }
+    }
+    let outcome = candidates.outcome(last)?;
+    Ok((flow, ids, outcome))
+}
+
+/// Reads every record a query's bounds, tags, WHERE and MATCH admit, newest first, and calls
+/// `f` with the time of each (for a count). Every id looked at counts toward the scan limit,
+/// as a count with a tag filter counts them; at the limit the scan stops ([`End::Cut`], every
+/// id from `last` up looked at). Without a tag filter, records are read by MGET in batches.
+pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl FnMut(Option<i64>)) -> Result<Outcome> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    let check = |id: i64, stored: &[u8]| {
+        let ts = record::decode_ts(stored);
+        (q.admits(id, ts) && q.filter.admits(stored)).then_some(ts)
+    };
+    if q.has_tag_filter() {
+        let mut failed = None;
+        let how = Matching { read_records: false, count_matches: true };
+        let outcome = each_tag_match(&flow, req, how, work, |id| match flow.with_record_id(id, |s| check(id, s)) {
+            Ok(found) => {
+                if let Some(ts) = found.flatten() {
+                    f(ts);
+                }
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        return failed.map_or(Ok(outcome), Err);
+    }
+    let plan = query::plan(&flow, q, work.window)?;
+    let mut candidates = Candidates::new(&flow, q, &plan, FETCH_BATCH, work);
+    let mut last = None;
+    loop {
+        let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
+        let size = FETCH_BATCH.min(left).max(1);
+        let mut ids = Vec::with_capacity(size);
+        while ids.len() < size {
+            match candidates.next_id() {
+                Some(id) => ids.push(id),
+                None => break,
+            }
+        }
+        let Some(&batch_last) = ids.last() else { break };
+        if work.batches_allowed() {
+            if let Some((batch, refused)) = flow.fetch(&ids)? {
+                let found = batch.by_position();
+                if found.len() < ids.len() {
+                    return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
+                }
+                for (&id, stored) in ids.iter().zip(found) {
+                    if let Some(ts) = stored.and_then(|s| check(id, s)) {
+                        f(ts);
+                    }
+                }
+            } else {
+                work.again_one_by_one();
+                return scan_matches(ctx, req, work, f);
+            }
+        } else {
+            for &id in &ids {
+                if let Some(ts) = flow.with_record_id(id, |s| check(id, s))?.flatten() {
+                    f(ts);
+                }
+            }
+        }
+        work.pass(ids.len() as u64);
+        last = Some(batch_last);
+        if work.exhausted() {
+            return Ok(Outcome { end: End::Cut, last });
+        }
+    }
+    candidates.outcome(last)
+}
+
+/// TLOG.COUNT ... BUCKET without WHERE, MATCH or a tag filter: each bucket counted as COUNT
+/// counts SINCE..UNTIL (by position, the records near each edge checked), newest bucket first,
+/// into `counts`. Cut short where a count is (see [`query::count`]): the buckets older than the
+/// one cut are left at 0, and the rest is the same call with BEFORE the cursor.
+pub fn count_buckets(
+    ctx: Ctx,
+    req: &ReadRequest<'_>,
+    work: &Work,
+    first: i64,
+    secs: i64,
+    counts: &mut [u64],
+) -> Result<Outcome> {
+    let flow = Flow::open(ctx, req.prefix, req.tag)?;
+    let q = &req.query;
+    let (since, until) = (q.since.unwrap_or(i64::MIN), q.until.unwrap_or(i64::MAX));
+    for (k, slot) in counts.iter_mut().enumerate().rev() {
+        let (lo, hi) = crate::filter::bucket_range(first, secs, k as i64, since, until);
+        let mut b = q.clone();
+        (b.since, b.until, b.bucket) = (Some(lo), Some(hi), None);
+        let (n, out) = query::count(&flow, &b, work)?;
+        *slot = n as u64;
+        if out.end == End::Cut {
+            return Ok(out);
+        }
+    }
+    Ok(Outcome::DONE)
 }

@@ -57,6 +57,17 @@ pub const TAG_FILTERS: [Arg; 3] = [
         .subargs(&[Arg::new("numtags", ArgKind::Integer), Arg::new("tag", ArgKind::String).multiple()]),
 ];
 
+/// `[WHERE numpairs field value [field value ...]] [MATCH pattern]`: the record filters.
+pub const RECORD_FILTERS: [Arg; 2] = [
+    Arg::new("where", ArgKind::Block).token("WHERE").optional().subargs(&[
+        Arg::new("numpairs", ArgKind::Integer),
+        Arg::new("pair", ArgKind::Block)
+            .multiple()
+            .subargs(&[Arg::new("field", ArgKind::String), Arg::new("value", ArgKind::String)]),
+    ]),
+    Arg::new("pattern", ArgKind::String).token("MATCH").optional(),
+];
+
 /// `[SCANLIMIT limit] [WITHCURSOR]`: how many ids a call may pass over, and a reply that says
 /// where the next call goes on from.
 pub const SCAN_OPTIONS: [Arg; 2] = [
@@ -79,6 +90,8 @@ pub const GET_ARGS: &[Arg] = &[
         TAG_FILTERS[0],
         TAG_FILTERS[1],
         TAG_FILTERS[2],
+        RECORD_FILTERS[0],
+        RECORD_FILTERS[1],
         Arg::new("count", ArgKind::Integer).token("LIMIT").optional(),
         Arg::new("order", ArgKind::OneOf)
             .optional()
@@ -101,6 +114,8 @@ pub const LATEST_ARGS: &[Arg] = &[
         TAG_FILTERS[0],
         TAG_FILTERS[1],
         TAG_FILTERS[2],
+        RECORD_FILTERS[0],
+        RECORD_FILTERS[1],
         TIME_BOUNDS[0],
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
@@ -119,10 +134,13 @@ pub const COUNT_ARGS: &[Arg] = &[
         TAG_FILTERS[0],
         TAG_FILTERS[1],
         TAG_FILTERS[2],
+        RECORD_FILTERS[0],
+        RECORD_FILTERS[1],
         TIME_BOUNDS[0],
         TIME_BOUNDS[1],
         TIME_BOUNDS[2],
         TIME_BOUNDS[3],
+        Arg::new("seconds", ArgKind::Integer).token("BUCKET").optional(),
         SCAN_OPTIONS[0],
         SCAN_OPTIONS[1],
     ]),

@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     arity: -4,
     writes: false,
     summary: "Returns the records of a tag's flow newer than an id, oldest first, waiting for them with BLOCK like XREAD.",
-    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned, those passed over stopping at the scan limit (tlog.read-scan-limit or SCANLIMIT); a blocked client costs nothing until a record is logged to the flow it waits on.",
+    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned, those passed over stopping at the scan limit (tlog.read-scan-limit or SCANLIMIT); a blocked client costs nothing until a record is logged to the flow it waits on. With WHERE or MATCH, each candidate record is read and checked: those that fail are passed over, up to the scan limit.",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),
@@ -24,6 +24,8 @@ pub static SPEC: Spec = Spec {
         TAG_FILTERS[0],
         TAG_FILTERS[1],
         TAG_FILTERS[2],
+        super::RECORD_FILTERS[0],
+        super::RECORD_FILTERS[1],
         Arg::new("count", ArgKind::Integer).token("COUNT").optional(),
         Arg::new("milliseconds", ArgKind::Integer).token("BLOCK").optional(),
         super::SCAN_OPTIONS[0],
