@@ -32,11 +32,28 @@ class Server:
             self.port = s.getsockname()[1]
         self.log = Path(self.dir, "server.log")
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--logfile", str(self.log),
-             "--enable-debug-command", "local", "--loadmodule", str(MODULE)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                "--logfile",
+                str(self.log),
+                "--enable-debug-command",
+                "local",
+                "--loadmodule",
+                str(MODULE),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 10
         while True:
             if self.proc.poll() is not None:
@@ -44,9 +61,10 @@ class Server:
             try:
                 if redis.Redis(port=self.port, socket_timeout=1).ping():
                     break
-            except redis.ConnectionError:
+            except redis.ConnectionError as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not answer:\n{self.log.read_text()}")
+                    log = self.log.read_text()
+                    raise RuntimeError(f"redis-server did not answer:\n{log}") from exc
                 time.sleep(0.01)  # polling, bounded by the deadline above
 
     def client(self, **kwargs: Any) -> "redis.Redis[Any]":

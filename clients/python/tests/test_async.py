@@ -56,7 +56,9 @@ def test_follow_async_with_a_concurrent_writer(conn: Dict[str, Any], prefix: str
                 break
         await task
         assert got == list(range(1, 101))
-        assert [r.id async for r in reader.iter("w", not_=["x"], scan_limit=3, page_size=9)] == list(range(100, 0, -1))
+        assert [
+            r.id async for r in reader.iter("w", not_=["x"], scan_limit=3, page_size=9)
+        ] == list(range(100, 0, -1))
         await reader.aclose()
         await writer.aclose()
 

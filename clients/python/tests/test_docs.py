@@ -1,6 +1,7 @@
-"""The ```python examples of README.md and docs/python.md, run in order against the test server, so the
-page cannot drift from the client. A block whose first line is "# needs the server's next
-release" is expected to fail with the server's refusal until the server has its options."""
+"""The ```python examples of README.md and docs/python.md, run in order against the test
+server, so the pages cannot drift from the client. A block whose first line is "# needs the
+server's next release" is expected to fail with the server's refusal until the server has
+its options."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ NEXT = "# needs the server's next release"
 
 
 def blocks() -> List[str]:
-    return [b for page in PAGES for b in re.findall(r"^```python\n(.*?)^```$", page.read_text(), re.S | re.M)]
+    return [
+        b
+        for page in PAGES
+        for b in re.findall(r"^```python\n(.*?)^```$", page.read_text(), re.S | re.M)
+    ]
 
 
 @pytest.fixture
@@ -60,4 +65,6 @@ TIME = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?\+00:00"
 
 def printing_lines(code: str) -> List[bool]:
     """For each top-level print of the block, whether it shows its output in a comment."""
-    return [bool(re.search(r"\)\s+# ", line)) for line in code.splitlines() if line.startswith("print(")]
+    return [
+        bool(re.search(r"\)\s+# ", line)) for line in code.splitlines() if line.startswith("print(")
+    ]

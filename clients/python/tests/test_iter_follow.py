@@ -33,8 +33,14 @@ def test_scan_limit_continuations(logger: tlog.Logger) -> None:
         logger.log("noise", ["noise"])
     got = logger.get(not_=["noise"], scan_limit=4)
     assert [str(r) for r in got] == ["wanted 2", "wanted 1"]
-    assert [str(r) for r in logger.get(not_=["noise"], scan_limit=4, limit=2)] == ["wanted 2", "wanted 1"]
-    assert [str(r) for r in logger.get(not_=["noise"], scan_limit=4, order="asc")] == ["wanted 1", "wanted 2"]
+    assert [str(r) for r in logger.get(not_=["noise"], scan_limit=4, limit=2)] == [
+        "wanted 2",
+        "wanted 1",
+    ]
+    assert [str(r) for r in logger.get(not_=["noise"], scan_limit=4, order="asc")] == [
+        "wanted 1",
+        "wanted 2",
+    ]
     latest = logger.get_latest(not_=["noise"], scan_limit=4)
     assert latest is not None and str(latest) == "wanted 2"
     assert logger.count(not_=["noise"], scan_limit=4) == 2
@@ -86,8 +92,9 @@ def test_follow_under_a_concurrent_writer(logger: tlog.Logger, conn: Dict[str, A
 
 def test_follow_from_now_and_timeout(logger: tlog.Logger, conn: Dict[str, Any]) -> None:
     logger.log("old", ["w"])
-    follower = logger.follow("w", after="$", block=timedelta(milliseconds=100),
-                             timeout=timedelta(milliseconds=300))  # fmt: skip
+    follower = logger.follow(
+        "w", after="$", block=timedelta(milliseconds=100), timeout=timedelta(milliseconds=300)
+    )
     result: List[str] = []
     done = threading.Event()
 
@@ -105,8 +112,10 @@ def test_follow_from_now_and_timeout(logger: tlog.Logger, conn: Dict[str, Any]) 
     logger.log("new", ["w"])
     th.join(20)
     assert done.is_set() and result == ["new"]
-    assert [str(r) for r in logger.follow("w", after=1, timeout=timedelta(0),
-                                          block=timedelta(milliseconds=10))] == ["new"]  # fmt: skip
+    assert [
+        str(r)
+        for r in logger.follow("w", after=1, timeout=timedelta(0), block=timedelta(milliseconds=10))
+    ] == ["new"]
 
 
 def test_follow_across_reconnects(logger: tlog.Logger, raw: Any) -> None:
@@ -128,7 +137,9 @@ def test_follow_across_reconnects(logger: tlog.Logger, raw: Any) -> None:
     th.start()
     for round_ in range(2):
         deadline = time.monotonic() + 10
-        while not (len(got) == 3 * (round_ + 1) and int(raw.info("tlog")["tlog_tail_readers"]) == 1):
+        while not (
+            len(got) == 3 * (round_ + 1) and int(raw.info("tlog")["tlog_tail_readers"]) == 1
+        ):
             assert time.monotonic() < deadline, got
             time.sleep(0.005)
         raw.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any, List
+from typing import List
 
 import pytest
 
@@ -71,7 +71,9 @@ def test_count_buckets(logger: tlog.Logger) -> None:
     for i in range(3):
         logger.log(f"m{i}")
     now = datetime.now(timezone.utc)
-    buckets = logger.count(since=now - timedelta(minutes=10), until=now, bucket=timedelta(minutes=5))
+    buckets = logger.count(
+        since=now - timedelta(minutes=10), until=now, bucket=timedelta(minutes=5)
+    )
     assert isinstance(buckets, list)
     assert sum(n for _, n in buckets) == 3
     for start, _ in buckets:

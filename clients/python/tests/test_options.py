@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,13 @@ def test_log_and_read_every_kind_of_message(logger: tlog.Logger) -> None:
     assert logger.log(42, ["t"]) == 4
     assert logger.log("héllo \x00 ✓") == 5
     recs = logger.get()
-    assert [r.message for r in recs] == ["héllo \x00 ✓", 42, "42", {"user": "ann", "n": [1, 2.5]}, "text"]
+    assert [r.message for r in recs] == [
+        "héllo \x00 ✓",
+        42,
+        "42",
+        {"user": "ann", "n": [1, 2.5]},
+        "text",
+    ]
     assert recs[0].prefix == logger.prefix
     assert recs[1].record == {"id": 4, "ts": recs[1].record["ts"], "message": 42, "tags": ["t"]}
 
@@ -56,8 +62,12 @@ def test_since_until(logger: tlog.Logger) -> None:
     t1, t2 = recs[1].ts, recs[2].ts
     assert t1 is not None and t2 is not None
     assert ids(logger.get(since=t1, until=t2)) == [3, 2]
-    assert ids(logger.get(since=t1.timestamp())) == [r.id for r in recs[::-1] if r.ts and r.ts >= t1]
-    assert ids(logger.get(since=t2.isoformat())) == [r.id for r in recs[::-1] if r.ts and r.ts >= t2]
+    assert ids(logger.get(since=t1.timestamp())) == [
+        r.id for r in recs[::-1] if r.ts and r.ts >= t1
+    ]
+    assert ids(logger.get(since=t2.isoformat())) == [
+        r.id for r in recs[::-1] if r.ts and r.ts >= t2
+    ]
     assert ids(logger.get(since=timedelta(minutes=5))) == [4, 3, 2, 1]
     assert logger.get(until=timedelta(minutes=5)) == []
     assert logger.count(since=t1, until=t2) == 2
@@ -116,8 +126,9 @@ def test_server_errors_carry_the_resp_code(logger: tlog.Logger, raw: Any) -> Non
 def test_noperm(server: Any, logger: tlog.Logger, raw: Any, protocol: int) -> None:
     raw.execute_command("ACL", "SETUSER", "reader", "on", ">pw", "+@all", "%R~*")
     try:
-        ro = tlog.Logger(logger.prefix, port=server.port, username="reader", password="pw",
-                         protocol=protocol)  # fmt: skip
+        ro = tlog.Logger(
+            logger.prefix, port=server.port, username="reader", password="pw", protocol=protocol
+        )
         with pytest.raises(tlog.ServerError) as err:
             ro.log("x")
         assert err.value.code == "NOPERM"

@@ -31,7 +31,9 @@ def test_str_fills_fields_from_attrs() -> None:
         '{"id":1,"ts":1,"message":"{user} logged in {missing} {","attrs":{"user":"ann"}}'
     )
     assert str(rec) == "{user} logged in {missing} {"  # a broken format is left as it is
-    rec = Log.from_stored('{"id":1,"ts":1,"message":"{user} logged in {missing}","attrs":{"user":"ann"}}')
+    rec = Log.from_stored(
+        '{"id":1,"ts":1,"message":"{user} logged in {missing}","attrs":{"user":"ann"}}'
+    )
     assert str(rec) == "ann logged in {missing}"
     assert rec.attrs == {"user": "ann"}
 

@@ -94,7 +94,7 @@ def count(
     tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
 ) -> Union[int, List[Tuple[Any, int]]]:
     """The number of records of a tag (see ``Logger.count``)."""
-    return get_logger().count(tag, bucket=bucket, **filters)  # type: ignore[call-overload, no-any-return]
+    return get_logger().count(tag, bucket=bucket, **filters)
 
 
 def tags(match: Optional[str] = None, count: Optional[int] = None) -> Iterator[TagInfo]:

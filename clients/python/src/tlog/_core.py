@@ -11,6 +11,7 @@ import json
 import math
 import re
 import string
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import (
     Any,
@@ -69,7 +70,7 @@ _KEPT_CODES = frozenset(
     "WRONGTYPE UNBLOCKED BUSYKEY BUSY CROSSSLOT CLUSTERDOWN MASTERDOWN MISCONF NOREPLICAS "
     "NOTBUSY NOGOODSLAVE NOREPLICAS NOTREADY".split()
 )
-_CODE_OF_CLASS = {NoPermissionError: "NOPERM"}
+_CODE_OF_CLASS: Dict[type, str] = {NoPermissionError: "NOPERM"}
 
 
 def server_error(exc: ResponseError) -> ServerError:
@@ -202,8 +203,14 @@ def _fill(text: str, attrs: Mapping[str, Any]) -> str:
         out.append(literal)
         if field is None:
             continue
-        written = "{" + field + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
-        name = re.split(r"[.\[]", field, 1)[0]
+        written = (
+            "{"
+            + field
+            + ("!" + conversion if conversion else "")
+            + (":" + spec if spec else "")
+            + "}"
+        )
+        name = re.split(r"[.\[]", field, maxsplit=1)[0]
         if name in attrs:
             try:
                 out.append(written.format_map(attrs))
@@ -297,8 +304,9 @@ class Log:
         return hash((self.prefix, self.id))
 
 
-class TagInfo(NamedTuple):
-    """A tag of a prefix, as TLOG.TAGS lists it."""
+@dataclass(frozen=True, order=True)
+class TagInfo:
+    """A tag of a prefix, as TLOG.TAGS lists it: its record count, its newest id and time."""
 
     tag: str
     count: int
@@ -597,8 +605,14 @@ def op_get(prefix: str, q: Query, limit: Optional[int], page_size: int) -> Op:
     cursor: Optional[int] = None
     while remaining is None or remaining > 0:
         n = page_size if remaining is None else min(page_size, remaining)
-        bound = {"after" if q.asc else "before": cursor} if cursor else {}
-        args = q.args("TLOG.GET", prefix, limit=n, order=True, **bound)
+        args = q.args(
+            "TLOG.GET",
+            prefix,
+            limit=n,
+            order=True,
+            before=cursor if cursor and not q.asc else None,
+            after=cursor if cursor and q.asc else None,
+        )
         reply = yield Call(args + ["WITHCURSOR", "RAW"])
         cursor, records = _cursor_reply(reply)
         for rec in _records(records, prefix):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union, overload
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union, overload
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,7 +18,7 @@ from ._core import ALL, Call, Log, Op, Query, Sleep, TagInfo, TailFrom, TimeArg
 LOG_OPTIONS = frozenset({"ttl", "maxlen", "maxage", "approximate", "ts", "attrs"})
 
 
-def split_log_options(options: Mapping[str, Any]) -> Tuple[dict, dict]:  # type: ignore[type-arg]
+def split_log_options(options: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The options of log() and the attributes given as keywords (``user_id=1``)."""
     opts = {k: v for k, v in options.items() if k in LOG_OPTIONS}
     extra = {k: v for k, v in options.items() if k not in LOG_OPTIONS}
@@ -29,7 +29,7 @@ def split_log_options(options: Mapping[str, Any]) -> Tuple[dict, dict]:  # type:
     return opts, extra
 
 
-def make_client(redis_kwargs: dict) -> "redis.Redis":  # type: ignore[type-arg]
+def make_client(redis_kwargs: Mapping[str, Any]) -> "redis.Redis":
     kwargs = dict(redis_kwargs)
     client = kwargs.pop("client", None)
     url = kwargs.pop("url", None)
@@ -73,7 +73,8 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    reply = self.client.execute_command(*step.args)
+                    execute: Any = self.client.execute_command
+                    reply = execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -213,9 +214,7 @@ class Logger:
         return result
 
     @overload
-    def count(
-        self, tag: str = ..., *, bucket: None = ..., **filters: Any
-    ) -> int: ...
+    def count(self, tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
 
     @overload
     def count(

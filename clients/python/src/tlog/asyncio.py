@@ -75,7 +75,8 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    reply = await self.client.execute_command(*step.args)
+                    execute: Any = self.client.execute_command
+                    reply = await execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -146,9 +147,7 @@ class Logger:
         for name in ("limit", "order", "page_size"):
             if name in filters:
                 raise TypeError(f"get_latest() takes no {name}")
-        result: Optional[Log] = await self._run(
-            _core.op_latest(self.prefix, Query(tag, **filters))
-        )
+        result: Optional[Log] = await self._run(_core.op_latest(self.prefix, Query(tag, **filters)))
         return result
 
     async def count(
@@ -163,7 +162,9 @@ class Logger:
             return buckets
         return int(await self._run(_core.op_count(self.prefix, q)))
 
-    def tags(self, match: Optional[str] = None, count: Optional[int] = None) -> AsyncIterator[TagInfo]:
+    def tags(
+        self, match: Optional[str] = None, count: Optional[int] = None
+    ) -> AsyncIterator[TagInfo]:
         """See ``tlog.Logger.tags``."""
         return self._drive(_core.op_tags(self.prefix, match, count))
 

@@ -7,7 +7,7 @@ import queue
 import time
 from datetime import timedelta
 from logging.handlers import QueueHandler, QueueListener
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union, cast
 
 from . import _core
 
@@ -186,7 +186,7 @@ class _Enqueue(QueueHandler):
 
 class _Listener(QueueListener):
     def dequeue(self, block: bool) -> Any:
-        return self.queue.get(block)
+        return cast("queue.Queue[Any]", self.queue).get(block)
 
     def prepare(self, record: Any) -> Any:
         return record
@@ -200,7 +200,7 @@ class _Listener(QueueListener):
     def enqueue_sentinel(self) -> None:
         # Blocks until the thread makes room, where the stdlib's put_nowait would fail on a
         # full queue.
-        self.queue.put(self._sentinel)
+        cast("queue.Queue[Any]", self.queue).put(getattr(self, "_sentinel", None))
 
 
 class _Sender(logging.Handler):
