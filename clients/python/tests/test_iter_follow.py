@@ -118,9 +118,37 @@ def test_follow_from_now_and_timeout(logger: tlog.Logger, conn: Dict[str, Any]) 
     ] == ["new"]
 
 
-def test_follow_across_reconnects(logger: tlog.Logger, raw: Any) -> None:
+def test_follow_from_now_misses_nothing_between_waits(
+    logger: tlog.Logger, conn: Dict[str, Any]
+) -> None:
+    """A record logged between a wait that timed out and the next wait is not skipped: '$'
+    is resolved to an id once, and every wait goes on from an id."""
+    logger.log("old", ["w"])
+    writer = tlog.Logger(logger.prefix, **conn)
+    injected: List[int] = []
+
+    class Client:
+        def execute_command(self, *args: Any) -> Any:
+            reply = logger.client.execute_command(*args)
+            if args[0] == "TLOG.TAIL" and reply is None and not injected:
+                injected.append(writer.log("between", ["w"]))
+            return reply
+
+    follower = tlog.Logger(logger.prefix, client=Client())
+    got = follower.follow(
+        "w", after="$", block=timedelta(milliseconds=50), timeout=timedelta(milliseconds=500)
+    )
+    assert [str(r) for r in got] == ["between"]
+    assert injected
+
+
+def test_follow_across_reconnects(logger: tlog.Logger, raw: Any, conn: Dict[str, Any]) -> None:
     """The follower's connection is killed while it waits: it reconnects and goes on from
-    the last id it saw."""
+    the last id it saw (redis-py's own retries are off, so the client's are tested)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    logger = tlog.Logger(logger.prefix, retry=Retry(NoBackoff(), 0), **conn)
     for i in range(3):
         logger.log(f"m{i}", ["w"])
     got: List[int] = []
