@@ -54,7 +54,7 @@ done
 export TLOG_MODULE="${TLOG_MODULE:-$root/target/release/libtlog.so}"
 first="$dest/py-tlog-redis${PY_MAJORS[0]}"
 say "mypy --strict on the client"
-(cd clients/python && "$root/$first/bin/python" -m mypy --strict src/tlog)
+(cd clients/python && "$root/$first/bin/python" -m mypy --strict --cache-dir "$root/$dest/mypy-cache" src/tlog)
 for major in "${PY_MAJORS[@]}"; do
     venv="$dest/py-tlog-redis$major"
     say "tests with redis-py $(py_version "$venv")"
