@@ -126,3 +126,16 @@ def test_server_error_codes() -> None:
     e = _core.server_error(NoPermissionError("this user has no permissions"))
     assert str(e) == "NOPERM this user has no permissions"
     assert isinstance(e, ResponseError)
+
+
+def test_iter_and_follow_check_their_arguments_when_called(logger: Any) -> None:
+    with pytest.raises(ValueError, match="page_size"):
+        logger.iter(page_size=0)
+    with pytest.raises(ValueError, match="limit"):
+        logger.get(limit=-1)
+    with pytest.raises(ValueError, match="block"):
+        logger.follow(block=timedelta(0))
+    with pytest.raises(TypeError, match="block must be a timedelta"):
+        logger.follow(block=5)
+    with pytest.raises(ValueError, match="count"):
+        logger.follow(count=0)

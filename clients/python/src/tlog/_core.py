@@ -594,13 +594,16 @@ def op_command(args: List[Any]) -> Op:
     return reply
 
 
+def check_page(limit: Optional[int], page_size: int) -> None:
+    if limit is not None:
+        _int(limit, "limit", 0)
+    _int(page_size, "page_size", 1)
+
+
 def op_get(prefix: str, q: Query, limit: Optional[int], page_size: int) -> Op:
     """Records newest first (oldest first with ``order='asc'``), at most ``limit``: pages of
     ``page_size`` with WITHCURSOR, going on from each cursor, so a page cut short by the scan
     limit is filled from the next call."""
-    if limit is not None:
-        _int(limit, "limit", 0)
-    _int(page_size, "page_size", 1)
     remaining = limit
     cursor: Optional[int] = None
     while remaining is None or remaining > 0:
@@ -702,6 +705,19 @@ def tail_start(after: TailFrom) -> Union[int, str]:
     return _int(after, "after", 0)
 
 
+def follow_params(
+    after: TailFrom, block: timedelta, count: Optional[int]
+) -> Tuple[Union[int, str], int, List[Any]]:
+    """The id to start from, BLOCK in milliseconds and the COUNT option of ``follow``."""
+    if not isinstance(block, timedelta):
+        raise TypeError(f"block must be a timedelta, not {type(block).__name__}")
+    block_ms = block // timedelta(milliseconds=1)
+    if block_ms < 1:
+        raise ValueError("block must be at least a millisecond")
+    extra: List[Any] = ["COUNT", _int(count, "count", 1)] if count is not None else []
+    return tail_start(after), block_ms, extra
+
+
 def op_follow(
     prefix: str,
     q: Query,
@@ -717,11 +733,7 @@ def op_follow(
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    block_ms = block // timedelta(milliseconds=1)
-    if block_ms < 1:
-        raise ValueError("block must be at least a millisecond")
-    extra: List[Any] = ["COUNT", _int(count, "count", 1)] if count is not None else []
-    last: Union[int, str] = tail_start(after)
+    last, block_ms, extra = follow_params(after, block, count)
     idle_since = clock()
     failures = 0
     while True:

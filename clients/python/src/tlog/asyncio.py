@@ -140,6 +140,7 @@ class Logger:
             until=until, where=where, match=match, order=order, scan_limit=scan_limit,
             min_ts=min_ts, max_ts=max_ts,
         )  # fmt: skip
+        _core.check_page(limit, page_size)
         return self._drive(_core.op_get(self.prefix, q, limit, page_size))
 
     async def get_latest(self, tag: str = ALL, **filters: Any) -> Optional[Log]:
@@ -187,6 +188,7 @@ class Logger:
         q = Query(
             tag, and_=and_, or_=or_, not_=not_, where=where, match=match, scan_limit=scan_limit
         )
+        _core.follow_params(after, block, count)  # checked now, not at the first record
         return self._drive(
             _core.op_follow(self.prefix, q, after, block, count, timeout, time.monotonic)
         )
