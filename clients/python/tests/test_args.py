@@ -72,8 +72,12 @@ def test_count_bucket() -> None:
     q = Query("foo", where={"k": "v"}, match="a*", since=T0, until=T0 + timedelta(hours=1))
     assert count_bucket_args("app", q, timedelta(minutes=5)) == [
         "TLOG.COUNT", "app", "foo", "WHERE", 1, "k", "v", "MATCH", "a*",
-        "SINCE", "1795429502.123456", "UNTIL", "1795433102.123456", "BUCKET", 300,
+        "SINCE", "1795429502.123456", "UNTIL", "1795433102.123456", "BUCKET", 300, "WITHCURSOR",
     ]  # fmt: skip
+    # Without until, until is now: the server needs both.
+    args = count_bucket_args("app", Query("foo", since=T0), timedelta(minutes=5), before=9)
+    assert args[3:7] == ["BEFORE", 9, "SINCE", "1795429502.123456"] and args[7] == "UNTIL"
+    assert abs(float(args[8]) - datetime.now(timezone.utc).timestamp()) < 5
     with pytest.raises(ValueError, match="since"):
         count_bucket_args("app", Query("foo"), timedelta(minutes=5))
     with pytest.raises(ValueError, match="whole number of seconds"):
@@ -106,6 +110,7 @@ def test_count_bucket() -> None:
         (lambda: Query(""), ValueError, "tag must not be empty"),
         (lambda: Query(since=object()), TypeError, "since must be"),
         (lambda: Query(where=[("a", 1)]), TypeError, "where must be a dict"),
+        (lambda: Query(where={f"f{i}": i for i in range(65)}), ValueError, "at most 64"),
         (lambda: _core.delete_args("app", []), ValueError, "at least one"),
         (lambda: _core.delete_args("app", [0]), ValueError, "each id"),
         (lambda: _core.tail_start("now"), TypeError, "after must be an int"),

@@ -470,6 +470,8 @@ class Query:
                 if not isinstance(field, str) or not field:
                     raise ValueError("where: each field must be a non-empty str")
                 pairs += [field, value if isinstance(value, str) else json_text(value, "where")]
+            if len(where) > 64:
+                raise ValueError("where: at most 64 fields")
             self.filters += ["WHERE", len(where), *pairs]
         if match is not None:
             if not isinstance(match, str):
@@ -648,23 +650,41 @@ def op_count(prefix: str, q: Query) -> Op:
             return total
 
 
-def count_bucket_args(prefix: str, q: Query, bucket: Any) -> List[Any]:
+def count_bucket_args(
+    prefix: str, q: Query, bucket: Any, before: Optional[int] = None
+) -> List[Any]:
+    """TLOG.COUNT ... BUCKET, with WITHCURSOR. The server needs SINCE and UNTIL: without
+    ``until``, it is now."""
     seconds = _seconds(bucket, "bucket", 1, MAX_SECONDS)
     if q.since is None:
-        raise ValueError("count with bucket needs since (and until, else the server's now)")
-    return q.args("TLOG.COUNT", prefix) + ["BUCKET", seconds]
+        raise ValueError("count with bucket needs since")
+    args = q.args("TLOG.COUNT", prefix, before=before)
+    if q.until is None:
+        at = args.index("SCANLIMIT") if "SCANLIMIT" in args else len(args)
+        args[at:at] = ["UNTIL", _unix_text(datetime.now(UTC))]
+    return args + ["BUCKET", seconds, "WITHCURSOR"]
 
 
 def op_count_buckets(prefix: str, q: Query, bucket: Any) -> Op:
-    reply = yield Call(count_bucket_args(prefix, q, bucket))
-    if not isinstance(reply, list):
-        raise TlogError(f"unexpected reply, not an array of buckets: {reply!r}")
-    out: List[Tuple[datetime, int]] = []
-    for pair in reply:
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise TlogError(f"unexpected bucket: {pair!r}")
-        out.append((datetime.fromtimestamp(int(pair[0]), UTC), int(pair[1])))
-    return out
+    """A histogram, summed bucket by bucket across the calls a scan limit cuts it into."""
+    counts: Dict[int, int] = {}
+    order: List[int] = []
+    cursor: Optional[int] = None
+    while True:
+        reply = yield Call(count_bucket_args(prefix, q, bucket, before=cursor or None))
+        cursor, pairs = _cursor_reply(reply)
+        if not isinstance(pairs, list):
+            raise TlogError(f"unexpected reply, not an array of buckets: {reply!r}")
+        for pair in pairs:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise TlogError(f"unexpected bucket: {pair!r}")
+            start = int(pair[0])
+            if start not in counts:
+                counts[start] = 0
+                order.append(start)
+            counts[start] += int(pair[1])
+        if not cursor:
+            return [(datetime.fromtimestamp(s, UTC), counts[s]) for s in sorted(order)]
 
 
 def op_tags(prefix: str, match: Optional[str], count: Optional[int]) -> Op:
