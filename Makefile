@@ -28,10 +28,11 @@ run: build ## Serve on 127.0.0.1:6379 with the module loaded, data in data/6379 
 	@echo "tlog: serving on 127.0.0.1:$(PORT), data in $(DATA) (Ctrl-C stops it)"
 	redis-server "$(ROOT)/redis.conf" --port $(PORT) --dir "$(DATA)" --loadmodule "$(SO)"
 
-test: lint build ## Lint, unit tests, docs examples, client snippets and integration tests against real servers
+test: lint build ## Lint, unit tests, docs examples, client snippets, the Python client and integration tests
 	bash "$(ROOT)/scripts/old-redis.sh"
 	cd "$(ROOT)" && cargo test --release --lib
 	bash "$(ROOT)/scripts/client-deps.sh"
+	TLOG_MODULE="$(SO)" bash "$(ROOT)/scripts/python-client.sh" test
 	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo test --release --test '*'
 
 bench: build ## tlog against its peers (SET/GET, Lua, Streams, SINTERCARD, API floors, RediSearch) as one table

@@ -1,0 +1,212 @@
+"""``tlog.LoggingHandler``: the records of the ``logging`` module as tlog records."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from datetime import timedelta
+from logging.handlers import QueueHandler, QueueListener
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union, cast
+
+from . import _core
+
+if TYPE_CHECKING:
+    from ._sync import Logger
+
+__all__ = ["LoggingHandler"]
+
+
+class LoggingHandler(logging.Handler):
+    """A ``logging.Handler`` that logs each ``LogRecord`` as a tlog record.
+
+    - the message is the formatter's text (``%(message)s`` unless a formatter is set);
+    - the tags are ``tags`` given here, those of ``extra={'tags': [...]}``, then
+      ``level:<LEVEL>`` and ``logger:<name>``;
+    - with ``attrs=True`` (the default) the record's attributes are ``level``, ``logger``,
+      ``module``, ``line``, ``function``, ``thread``, and ``exception`` (the traceback
+      text) when there is one, which is then not repeated in the message; with
+      ``attrs=False`` there are none and the message has the traceback, as the stdlib
+      handlers write it;
+    - ``ttl``, ``maxlen``, ``maxage`` and ``approximate`` are those of ``Logger.log``.
+
+    The log is ``logger`` (a ``tlog.Logger``), else one made from ``prefix`` and the
+    connection keywords (``url=``, ``host=``, ``client=``, ...), else the one of
+    ``tlog.configure``, looked up at each record.
+
+    It never raises into the application: an error goes to ``handleError``, as for every
+    handler. With ``queue_size=n``, records are sent by a background thread
+    (``QueueHandler``/``QueueListener``) through a queue of at most ``n`` records, so a slow
+    Redis never blocks the application: a record that finds the queue full is dropped and
+    counted in ``dropped``. ``flush()`` waits for the queue to drain (at most
+    ``flush_timeout``), ``close()`` sends what is queued and stops the thread.
+    """
+
+    def __init__(
+        self,
+        logger: Optional["Logger"] = None,
+        *,
+        prefix: Optional[str] = None,
+        tags: Iterable[str] = (),
+        ttl: Union[int, timedelta, None] = None,
+        maxlen: Optional[int] = None,
+        maxage: Union[int, timedelta, None] = None,
+        approximate: bool = False,
+        attrs: bool = True,
+        queue_size: Optional[int] = None,
+        flush_timeout: timedelta = timedelta(seconds=5),
+        level: Union[int, str] = logging.NOTSET,
+        **redis_kwargs: Any,
+    ) -> None:
+        super().__init__(level)
+        if logger is not None and (prefix is not None or redis_kwargs):
+            raise TypeError("give a Logger, or a prefix and connection arguments, not both")
+        if logger is None and (prefix is not None or redis_kwargs):
+            from ._sync import Logger
+
+            logger = Logger(prefix, **redis_kwargs)
+        self._logger = logger
+        self.tags = _core.tag_list(list(tags), "tags")
+        self.options: Dict[str, Any] = dict(
+            ttl=ttl, maxlen=maxlen, maxage=maxage, approximate=approximate
+        )
+        _core.add_args("", "", self.tags, **self.options)  # checks the options now
+        self.attrs = attrs
+        self.flush_timeout = flush_timeout
+        self.dropped = 0
+        self._queue: Optional["queue.Queue[Any]"] = None
+        self._listener: Optional[QueueListener] = None
+        self._enqueue: Optional[QueueHandler] = None
+        if queue_size is not None:
+            if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+                raise ValueError(f"queue_size must be a positive int, not {queue_size!r}")
+            self._queue = queue.Queue(queue_size)
+            self._enqueue = _Enqueue(self, self._queue)
+            self._listener = _Listener(self._queue, _Sender(self))
+            self._listener.start()
+
+    @property
+    def logger(self) -> "Logger":
+        if self._logger is not None:
+            return self._logger
+        from . import get_logger
+
+        return get_logger()
+
+    def command(self, record: logging.LogRecord) -> List[Any]:
+        """The TLOG.ADD command for a LogRecord."""
+        exception: Optional[str] = None
+        if self.attrs:
+            saved = record.exc_info, record.exc_text, record.stack_info
+            if record.exc_info:
+                fmt = self.formatter or logging.Formatter()
+                exception = fmt.formatException(record.exc_info)
+            elif record.exc_text:
+                exception = record.exc_text
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            try:
+                message = self.format(record)
+            finally:
+                record.exc_info, record.exc_text, record.stack_info = saved
+        else:
+            message = self.format(record)
+        extra = getattr(record, "tags", None) or []
+        if isinstance(extra, str):
+            extra = [extra]
+        tags: List[str] = []
+        for tag in [*self.tags, *extra, f"level:{record.levelname}", f"logger:{record.name}"]:
+            if tag not in tags:
+                tags.append(tag)
+        attrs: Optional[Dict[str, Any]] = None
+        if self.attrs:
+            attrs = {
+                "level": record.levelname,
+                "logger": record.name,
+                "module": record.module,
+                "line": record.lineno,
+                "function": record.funcName,
+                "thread": record.threadName,
+            }
+            if exception:
+                attrs["exception"] = exception
+            if record.stack_info:
+                attrs["stack"] = record.stack_info
+        return _core.add_args(self.logger.prefix, message, tags, attrs=attrs, **self.options)
+
+    def send(self, record: logging.LogRecord, args: List[Any]) -> None:
+        try:
+            self.logger.execute(*args)
+        except Exception:
+            self.handleError(record)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._enqueue is not None:
+                self._enqueue.emit(record)
+            else:
+                self.send(record, self.command(record))
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        q = self._queue
+        if q is None:
+            return
+        deadline = time.monotonic() + self.flush_timeout.total_seconds()
+        while q.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+        super().close()
+
+
+class _Enqueue(QueueHandler):
+    """Builds the command in the caller's thread (the record's arguments may change after),
+    then queues it without waiting; a full queue drops the record and counts it."""
+
+    def __init__(self, owner: LoggingHandler, q: "queue.Queue[Any]") -> None:
+        super().__init__(q)
+        self.owner = owner
+
+    def prepare(self, record: logging.LogRecord) -> Any:
+        return (record, self.owner.command(record))
+
+    def enqueue(self, record: Any) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.owner.dropped += 1
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.owner.handleError(record)
+
+
+class _Listener(QueueListener):
+    def dequeue(self, block: bool) -> Any:
+        return cast("queue.Queue[Any]", self.queue).get(block)
+
+    def prepare(self, record: Any) -> Any:
+        return record
+
+    def handle(self, item: Any) -> None:
+        record, args = item
+        for handler in self.handlers:
+            if isinstance(handler, _Sender):
+                handler.owner.send(record, args)
+
+    def enqueue_sentinel(self) -> None:
+        # Blocks until the thread makes room, where the stdlib's put_nowait would fail on a
+        # full queue.
+        cast("queue.Queue[Any]", self.queue).put(getattr(self, "_sentinel", None))
+
+
+class _Sender(logging.Handler):
+    def __init__(self, owner: LoggingHandler) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover (not called)
+        pass

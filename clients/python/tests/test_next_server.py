@@ -1,0 +1,117 @@
+"""The options of the server's next release: TLOG.ADD TS and ATTRS, WHERE and MATCH on
+reads, COUNT ... BUCKET, and the handler's attributes (which need ATTRS). Each test is
+marked xfail(strict=True) while the server refuses the option: the day the server has it,
+the test passes, strict turns that into a failure, and the mark must go."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import List
+
+import pytest
+
+import tlog
+
+# raises=ServerError: only the server's refusal counts as the expected failure. One mark per
+# server feature, so that each is removed on its own the day the server has it.
+def needs(feature: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(
+        strict=True,
+        raises=tlog.ServerError,
+        reason=f"needs the server's TS/ATTRS/WHERE/MATCH/BUCKET ({feature})",
+    )
+
+
+NEEDS_TS = needs("TLOG.ADD ... TS")
+NEEDS_ATTRS = needs("TLOG.ADD ... ATTRS")
+NEEDS_WHERE = needs("WHERE on reads")
+NEEDS_MATCH = needs("MATCH on reads")
+NEEDS_BUCKET = needs("TLOG.COUNT ... BUCKET")
+
+
+@NEEDS_TS
+def test_ts(logger: tlog.Logger) -> None:
+    when = datetime.now(timezone.utc).replace(microsecond=123456) - timedelta(seconds=5)
+    logger.log("dated", ts=when)
+    rec = logger.get_latest()
+    assert rec is not None and rec.ts == when
+    with pytest.raises(tlog.ServerError) as err:  # before the newest record
+        logger.log("too early", ts=when - timedelta(seconds=1))
+    assert err.value.code == "ERR"
+    with pytest.raises(tlog.ServerError):  # more than an hour ahead of the server's clock
+        logger.log("too late", ts=datetime.now(timezone.utc) + timedelta(hours=2))
+
+
+@NEEDS_ATTRS
+def test_attrs(logger: tlog.Logger) -> None:
+    logger.log("{user_login} logged in", user_id=1, user_login="u1")
+    rec = logger.get_latest()
+    assert rec is not None
+    assert rec.attrs == {"user_id": 1, "user_login": "u1"}
+    assert str(rec) == "u1 logged in"
+
+
+@NEEDS_WHERE
+def test_where(logger: tlog.Logger) -> None:
+    logger.log("a", attrs={"user": "ann", "n": 1})
+    logger.log("b", attrs={"user": "bob", "n": 1})
+    logger.log("c", attrs={"user": "ann", "n": 2})
+    assert [str(r) for r in logger.get(where={"user": "ann"})] == ["c", "a"]
+    assert [str(r) for r in logger.get(where={"user": "ann", "n": 1})] == ["a"]
+    assert logger.count(where={"n": 1}) == 2
+    rec = logger.get_latest(where={"user": "bob"})
+    assert rec is not None and str(rec) == "b"
+
+
+@NEEDS_MATCH
+def test_match(logger: tlog.Logger) -> None:
+    logger.log("disk full on db1", ["ops"])
+    logger.log("backup done", ["ops"])
+    logger.log("disk full on db2", ["ops"])
+    assert [str(r) for r in logger.get("ops", match="disk full*")] == [
+        "disk full on db2",
+        "disk full on db1",
+    ]
+    assert logger.count("ops", match="*done") == 1
+
+
+@NEEDS_BUCKET
+def test_count_buckets(logger: tlog.Logger) -> None:
+    for i in range(3):
+        logger.log(f"m{i}")
+    now = datetime.now(timezone.utc)
+    buckets = logger.count(
+        since=now - timedelta(minutes=10), until=now, bucket=timedelta(minutes=5)
+    )
+    assert isinstance(buckets, list)
+    assert sum(n for _, n in buckets) == 3
+    for start, _ in buckets:
+        assert start.tzinfo is not None and int(start.timestamp()) % 300 == 0
+    assert [s for s, _ in buckets] == sorted(s for s, _ in buckets)
+
+
+@NEEDS_ATTRS
+def test_handler_attrs(logger: tlog.Logger, prefix: str) -> None:
+    log = logging.getLogger(f"attrs.{prefix}")
+    log.propagate = False
+    handler = tlog.LoggingHandler(logger)  # attrs=True: needs ATTRS
+    log.addHandler(handler)
+    errors: List[BaseException] = []
+    handler.handleError = lambda record: errors.append(sys.exc_info()[1])  # type: ignore
+    try:
+        try:
+            {}["k"]
+        except KeyError:
+            log.exception("lookup failed")
+    finally:
+        log.removeHandler(handler)
+    if errors:
+        raise errors[0]
+    rec = logger.get_latest()
+    assert rec is not None and str(rec) == "lookup failed"
+    assert rec.attrs["level"] == "ERROR" and rec.attrs["logger"] == log.name
+    assert rec.attrs["function"] == "test_handler_attrs" and rec.attrs["line"] > 0
+    assert "KeyError: 'k'" in rec.attrs["exception"]
+    assert {"module", "thread"} <= set(rec.attrs)

@@ -1,0 +1,67 @@
+"""Log records from stored text: no server needed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tlog import Log
+
+
+def test_repr_as_the_original() -> None:
+    rec = Log.from_stored(
+        '{"id":3,"ts":1795429502.123456,"message":"foo gets bar","tags":["foo","bar"]}', "myapp"
+    )
+    assert repr(rec) == "<Log@2026-11-23 10:25:02.123456+00:00: 'foo gets bar'>"
+    assert rec.id == 3 and rec.tags == ["foo", "bar"] and rec.attrs == {}
+    assert rec.ts == datetime(2026, 11, 23, 10, 25, 2, 123456, tzinfo=timezone.utc)
+    assert rec.record["message"] == "foo gets bar"
+
+
+def test_json_message_is_never_text() -> None:
+    text = Log.from_stored('{"id":1,"ts":1,"message":"42","tags":[]}')
+    number = Log.from_stored('{"id":2,"ts":1,"message":42,"tags":[]}')
+    assert text.message == "42" and number.message == 42
+    obj = Log.from_stored('{"id":3,"ts":1,"message":{"a":[1,2.5]},"tags":[]}')
+    assert obj.message == {"a": [1, 2.5]}
+    assert str(number) == "42"
+
+
+def test_str_fills_fields_from_attrs() -> None:
+    rec = Log.from_stored(
+        '{"id":1,"ts":1,"message":"{user} logged in {missing} {","attrs":{"user":"ann"}}'
+    )
+    assert str(rec) == "{user} logged in {missing} {"  # a broken format is left as it is
+    rec = Log.from_stored(
+        '{"id":1,"ts":1,"message":"{user} logged in {missing}","attrs":{"user":"ann"}}'
+    )
+    assert str(rec) == "ann logged in {missing}"
+    assert rec.attrs == {"user": "ann"}
+
+
+def test_times_from_other_writers() -> None:
+    assert Log.from_stored('{"id":1,"ts":1700000000}').ts == datetime(
+        2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc
+    )
+    rfc = Log.from_stored('{"id":1,"ts":"2026-11-23T11:25:02.5+01:00"}').ts
+    assert rfc == datetime(2026, 11, 23, 10, 25, 2, 500000, tzinfo=timezone.utc)
+    assert Log.from_stored('{"id":1,"ts":"2026-11-23T10:25:02Z"}').ts is not None
+    for bad in ['"yesterday"', '"2026-11-23T10:25:02"', "true", "null", "1e300", "[1]"]:
+        assert Log.from_stored('{"id":1,"ts":%s}' % bad).ts is None, bad
+
+
+def test_tolerant_decoding() -> None:
+    rec = Log.from_stored(b"not json \xff")
+    assert rec.id is None and rec.ts is None and rec.tags == []
+    assert rec.message == "not json \ufffd"
+    rec = Log.from_stored('{"id":"7","tags":["a","",1,"__all__","b"],"attrs":[1]}')
+    assert rec.id is None and rec.tags == ["a", "b"] and rec.attrs == {}
+    assert rec.message is None
+
+
+def test_equality_and_hash_by_prefix_and_id() -> None:
+    a = Log.from_stored('{"id":1,"ts":1,"message":"x"}', "p")
+    b = Log.from_stored('{"id":1,"ts":2,"message":"y"}', "p")
+    c = Log.from_stored('{"id":1,"ts":1,"message":"x"}', "q")
+    assert a == b and hash(a) == hash(b)
+    assert a != c
+    assert len({a, b, c}) == 2
