@@ -1,5 +1,5 @@
 """The commands that keyword arguments produce, and arguments refused before any round trip.
-No server needed: this is how the options of the server's next release are pinned down."""
+No server needed."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
 """The ```python examples of README.md and docs/python.md, run in order against the test
-server, so the pages cannot drift from the client. A block whose first line is "# needs the
-server's next release" is expected to fail with the server's refusal until the server has
-its options."""
+server, so the pages cannot drift from the client."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ import tlog.asyncio
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGES = [ROOT / "README.md", ROOT / "docs" / "python.md"]
-NEXT = "# needs the server's next release"
 
 
 def blocks() -> List[str]:
@@ -46,10 +43,6 @@ def test_the_page_has_examples() -> None:
 def test_example(index: int, on_test_server: None, capsys: pytest.CaptureFixture[str]) -> None:
     code = blocks()[index]
     namespace: Dict[str, Any] = {"__name__": f"docs_example_{index}"}
-    if code.startswith(NEXT):
-        with pytest.raises(tlog.ServerError, match="ERR syntax error"):
-            exec(compile(code, f"block{index}", "exec"), namespace)
-        pytest.xfail("needs the server's next release")  # remove the line above then
     exec(compile(code, f"block{index}", "exec"), namespace)
     # Each `print(...)  # output` shows what it prints: check it, times aside.
     out = capsys.readouterr().out.splitlines()

@@ -1,7 +1,5 @@
-"""The options of the server's next release: TLOG.ADD TS and ATTRS, WHERE and MATCH on
-reads, COUNT ... BUCKET, and the handler's attributes (which need ATTRS). Each test is
-marked xfail(strict=True) while the server refuses the option: the day the server has it,
-the test passes, strict turns that into a failure, and the mark must go."""
+"""Record times and attributes (TLOG.ADD TS and ATTRS), WHERE and MATCH on reads,
+COUNT ... BUCKET, and the handler's attributes (which need ATTRS)."""
 
 from __future__ import annotations
 
@@ -14,24 +12,7 @@ import pytest
 
 import tlog
 
-# raises=ServerError: only the server's refusal counts as the expected failure. One mark per
-# server feature, so that each is removed on its own the day the server has it.
-def needs(feature: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(
-        strict=True,
-        raises=tlog.ServerError,
-        reason=f"needs the server's TS/ATTRS/WHERE/MATCH/BUCKET ({feature})",
-    )
 
-
-NEEDS_TS = needs("TLOG.ADD ... TS")
-NEEDS_ATTRS = needs("TLOG.ADD ... ATTRS")
-NEEDS_WHERE = needs("WHERE on reads")
-NEEDS_MATCH = needs("MATCH on reads")
-NEEDS_BUCKET = needs("TLOG.COUNT ... BUCKET")
-
-
-@NEEDS_TS
 def test_ts(logger: tlog.Logger) -> None:
     when = datetime.now(timezone.utc).replace(microsecond=123456) - timedelta(seconds=5)
     logger.log("dated", ts=when)
@@ -44,7 +25,6 @@ def test_ts(logger: tlog.Logger) -> None:
         logger.log("too late", ts=datetime.now(timezone.utc) + timedelta(hours=2))
 
 
-@NEEDS_ATTRS
 def test_attrs(logger: tlog.Logger) -> None:
     logger.log("{user_login} logged in", user_id=1, user_login="u1")
     rec = logger.get_latest()
@@ -53,7 +33,6 @@ def test_attrs(logger: tlog.Logger) -> None:
     assert str(rec) == "u1 logged in"
 
 
-@NEEDS_WHERE
 def test_where(logger: tlog.Logger) -> None:
     logger.log("a", attrs={"user": "ann", "n": 1})
     logger.log("b", attrs={"user": "bob", "n": 1})
@@ -65,7 +44,6 @@ def test_where(logger: tlog.Logger) -> None:
     assert rec is not None and str(rec) == "b"
 
 
-@NEEDS_MATCH
 def test_match(logger: tlog.Logger) -> None:
     logger.log("disk full on db1", ["ops"])
     logger.log("backup done", ["ops"])
@@ -77,7 +55,6 @@ def test_match(logger: tlog.Logger) -> None:
     assert logger.count("ops", match="*done") == 1
 
 
-@NEEDS_BUCKET
 def test_count_buckets(logger: tlog.Logger) -> None:
     for i in range(3):
         logger.log(f"m{i}")
@@ -92,7 +69,6 @@ def test_count_buckets(logger: tlog.Logger) -> None:
     assert [s for s, _ in buckets] == sorted(s for s, _ in buckets)
 
 
-@NEEDS_ATTRS
 def test_handler_attrs(logger: tlog.Logger, prefix: str) -> None:
     log = logging.getLogger(f"attrs.{prefix}")
     log.propagate = False
