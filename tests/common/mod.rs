@@ -106,7 +106,7 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// Waits until this server answers. False if the port was taken by another process: this
+    /// Waits until this server answers, its data loaded. False if the port was taken by another process: this
     /// server exited on "Address already in use", or another server answers on the port.
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -124,7 +124,18 @@ impl Server {
             if let Ok(mut c) = self.try_connect(2) {
                 if let Ok(info) = redis::cmd("INFO").arg("server").query::<String>(&mut c) {
                     let pid = format!("process_id:{}", self.child.id());
-                    return info.lines().any(|l| l.trim_end() == pid);
+                    if !info.lines().any(|l| l.trim_end() == pid) {
+                        return false;
+                    }
+                    // INFO answers while the server loads its AOF or RDB, and every other
+                    // command then fails with LOADING: ready means loaded.
+                    let loaded = redis::cmd("INFO")
+                        .arg("persistence")
+                        .query::<String>(&mut c)
+                        .is_ok_and(|p| p.lines().any(|l| l.trim_end() == "loading:0"));
+                    if loaded {
+                        return true;
+                    }
                 }
             }
             if Instant::now() > deadline {
