@@ -1394,7 +1394,8 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
                 // A record written again since (by a client that started its ids over after
                 // the keys were removed) holds another time: the counter decides then.
                 let read = list.record_ts(head, q.has_time_bounds() || known.is_some())?;
-                if let Some(ts) = read.filter(|&ts| known.is_none_or(|k| ts == Some(k)) || list.ceiling() == Some(head)) {
+                if let Some(ts) = read.filter(|&ts| known.is_none_or(|k| ts == Some(k)) || list.ceiling() == Some(head))
+                {
                     if q.admits(head, ts) {
                         return Ok((vec![head], Outcome { end: End::Full, last: Some(head) }));
                     }
