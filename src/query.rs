@@ -292,10 +292,11 @@ pub trait IdList {
         None
     }
 
-    /// True if no id of the flow is above `id`, known at little cost: by default, `id` is the
-    /// [`IdList::ceiling`]. `false` when unknown.
-    fn nothing_above(&self, id: i64) -> bool {
-        self.ceiling() == Some(id)
+    /// A time that, if record `id` still holds it, proves no id of the flow is above `id`,
+    /// known at no cost (a flow: the record this server last logged for the prefix). `None`
+    /// when unknown: [`IdList::ceiling`] is asked instead.
+    fn newest_if_ts(&self, _id: i64) -> Option<i64> {
+        None
     }
 
     /// [`IdList::record_ts`] of each of `ids`, in order. At the first record the caller may
@@ -1417,13 +1418,21 @@ pub fn select(list: &impl IdList, q: &Query, work: &Work) -> Result<(Vec<i64>, O
     if limit == 0 {
         return Ok((out, Outcome::DONE));
     }
-    // The newest record: an id at the head equal to the counter is the largest there is, with
-    // no need to read the window of ids after it.
+    // The newest record: an id at the head equal to the counter (or the one this server last
+    // gave out, its record unchanged) is the largest there is, with no need to read the
+    // window of ids after it.
     if limit == 1 && !q.asc && q.before.is_none() && q.until.is_none() && work.window > 0 {
-        if let Some(head) = list.id(0).filter(|&h| list.nothing_above(h) && q.after.is_none_or(|a| h > a)) {
-            if let Some(ts) = list.record_ts(head, q.has_time_bounds())? {
-                if q.admits(head, ts) {
-                    return Ok((vec![head], Outcome { end: End::Full, last: Some(head) }));
+        if let Some(head) = list.id(0).filter(|&h| q.after.is_none_or(|a| h > a)) {
+            let known = list.newest_if_ts(head);
+            if known.is_some() || list.ceiling() == Some(head) {
+                // A record written again since (by a client that started its ids over after
+                // the keys were removed) holds another time: the counter decides then.
+                let read = list.record_ts(head, q.has_time_bounds() || known.is_some())?;
+                if let Some(ts) = read.filter(|&ts| known.is_none_or(|k| ts == Some(k)) || list.ceiling() == Some(head))
+                {
+                    if q.admits(head, ts) {
+                        return Ok((vec![head], Outcome { end: End::Full, last: Some(head) }));
+                    }
                 }
             }
         }

@@ -471,3 +471,39 @@ fn latest_of_the_record_this_server_just_logged_reads_only_its_flow_and_record()
     let _: () = con.lpush("app:flow:t", six).unwrap();
     assert_eq!(int(&field(&cmd(&mut con, &["TLOG.LATEST", "app", "t"]).unwrap(), "id")), 6);
 }
+
+#[test]
+fn ids_started_over_after_the_keys_went_are_read_and_floored_by_their_records() {
+    // This server logs 1..3, the prefix's keys go (TLOG.PURGE, or a plain client's UNLINK of
+    // every key), and plain clients start over from id 1: two non-atomic writers push 4
+    // before 3. The id this server gave out last (3) is at the head again, but its record is
+    // another one now: it proves nothing.
+    for how in ["purge", "unlink"] {
+        let s = Server::start();
+        let mut con = s.conn();
+        for i in 1..=3 {
+            assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "app", &format!("m{i}"), "t"]).unwrap()), i);
+        }
+        if how == "purge" {
+            assert!(int(&cmd(&mut con, &["TLOG.PURGE", "app"]).unwrap()) > 0, "{how}");
+        } else {
+            let keys: Vec<String> = con.keys("app:*").unwrap();
+            let _: i64 = redis::cmd("UNLINK").arg(&keys).query(&mut con).unwrap();
+        }
+        let _: i64 = con.incr("app:counter", 4).unwrap();
+        for id in [1, 2, 4, 3] {
+            let rec = format!(r#"{{"id":{id},"ts":1700000000,"message":"p{id}","tags":["t"]}}"#);
+            let _: () = con.set(format!("app:msg:{id}"), rec).unwrap();
+            let _: () = con.lpush("app:flow:__all__", id).unwrap();
+            let _: () = con.lpush("app:flow:t", id).unwrap();
+        }
+        for flow in ["t", "__all__"] {
+            let got = cmd(&mut con, &["TLOG.LATEST", "app", flow]).unwrap();
+            assert_eq!(int(&field(&got, "id")), 4, "{how} {flow}");
+        }
+        // The next record's time floor is record 3's time, not the one this server wrote
+        // under that id: a time just after it is taken.
+        let added = cmd(&mut con, &["TLOG.ADD", "app", "TS", "1700000001", "MESSAGE", "m", "t"]);
+        assert_eq!(int(&added.unwrap()), 5, "{how}");
+    }
+}

@@ -72,6 +72,7 @@ pub(super) fn finish_purge(job: &mut Purge) {
     let work = &job.work;
     stats::add(&stats::PURGED, work.removed);
     prefixes::forget_prefix(work.db, &work.prefix);
+    store::floor_cache::forget(work.db, &work.prefix);
     // If it ran in slices, the prefix takes writes again.
     job.running = None;
 }

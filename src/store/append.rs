@@ -200,8 +200,10 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
 
     let now = record::now_micros();
     // `first`: the cleaner learns of the prefix once the record is written.
+    // The cached time counts only while the counter still holds the id it came with: a counter
+    // that moved on (or was reset) means another client wrote, maybe that very id again.
     let (floor, first) = match newest {
-        Some(newest) => match floor_cache::get(db, rec.prefix, newest) {
+        Some(newest) => match floor_cache::get(db, rec.prefix, newest).filter(|_| counter == newest) {
             Some(ts) => (Some(ts), false),
             None => (newest_ts(ctx, &keys, newest)?, true),
         },

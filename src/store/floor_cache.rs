@@ -45,6 +45,17 @@ pub fn clear() {
     CACHE.with(|c| c.borrow_mut().iter_mut().for_each(|slot| *slot = None));
 }
 
+/// Forgets the entry of `prefix` in `db`: its keys are being removed (TLOG.PURGE).
+pub fn forget(db: i32, prefix: &[u8]) {
+    CACHE.with(|c| {
+        if let Some(slot) = c.borrow_mut().get_mut(slot_of(db, prefix)) {
+            if slot.as_ref().is_some_and(|s| s.db == db && s.prefix == prefix) {
+                *slot = None;
+            }
+        }
+    });
+}
+
 pub fn put(db: i32, prefix: &[u8], id: i64, ts: i64) {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -79,5 +90,17 @@ mod tests {
         assert_eq!(get(0, b"app", 7), None);
         clear();
         assert_eq!(get(0, b"app", 8), None);
+    }
+
+    #[test]
+    fn forgetting_a_prefix_leaves_the_others() {
+        put(0, b"app", 3, 100);
+        put(1, b"app", 4, 200);
+        forget(1, b"app");
+        forget(0, b"other");
+        assert_eq!(get(0, b"app", 3), Some(100));
+        assert_eq!(get(1, b"app", 4), None);
+        forget(0, b"app");
+        assert_eq!(get(0, b"app", 3), None);
     }
 }

@@ -63,12 +63,15 @@ impl crate::query::IdList for Flow<'_> {
         keys::parse_id(k.string_value().ok()?)
     }
 
-    fn nothing_above(&self, id: i64) -> bool {
+    fn newest_if_ts(&self, id: i64) -> Option<i64> {
         // The id this server last gave out for the prefix, if it is still the newest it knows
         // of: every id in a flow was given out before the one pushed above it, and this one
         // was pushed with nothing given out after it (another writer's id would sit above it
-        // at the head), so none is larger. The counter is not opened then.
-        super::floor_cache::get(self.ctx.selected_db(), self.keys.prefix(), id).is_some() || self.ceiling() == Some(id)
+        // at the head), so none is larger. The counter is not opened then. That holds only
+        // while the record is the one this server wrote: a record with another time was
+        // written again by a client that started its ids over (the keys removed by hand or
+        // the counter reset), and the counter decides.
+        super::floor_cache::get(self.ctx.selected_db(), self.keys.prefix(), id)
     }
 
     fn records_ts(&self, ids: &[i64], need_ts: bool) -> Result<crate::query::RecordsTs> {

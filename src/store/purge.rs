@@ -108,6 +108,9 @@ fn step(ctx: Ctx, job: &mut Purge) -> Result<bool> {
         }
     }
     if !names.is_empty() {
+        // The newest id this server gave out for the prefix is no proof of anything once the
+        // prefix's keys go: other clients may start again from id 1.
+        super::floor_cache::forget(job.db, &job.prefix);
         let refs: Vec<&RString> = names.iter().collect();
         let n = ctx.call_replicated_int(c"UNLINK", &refs)?;
         job.removed += n.max(0) as u64;
