@@ -610,18 +610,27 @@ impl<'l, L: IdList> Sorted<'l, L> {
                 Some(Some(id)) => self.heap.push(self.key(id)),
                 Some(None) => {
                     self.work.pass(1);
-                    let stop = if self.returned {
-                        self.work.exhausted()
-                    } else {
-                        self.work.limit > 0 && self.work.passed() >= self.work.limit.max(NOT_IDS_FIRST)
-                    };
-                    if self.stops && stop && self.next < self.end {
+                    if self.stops && self.run_stops(0) && self.next < self.end {
                         self.cut_at = Some(self.next);
                     }
                 }
                 None => break,
             }
         }
+    }
+
+    /// A run of entries that are not ids stops the read here, with `more` of them passed and not
+    /// yet counted: at the scan limit once an id was handed out, before at [`NOT_IDS_FIRST`] at
+    /// least.
+    fn run_stops(&self, more: u64) -> bool {
+        let limit = self.work.limit;
+        let passed = self.work.passed().saturating_add(more);
+        limit > 0 && passed >= if self.returned { limit } else { limit.max(NOT_IDS_FIRST) }
+    }
+
+    /// The error of a read stopped in a run of entries that are not ids, if it stopped so.
+    fn run_error(&self) -> Option<Error> {
+        self.cut_at.map(|k| run_error(self.index(k)))
     }
 
     /// [`Sorted::raw`] for a probe of a search: one that reads the list counts as
@@ -773,6 +782,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let mut start = s;
         let mut found = 0usize;
         let mut kept: VecDeque<Option<i64>> = VecDeque::new();
+        // Entries that are not ids, read back on the way: counted where they are read on from,
+        // but a long run of them stops the read here, as it would reading on.
+        let mut not_ids = 0u64;
         while found < w2 && start > self.next {
             let size = (w2 - found).clamp(16, READ_AHEAD_MAX).min(start - self.next);
             let run = self.read(start - size..start);
@@ -787,6 +799,13 @@ impl<'l, L: IdList> Sorted<'l, L> {
                     if found >= w2 {
                         from = i;
                         break;
+                    }
+                } else if self.stops {
+                    not_ids += 1;
+                    if self.run_stops(not_ids) {
+                        self.work.pass(not_ids);
+                        self.cut_at = Some(start - size + i);
+                        return;
                     }
                 }
             }
@@ -1053,6 +1072,7 @@ pub struct Plan {
     w2: usize,
 }
 
+#[cfg(test)]
 pub fn plan(list: &impl IdList, q: &Query, window: usize) -> Result<Plan> {
     plan_in(list, q, &Work::new(window, 0))
 }
@@ -1159,13 +1179,22 @@ fn widen_room(work: &Work) -> Cell<u64> {
     Cell::new(if work.limit == 0 { u64::MAX } else { work.limit.max(NOT_IDS_FIRST).saturating_sub(work.passed()) })
 }
 
+/// How the error of a read stopped in a run of entries that are not ids begins.
+pub const RUN_ERROR: &str = "ERR scan limit reached in a run of entries that are not record ids";
+
+/// The error of a read stopped at index `at`, in a run of entries that are not ids, with no id
+/// to go on from.
+fn run_error(at: usize) -> Error {
+    Error::Message(format!(
+        "{RUN_ERROR}, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+    ))
+}
+
 /// Passes an entry that is not an id, at index `at`, while widening a bound: past the room
 /// left, the read fails there, having no id to go on from.
 fn widened_past(room: &Cell<u64>, at: usize) -> Result<()> {
     if room.get() == 0 {
-        return Err(Error::Message(format!(
-            "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
-        )));
+        return Err(run_error(at));
     }
     room.set(room.get() - 1);
     Ok(())
@@ -1365,10 +1394,7 @@ impl<'l, L: IdList> Candidates<'l, L> {
     pub fn outcome(&self, last: Option<i64>) -> Result<Outcome> {
         let Some(k) = self.sorted.cut_at else { return Ok(Outcome { end: End::Done, last }) };
         if last.is_none() {
-            let at = self.sorted.index(k);
-            return Err(Error::Message(format!(
-                "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
-            )));
+            return Err(run_error(self.sorted.index(k)));
         }
         Ok(Outcome { end: End::Cut, last })
     }
@@ -1608,6 +1634,11 @@ pub fn each_match<L: IdList>(
     } else {
         vec![stream(driver.unwrap_or(src.base), asc, hint, work)]
     };
+    // The flows scanned stop in a long run of entries that are not ids, as a read of one flow
+    // does; the flows an id is looked up in read on (an answer there must be whole).
+    for h in heads.iter_mut() {
+        h.stops = true;
+    }
     if let Some(s) = start {
         // Finding the start costs O(log N + w) per flow whatever the limit: not counted.
         let before = work.passed();
@@ -1626,6 +1657,9 @@ pub fn each_match<L: IdList>(
             order.push((key(id), i));
         }
     }
+    if let Some(e) = heads.iter().find_map(Sorted::run_error) {
+        return Err(e); // no id to go on from
+    }
     let mut last = None;
     // The next id of the driver: with a union, the first of the heads, taken from each.
     while let Some(&(top, _)) = order.peek() {
@@ -1635,6 +1669,8 @@ pub fn each_match<L: IdList>(
         }
         // An id in several OR flows is read in each: every read past the first is passed over.
         let mut taken = 0u64;
+        // A flow scanned stopped in a run after this id: the read ends with it.
+        let mut cut = false;
         while let Some(&(k, i)) = order.peek() {
             if k != top {
                 break;
@@ -1645,6 +1681,7 @@ pub fn each_match<L: IdList>(
             if let Some(next) = heads[i].peek() {
                 order.push((key(next), i));
             }
+            cut |= heads[i].cut_at.is_some();
         }
         work.pass(taken.saturating_sub(1));
         last = Some(id);
@@ -1669,7 +1706,7 @@ pub fn each_match<L: IdList>(
         if hit && !f(id) {
             return Ok(Outcome { end: End::Full, last });
         }
-        if work.exhausted() {
+        if cut || work.exhausted() {
             return Ok(Outcome { end: End::Cut, last });
         }
     }
