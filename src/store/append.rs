@@ -207,6 +207,12 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
         },
         None => (None, true),
     };
+    // A given time is checked against the newest record that has one: the head's may be gone
+    // (its key expired or deleted) or have none (another client's record).
+    let floor = match (floor, rec.ts) {
+        (None, Some(_)) => newest_time(ctx, &keys, &flows[0])?,
+        _ => floor,
+    };
     let plan = match rec.ts {
         None => Plan::new(id, floor, now, rec.ttl_secs, cluster),
         Some(ts) => Plan::given(id, ts, floor, now, rec.ttl_secs, strictest_age(rec.limits.max_age_micros), cluster)?,
@@ -412,6 +418,27 @@ fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Resu
 
 /// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the
 /// record is returned, and it only ever holds a new timestamp back.
+/// How many entries from the head of `__all__` a write with TS looks through for the newest
+/// record that has a time.
+const TS_FLOOR_PROBES: usize = 128;
+
+/// The time of the newest record of `all` (the prefix's `__all__`) that has one, from the
+/// first [`TS_FLOOR_PROBES`] entries: `None` if the flow ends before any; an error if it goes
+/// on past them, the time a given TS must not precede being unknown.
+fn newest_time(ctx: Ctx, keys: &Keys<'_>, all: &Key) -> Result<Option<i64>> {
+    let n = all.len();
+    for i in 0..n.min(TS_FLOOR_PROBES) {
+        let Some(id) = all.list_get(ctx, i).and_then(|s| keys::parse_id(s.as_bytes())) else { continue };
+        if let Some(ts) = newest_ts(ctx, keys, id)? {
+            return Ok(Some(ts));
+        }
+    }
+    if n > TS_FLOOR_PROBES {
+        return Err(Error::TsUnchecked(TS_FLOOR_PROBES));
+    }
+    Ok(None)
+}
+
 fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     let name = ctx.string(&keys.msg(id))?;
     let k = Key::open_string(ctx, &name, Mode::Read)?;
