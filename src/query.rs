@@ -109,7 +109,9 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             let id = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("AFTER", "a record id"))?;
             set(&mut q.after, id, "AFTER")?;
         } else if is("SINCE") && allowed.bounds {
-            set(&mut q.since, parse_time(value.ok_or(Error::Syntax)?)?, "SINCE")?;
+            // A time between two microseconds: SINCE starts at the later one.
+            let (t, finer) = parse_time_finer(value.ok_or(Error::Syntax)?)?;
+            set(&mut q.since, t.saturating_add(i64::from(finer)), "SINCE")?;
         } else if is("UNTIL") && allowed.bounds {
             set(&mut q.until, parse_time(value.ok_or(Error::Syntax)?)?, "UNTIL")?;
         } else if is("COUNT") && allowed.tail {
@@ -202,9 +204,16 @@ fn set<T>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<()> {
     Ok(())
 }
 
-/// A time: unix seconds (`1700000000`, `1700000000.25`, up to six decimals) or RFC 3339 with
-/// an offset (`2026-11-23T10:15:02.5+01:00`, `...Z`). Microseconds since the epoch.
+/// A time: unix seconds (`1700000000`, `1700000000.25`) or RFC 3339 with an offset
+/// (`2026-11-23T10:15:02.5+01:00`, `...Z`). Microseconds since the epoch, rounded down: in
+/// either form, decimals past the sixth (nanoseconds, from other systems) are dropped.
 pub fn parse_time(v: &[u8]) -> Result<i64> {
+    parse_time_finer(v).map(|(t, _)| t)
+}
+
+/// [`parse_time`], and whether the time given is finer than that, past the microsecond it is
+/// rounded down to.
+pub fn parse_time_finer(v: &[u8]) -> Result<(i64, bool)> {
     let bad = || Error::BadTime(String::from_utf8_lossy(v).into_owned());
     let text = std::str::from_utf8(v).map_err(|_| bad())?;
     let (neg, unsigned) = match text.strip_prefix('-') {
@@ -214,15 +223,20 @@ pub fn parse_time(v: &[u8]) -> Result<i64> {
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     if digits(int) && (frac.is_empty() && !unsigned.ends_with('.') || digits(frac)) {
-        if frac.len() > 6 || int.len() > 12 {
+        if int.len() > 12 {
             return Err(bad());
         }
+        let (frac, finer) = frac.split_at(frac.len().min(6));
+        let finer = finer.bytes().any(|c| c != b'0');
         let secs: i64 = int.parse().map_err(|_| bad())?;
         let micros: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
         let t = secs * 1_000_000 + micros;
-        return Ok(if neg { -t } else { t });
+        // Rounded down, below zero too.
+        return Ok(if neg { (-t - i64::from(finer), finer) } else { (t, finer) });
     }
-    DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| (t.timestamp_micros(), t.timestamp_subsec_nanos() % 1000 != 0))
+        .map_err(|_| bad())
 }
 
 /// What [`IdList::records_ts`] finds: per id, `None` if gone, else its timestamp; and the
@@ -1985,6 +1999,31 @@ mod tests {
         assert_eq!(w(&["OR", "1", "a", "OR", "1", "b"]), Err(Error::RepeatedOption("OR")));
     }
 
+    /// Nanoseconds, as other systems write them, in either form: rounded down to the
+    /// microsecond alike; SINCE starts at the next microsecond when the time is finer.
+    #[test]
+    fn times_finer_than_a_microsecond_round_down_in_both_forms() {
+        for (unix, rfc) in [
+            (&b"1700000000.0000019"[..], &b"2023-11-14T22:13:20.0000019Z"[..]),
+            (b"1700000000.123456789", b"2023-11-14T22:13:20.123456789Z"),
+            (b"1700000000.1234560", b"2023-11-14T22:13:20.1234560Z"),
+        ] {
+            assert_eq!(parse_time(unix).unwrap(), parse_time(rfc).unwrap(), "{unix:?}");
+            assert_eq!(parse_time_finer(unix).unwrap(), parse_time_finer(rfc).unwrap(), "{unix:?}");
+        }
+        assert_eq!(parse_time_finer(b"1700000000.0000019").unwrap(), (1_700_000_000_000_001, true));
+        assert_eq!(parse_time_finer(b"1700000000.1234560").unwrap(), (1_700_000_000_123_456, false));
+        assert_eq!(parse_time(b"-1.0000015").unwrap(), -1_000_002);
+        let w = |words: &[&str]| parse_options(&words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>(), Allowed::GET);
+        let q = w(&["SINCE", "1700000000.0000019", "UNTIL", "1700000000.0000019"]);
+        assert_eq!(q.map(|q| (q.since, q.until)), Err(Error::InvertedRange("SINCE must not be after UNTIL")));
+        let q = w(&["SINCE", "1700000000.0000010", "UNTIL", "2023-11-14T22:13:20.0000019Z"]).unwrap();
+        assert_eq!((q.since, q.until), (Some(1_700_000_000_000_001), Some(1_700_000_000_000_001)));
+        // A record at ...001 is not at or after ...0019, and is at or before it.
+        let q = w(&["SINCE", "1700000000.0000009"]).unwrap();
+        assert!(q.admits(1, Some(1_700_000_000_000_001)) && !q.admits(1, Some(1_700_000_000_000_000)));
+    }
+
     #[test]
     fn times_parse_as_seconds_or_rfc3339() {
         assert_eq!(parse_time(b"1700000000").unwrap(), 1_700_000_000_000_000);
@@ -1993,7 +2032,7 @@ mod tests {
         assert_eq!(parse_time(b"-1.5").unwrap(), -1_500_000);
         assert_eq!(parse_time(b"2023-11-14T22:13:20.25Z").unwrap(), 1_700_000_000_250_000);
         assert_eq!(parse_time(b"2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000_000);
-        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"1.0000001", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"]
+        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"]
         {
             let e = parse_time(bad).unwrap_err();
             assert!(e.to_string().starts_with("ERR invalid time"), "{e}");
