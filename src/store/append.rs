@@ -101,7 +101,9 @@ impl Plan {
             return Err(Error::TsTooOld(name));
         }
         let plan = Plan::new(id, Some(ts), ts, ttl_secs, cluster);
-        if plan.expire_at_ms.is_some_and(|at| at <= now.div_euclid(1000)) {
+        // PEXPIREAT runs on the server's clock a moment after this one was read: a record that
+        // would expire within this millisecond or the next is refused, not deleted at once.
+        if plan.expire_at_ms.is_some_and(|at| at <= now.div_euclid(1000).saturating_add(1)) {
             return Err(Error::TsExpired);
         }
         Ok(plan)
@@ -498,6 +500,10 @@ mod tests {
         assert_eq!(given(now - 5, Some(broken), None, None).map(|p| p.ts), Ok(now - 5));
         // The TTL counts from the given time: refused if it has run out.
         assert_eq!(given(now - 60_000_000, None, Some(60), None), Err(Error::TsExpired));
+        // Expiring in the next millisecond: refused too, the server's clock may be there by
+        // the time the expiry is set.
+        assert_eq!(given(now - 59_999_000, None, Some(60), None), Err(Error::TsExpired));
+        assert_eq!(given(now - 59_998_000, None, Some(60), None).map(|p| p.expire_at_ms), Ok(Some(now / 1000 + 2)));
         let p = given(now - 59_000_000, None, Some(60), None).unwrap();
         assert_eq!(p.expire_at_ms, Some((now - 59_000_000) / 1000 + 60_000));
         // Older than a limit on age keeps: refused, naming the limit.
