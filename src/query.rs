@@ -2032,8 +2032,7 @@ mod tests {
         assert_eq!(parse_time(b"-1.5").unwrap(), -1_500_000);
         assert_eq!(parse_time(b"2023-11-14T22:13:20.25Z").unwrap(), 1_700_000_000_250_000);
         assert_eq!(parse_time(b"2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000_000);
-        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"]
-        {
+        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"] {
             let e = parse_time(bad).unwrap_err();
             assert!(e.to_string().starts_with("ERR invalid time"), "{e}");
         }
