@@ -29,6 +29,10 @@ pub enum Error {
     TsAhead,
     /// A TS whose TTL has run out already.
     TsExpired,
+    /// TS given where none of the first this many entries of `__all__` is a record with a time.
+    TsUnchecked(usize),
+    /// A TS before the unix epoch.
+    TsBefore1970,
     /// A TS older than a limit on age allows: the limit's name.
     TsTooOld(&'static str),
     /// Message or tag bytes that are not UTF-8 (JSON can only hold text).
@@ -111,6 +115,11 @@ impl fmt::Display for Error {
                 "ERR TS is more than 1 hour ahead of the server's clock: every later record's time would be held there",
             ),
             Error::TsExpired => f.write_str("ERR TS plus TTL is already past: the record would expire on arrival"),
+            Error::TsBefore1970 => f.write_str("ERR TS is before 1970-01-01T00:00:00Z: record times are not negative"),
+            Error::TsUnchecked(n) => write!(
+                f,
+                "ERR TS cannot be checked: none of the newest {n} entries of __all__ is a record with a time, so TS could be before the newest record's; add without TS, or remove those entries"
+            ),
             Error::TsTooOld(limit) => {
                 write!(f, "ERR TS is older than {limit} keeps: the record would be removed on arrival")
             }
@@ -213,6 +222,8 @@ mod tests {
             Error::TsBeforeNewest(1),
             Error::TsAhead,
             Error::TsExpired,
+            Error::TsUnchecked(128),
+            Error::TsBefore1970,
             Error::TsTooOld("MAXAGE"),
             Error::NotUtf8("tag"),
             Error::EmptyTag,

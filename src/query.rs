@@ -123,7 +123,9 @@ pub fn parse_options(opts: &[&[u8]], allowed: Allowed) -> Result<Query> {
             let id = keys::parse_i64(v).filter(|&n| n >= 0).ok_or(Error::BadNumber("AFTER", "a record id"))?;
             set(&mut q.after, id, "AFTER")?;
         } else if is("SINCE") && allowed.bounds {
-            set(&mut q.since, parse_time(value.ok_or(Error::Syntax)?)?, "SINCE")?;
+            // A time between two microseconds: SINCE starts at the later one.
+            let (t, finer) = parse_time_finer(value.ok_or(Error::Syntax)?)?;
+            set(&mut q.since, t.saturating_add(i64::from(finer)), "SINCE")?;
         } else if is("UNTIL") && allowed.bounds {
             set(&mut q.until, parse_time(value.ok_or(Error::Syntax)?)?, "UNTIL")?;
         } else if is("COUNT") && allowed.tail {
@@ -231,9 +233,16 @@ fn set<T>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<()> {
     Ok(())
 }
 
-/// A time: unix seconds (`1700000000`, `1700000000.25`, up to six decimals) or RFC 3339 with
-/// an offset (`2026-11-23T10:15:02.5+01:00`, `...Z`). Microseconds since the epoch.
+/// A time: unix seconds (`1700000000`, `1700000000.25`) or RFC 3339 with an offset
+/// (`2026-11-23T10:15:02.5+01:00`, `...Z`). Microseconds since the epoch, rounded down: in
+/// either form, decimals past the sixth (nanoseconds, from other systems) are dropped.
 pub fn parse_time(v: &[u8]) -> Result<i64> {
+    parse_time_finer(v).map(|(t, _)| t)
+}
+
+/// [`parse_time`], and whether the time given is finer than that, past the microsecond it is
+/// rounded down to.
+pub fn parse_time_finer(v: &[u8]) -> Result<(i64, bool)> {
     let bad = || Error::BadTime(String::from_utf8_lossy(v).into_owned());
     let text = std::str::from_utf8(v).map_err(|_| bad())?;
     let (neg, unsigned) = match text.strip_prefix('-') {
@@ -243,15 +252,20 @@ pub fn parse_time(v: &[u8]) -> Result<i64> {
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     if digits(int) && (frac.is_empty() && !unsigned.ends_with('.') || digits(frac)) {
-        if frac.len() > 6 || int.len() > 12 {
+        if int.len() > 12 {
             return Err(bad());
         }
+        let (frac, finer) = frac.split_at(frac.len().min(6));
+        let finer = finer.bytes().any(|c| c != b'0');
         let secs: i64 = int.parse().map_err(|_| bad())?;
         let micros: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
         let t = secs * 1_000_000 + micros;
-        return Ok(if neg { -t } else { t });
+        // Rounded down, below zero too.
+        return Ok(if neg { (-t - i64::from(finer), finer) } else { (t, finer) });
     }
-    DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_micros()).map_err(|_| bad())
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| (t.timestamp_micros(), t.timestamp_subsec_nanos() % 1000 != 0))
+        .map_err(|_| bad())
 }
 
 /// What [`IdList::records_ts`] finds: per id, `None` if gone, else its timestamp; and the
@@ -645,18 +659,27 @@ impl<'l, L: IdList> Sorted<'l, L> {
                 Some(Some(id)) => self.heap.push(self.key(id)),
                 Some(None) => {
                     self.work.pass(1);
-                    let stop = if self.returned {
-                        self.work.exhausted()
-                    } else {
-                        self.work.limit > 0 && self.work.passed() >= self.work.limit.max(NOT_IDS_FIRST)
-                    };
-                    if self.stops && stop && self.next < self.end {
+                    if self.stops && self.run_stops(0) && self.next < self.end {
                         self.cut_at = Some(self.next);
                     }
                 }
                 None => break,
             }
         }
+    }
+
+    /// A run of entries that are not ids stops the read here, with `more` of them passed and not
+    /// yet counted: at the scan limit once an id was handed out, before at [`NOT_IDS_FIRST`] at
+    /// least.
+    fn run_stops(&self, more: u64) -> bool {
+        let limit = self.work.limit;
+        let passed = self.work.passed().saturating_add(more);
+        limit > 0 && passed >= if self.returned { limit } else { limit.max(NOT_IDS_FIRST) }
+    }
+
+    /// The error of a read stopped in a run of entries that are not ids, if it stopped so.
+    fn run_error(&self) -> Option<Error> {
+        self.cut_at.map(|k| run_error(self.index(k)))
     }
 
     /// [`Sorted::raw`] for a probe of a search: one that reads the list counts as
@@ -808,6 +831,9 @@ impl<'l, L: IdList> Sorted<'l, L> {
         let mut start = s;
         let mut found = 0usize;
         let mut kept: VecDeque<Option<i64>> = VecDeque::new();
+        // Entries that are not ids, read back on the way: counted where they are read on from,
+        // but a long run of them stops the read here, as it would reading on.
+        let mut not_ids = 0u64;
         while found < w2 && start > self.next {
             let size = (w2 - found).clamp(16, READ_AHEAD_MAX).min(start - self.next);
             let run = self.read(start - size..start);
@@ -822,6 +848,13 @@ impl<'l, L: IdList> Sorted<'l, L> {
                     if found >= w2 {
                         from = i;
                         break;
+                    }
+                } else if self.stops {
+                    not_ids += 1;
+                    if self.run_stops(not_ids) {
+                        self.work.pass(not_ids);
+                        self.cut_at = Some(start - size + i);
+                        return;
                     }
                 }
             }
@@ -1088,6 +1121,7 @@ pub struct Plan {
     w2: usize,
 }
 
+#[cfg(test)]
 pub fn plan(list: &impl IdList, q: &Query, window: usize) -> Result<Plan> {
     plan_in(list, q, &Work::new(window, 0))
 }
@@ -1194,13 +1228,22 @@ fn widen_room(work: &Work) -> Cell<u64> {
     Cell::new(if work.limit == 0 { u64::MAX } else { work.limit.max(NOT_IDS_FIRST).saturating_sub(work.passed()) })
 }
 
+/// How the error of a read stopped in a run of entries that are not ids begins.
+pub const RUN_ERROR: &str = "ERR scan limit reached in a run of entries that are not record ids";
+
+/// The error of a read stopped at index `at`, in a run of entries that are not ids, with no id
+/// to go on from.
+fn run_error(at: usize) -> Error {
+    Error::Message(format!(
+        "{RUN_ERROR}, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+    ))
+}
+
 /// Passes an entry that is not an id, at index `at`, while widening a bound: past the room
 /// left, the read fails there, having no id to go on from.
 fn widened_past(room: &Cell<u64>, at: usize) -> Result<()> {
     if room.get() == 0 {
-        return Err(Error::Message(format!(
-            "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
-        )));
+        return Err(run_error(at));
     }
     room.set(room.get() - 1);
     Ok(())
@@ -1400,10 +1443,7 @@ impl<'l, L: IdList> Candidates<'l, L> {
     pub fn outcome(&self, last: Option<i64>) -> Result<Outcome> {
         let Some(k) = self.sorted.cut_at else { return Ok(Outcome { end: End::Done, last }) };
         if last.is_none() {
-            let at = self.sorted.index(k);
-            return Err(Error::Message(format!(
-                "ERR scan limit reached in a run of entries that are not record ids, at index {at} of the flow; read past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
-            )));
+            return Err(run_error(self.sorted.index(k)));
         }
         Ok(Outcome { end: End::Cut, last })
     }
@@ -1651,6 +1691,11 @@ pub fn each_match<L: IdList>(
     } else {
         vec![stream(driver.unwrap_or(src.base), asc, hint, work)]
     };
+    // The flows scanned stop in a long run of entries that are not ids, as a read of one flow
+    // does; the flows an id is looked up in read on (an answer there must be whole).
+    for h in heads.iter_mut() {
+        h.stops = true;
+    }
     if let Some(s) = start {
         // Finding the start costs O(log N + w) per flow whatever the limit: not counted.
         let before = work.passed();
@@ -1669,6 +1714,9 @@ pub fn each_match<L: IdList>(
             order.push((key(id), i));
         }
     }
+    if let Some(e) = heads.iter().find_map(Sorted::run_error) {
+        return Err(e); // no id to go on from
+    }
     let mut last = None;
     // The next id of the driver: with a union, the first of the heads, taken from each.
     while let Some(&(top, _)) = order.peek() {
@@ -1678,6 +1726,8 @@ pub fn each_match<L: IdList>(
         }
         // An id in several OR flows is read in each: every read past the first is passed over.
         let mut taken = 0u64;
+        // A flow scanned stopped in a run after this id: the read ends with it.
+        let mut cut = false;
         while let Some(&(k, i)) = order.peek() {
             if k != top {
                 break;
@@ -1688,6 +1738,7 @@ pub fn each_match<L: IdList>(
             if let Some(next) = heads[i].peek() {
                 order.push((key(next), i));
             }
+            cut |= heads[i].cut_at.is_some();
         }
         work.pass(taken.saturating_sub(1));
         last = Some(id);
@@ -1712,7 +1763,7 @@ pub fn each_match<L: IdList>(
         if hit && !f(id) {
             return Ok(Outcome { end: End::Full, last });
         }
-        if work.exhausted() {
+        if cut || work.exhausted() {
             return Ok(Outcome { end: End::Cut, last });
         }
     }
@@ -1991,6 +2042,31 @@ mod tests {
         assert_eq!(w(&["OR", "1", "a", "OR", "1", "b"]), Err(Error::RepeatedOption("OR")));
     }
 
+    /// Nanoseconds, as other systems write them, in either form: rounded down to the
+    /// microsecond alike; SINCE starts at the next microsecond when the time is finer.
+    #[test]
+    fn times_finer_than_a_microsecond_round_down_in_both_forms() {
+        for (unix, rfc) in [
+            (&b"1700000000.0000019"[..], &b"2023-11-14T22:13:20.0000019Z"[..]),
+            (b"1700000000.123456789", b"2023-11-14T22:13:20.123456789Z"),
+            (b"1700000000.1234560", b"2023-11-14T22:13:20.1234560Z"),
+        ] {
+            assert_eq!(parse_time(unix).unwrap(), parse_time(rfc).unwrap(), "{unix:?}");
+            assert_eq!(parse_time_finer(unix).unwrap(), parse_time_finer(rfc).unwrap(), "{unix:?}");
+        }
+        assert_eq!(parse_time_finer(b"1700000000.0000019").unwrap(), (1_700_000_000_000_001, true));
+        assert_eq!(parse_time_finer(b"1700000000.1234560").unwrap(), (1_700_000_000_123_456, false));
+        assert_eq!(parse_time(b"-1.0000015").unwrap(), -1_000_002);
+        let w = |words: &[&str]| parse_options(&words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>(), Allowed::GET);
+        let q = w(&["SINCE", "1700000000.0000019", "UNTIL", "1700000000.0000019"]);
+        assert_eq!(q.map(|q| (q.since, q.until)), Err(Error::InvertedRange("SINCE must not be after UNTIL")));
+        let q = w(&["SINCE", "1700000000.0000010", "UNTIL", "2023-11-14T22:13:20.0000019Z"]).unwrap();
+        assert_eq!((q.since, q.until), (Some(1_700_000_000_000_001), Some(1_700_000_000_000_001)));
+        // A record at ...001 is not at or after ...0019, and is at or before it.
+        let q = w(&["SINCE", "1700000000.0000009"]).unwrap();
+        assert!(q.admits(1, Some(1_700_000_000_000_001)) && !q.admits(1, Some(1_700_000_000_000_000)));
+    }
+
     #[test]
     fn times_parse_as_seconds_or_rfc3339() {
         assert_eq!(parse_time(b"1700000000").unwrap(), 1_700_000_000_000_000);
@@ -1999,8 +2075,7 @@ mod tests {
         assert_eq!(parse_time(b"-1.5").unwrap(), -1_500_000);
         assert_eq!(parse_time(b"2023-11-14T22:13:20.25Z").unwrap(), 1_700_000_000_250_000);
         assert_eq!(parse_time(b"2023-11-14T23:13:20+01:00").unwrap(), 1_700_000_000_000_000);
-        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"1.0000001", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"]
-        {
+        for bad in [&b""[..], b"yesterday", b"1.", b".5", b"2023-11-14T22:13:20", b"1e9", b"\xff", b"+1"] {
             let e = parse_time(bad).unwrap_err();
             assert!(e.to_string().starts_with("ERR invalid time"), "{e}");
         }

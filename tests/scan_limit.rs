@@ -477,3 +477,85 @@ fn reads_with_1024_tags_stop_at_the_scan_limit_and_continue_exactly() {
         }
     }
 }
+
+/// LRANGE calls since the last call (the flows' runs of entries are read with LRANGE, at most
+/// 1,024 entries each): how much of a flow a command read, without timing it.
+fn lranges(con: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+    let n = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_lrange:calls="))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap());
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(con).unwrap();
+    n
+}
+
+/// A run of 300,000 entries that are not ids between ids 1000 and 1001: a page read, a filtered
+/// read and a TLOG.DEL whose search for a bound lands beside it read about the scan limit's
+/// worth of it, not all of it, and stop with the error that names where it is (TLOG.DEL
+/// deleting nothing); with no scan limit, the answers are whole.
+#[test]
+fn reads_and_deletes_beside_a_long_run_of_entries_that_are_not_ids_are_bounded() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let mut pipe = redis::pipe();
+    for id in 1..=1000 {
+        pipe.cmd("TLOG.LOG").arg("j").arg(format!("m{id}")).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let junk = vec!["x"; 10_000];
+    for _ in 0..30 {
+        let _: i64 = con.lpush("j:flow:__all__", &junk).unwrap();
+    }
+    let mut pipe = redis::pipe();
+    for id in 1001..=2000 {
+        pipe.cmd("TLOG.LOG").arg("j").arg(format!("m{id}")).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let len: i64 = con.llen("j:flow:__all__").unwrap();
+    assert_eq!(len, 302_000);
+    lranges(&mut con);
+    // The run is 293 LRANGEs of 1,024 entries: a bounded call reads a few.
+    let bound = 12;
+    for (words, whole) in [
+        (&["TLOG.GET", "j", "__all__", "BEFORE", "995", "ASC", "LIMIT", "2", "RAW"][..], vec![1, 2]),
+        (&["TLOG.GET", "j", "__all__", "BEFORE", "994", "LIMIT", "2", "SCANLIMIT", "10", "RAW"], vec![993, 992]),
+        (&["TLOG.GET", "j", "__all__", "BEFORE", "994", "LIMIT", "2", "NOT", "1", "zz"], vec![993, 992]),
+        (&["TLOG.GET", "j", "__all__", "BEFORE", "994", "ASC", "LIMIT", "2", "NOT", "1", "zz"], vec![1, 2]),
+    ] {
+        let id_of = |r: &Value| serde_json::from_str::<serde_json::Value>(&text(r)).unwrap()["id"].as_i64().unwrap();
+        let ids_of = |v: &Value| if words.contains(&"RAW") { array(v).iter().map(id_of).collect() } else { ids(v) };
+        // The whole answer, if the call got to it without reading the run; else the error.
+        match cmd(&mut con, words) {
+            Ok(v) => assert_eq!(ids_of(&v), whole, "{words:?}"),
+            Err(e) => assert!(
+                e.to_string().contains("scan limit reached in a run of entries that are not record ids, at index "),
+                "{words:?}: {e}"
+            ),
+        }
+        let n = lranges(&mut con);
+        assert!(n <= bound, "{words:?}: {n} LRANGE calls");
+        let mut unlimited = words.to_vec();
+        if let Some(i) = unlimited.iter().position(|w| *w == "SCANLIMIT") {
+            unlimited.drain(i..i + 2);
+        }
+        unlimited.extend(["SCANLIMIT", "0"]);
+        let got = cmd(&mut con, &unlimited).unwrap();
+        assert_eq!(ids_of(&got), whole, "{words:?}");
+        lranges(&mut con);
+    }
+    // TLOG.DEL checks every flow before its first write: refused, nothing deleted.
+    let e = err_of(cmd(&mut con, &["TLOG.DEL", "j", "993"]));
+    assert!(e.starts_with("ERR scan limit reached in a run of entries that are not record ids, at index "), "{e}");
+    assert!(e.contains("j:flow:__all__") && e.contains("nothing was deleted"), "{e}");
+    let n = lranges(&mut con);
+    assert!(n <= bound, "DEL: {n} LRANGE calls");
+    let exists: bool = con.exists("j:msg:993").unwrap();
+    assert!(exists);
+    assert_eq!(con.llen::<_, i64>("j:flow:__all__").unwrap(), 302_000);
+    // Ids on the near side of the run are deleted as before; with no scan limit, any.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "j", "1999"]).unwrap()), 1);
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tlog.read-scan-limit").arg("0").query(&mut con).unwrap();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.DEL", "j", "993"]).unwrap()), 1);
+    assert_eq!(con.llen::<_, i64>("j:flow:__all__").unwrap(), 301_998);
+}

@@ -129,6 +129,36 @@ fn bad_ts_and_attrs_are_refused_and_change_nothing() {
     assert_eq!(int(&id), 2);
 }
 
+/// A TS is checked against the newest record that has a time, past newer entries without one
+/// (another client's record without `ts`, an entry that is not an id); where the newest 128
+/// entries hold none, TS is refused rather than accepted unchecked.
+#[test]
+fn ts_is_checked_against_the_newest_record_that_has_a_time() {
+    let s = Server::start();
+    let mut con = s.conn();
+    assert_eq!(int(&cmd(&mut con, &["TLOG.ADD", "g", "TS", "1700000060", "MESSAGE", "m1"]).unwrap()), 1);
+    // Another client's record without a time, and an entry that is not an id, at the head.
+    cmd(&mut con, &["SET", "g:msg:2", r#"{"id":2,"message":"m"}"#]).unwrap();
+    cmd(&mut con, &["LPUSH", "g:flow:__all__", "2", "x"]).unwrap();
+    let add = |ts: &'static str| -> Vec<&'static str> { vec!["TLOG.ADD", "g", "TS", ts, "MESSAGE", "x"] };
+    refused(
+        &s,
+        &add("1700000000"),
+        "ERR TS is before the newest record's time 2023-11-14T22:14:20.000000+00:00: times never decrease within a prefix",
+    );
+    assert_eq!(int(&cmd(&mut con, &add("1700000060")).unwrap()), 3);
+    // 128 entries without a time at the head: the newest time is not looked for further.
+    let junk = vec!["x"; 128];
+    let _: i64 = redis::Commands::lpush(&mut con, "g:flow:__all__", &junk).unwrap();
+    refused(
+        &s,
+        &add("1700000070"),
+        "ERR TS cannot be checked: none of the newest 128 entries of __all__ is a record with a time, so TS could be before the newest record's; add without TS, or remove those entries",
+    );
+    // Without TS, the clock's time, as before.
+    assert_eq!(int(&cmd(&mut con, &["TLOG.LOG", "g", "m4"]).unwrap()), 4);
+}
+
 #[test]
 fn a_replica_and_an_aof_replay_end_identical_with_ts_and_attrs() {
     let master = Server::start_with(true, &["--appendonly", "yes", "--appendfsync", "always"]);

@@ -93,7 +93,12 @@ pub fn parse<'a>(args: &'a [&'a [u8]]) -> Result<Request<'a>> {
             }
             let (v, tail) = rest.split_first().ok_or(Error::Syntax)?;
             rest = tail;
-            ts = Some(parse_time(v)?);
+            // Record times are not negative: other readers print them as dates from 1970 on.
+            let t = parse_time(v)?;
+            if t < 0 {
+                return Err(Error::TsBefore1970);
+            }
+            ts = Some(t);
         } else if opt.eq_ignore_ascii_case(b"ATTRS") {
             if attrs.is_some() {
                 return Err(Error::RepeatedOption("ATTRS"));
@@ -229,7 +234,8 @@ mod tests {
             (&[b"p", b"TTL", b"1", b"TTL", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TTL")),
             (&[b"p", b"TTL"], Error::Syntax),
             (&[b"p", b"TS", b"yesterday", b"MESSAGE", b"m"], Error::BadTime("yesterday".into())),
-            (&[b"p", b"TS", b"1.1234567", b"MESSAGE", b"m"], Error::BadTime("1.1234567".into())),
+            (&[b"p", b"TS", b"-1", b"MESSAGE", b"m"], Error::TsBefore1970),
+            (&[b"p", b"TS", b"1969-12-31T23:59:59.999999Z", b"MESSAGE", b"m"], Error::TsBefore1970),
             (&[b"p", b"TS", b"2023-11-14T22:13:20", b"MESSAGE", b"m"], Error::BadTime("2023-11-14T22:13:20".into())),
             (&[b"p", b"TS", b"1", b"TS", b"1", b"MESSAGE", b"m"], Error::RepeatedOption("TS")),
             (&[b"p", b"TS"], Error::Syntax),

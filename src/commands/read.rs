@@ -80,7 +80,7 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
     if limit == 0 {
         return Ok(Some((Vec::new(), Outcome::DONE)));
     }
-    let plan = query::plan(&flow, q, work.window)?;
+    let plan = query::plan_in(&flow, q, work)?;
     let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
     let mut batches = Vec::new();
     let mut found = 0;

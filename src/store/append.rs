@@ -101,7 +101,9 @@ impl Plan {
             return Err(Error::TsTooOld(name));
         }
         let plan = Plan::new(id, Some(ts), ts, ttl_secs, cluster);
-        if plan.expire_at_ms.is_some_and(|at| at <= now.div_euclid(1000)) {
+        // PEXPIREAT runs on the server's clock a moment after this one was read: a record that
+        // would expire within this millisecond or the next is refused, not deleted at once.
+        if plan.expire_at_ms.is_some_and(|at| at <= now.div_euclid(1000).saturating_add(1)) {
             return Err(Error::TsExpired);
         }
         Ok(plan)
@@ -208,6 +210,12 @@ fn check<'a>(ctx: Ctx, rec: &NewRecord<'a>) -> Result<Checked<'a>> {
             None => (newest_ts(ctx, &keys, newest)?, true),
         },
         None => (None, true),
+    };
+    // A given time is checked against the newest record that has one: the head's may be gone
+    // (its key expired or deleted) or have none (another client's record).
+    let floor = match (floor, rec.ts) {
+        (None, Some(_)) => newest_time(ctx, &keys, &flows[0])?,
+        _ => floor,
     };
     let plan = match rec.ts {
         None => Plan::new(id, floor, now, rec.ttl_secs, cluster),
@@ -414,6 +422,27 @@ fn publish_channels(ctx: Ctx, keys: &Keys<'_>, tags: &[&str], acl: &Acl) -> Resu
 
 /// The timestamp of record `id`, if it exists and has one. An internal read: nothing of the
 /// record is returned, and it only ever holds a new timestamp back.
+/// How many entries from the head of `__all__` a write with TS looks through for the newest
+/// record that has a time.
+const TS_FLOOR_PROBES: usize = 128;
+
+/// The time of the newest record of `all` (the prefix's `__all__`) that has one, from the
+/// first [`TS_FLOOR_PROBES`] entries: `None` if the flow ends before any; an error if it goes
+/// on past them, the time a given TS must not precede being unknown.
+fn newest_time(ctx: Ctx, keys: &Keys<'_>, all: &Key) -> Result<Option<i64>> {
+    let n = all.len();
+    for i in 0..n.min(TS_FLOOR_PROBES) {
+        let Some(id) = all.list_get(ctx, i).and_then(|s| keys::parse_id(s.as_bytes())) else { continue };
+        if let Some(ts) = newest_ts(ctx, keys, id)? {
+            return Ok(Some(ts));
+        }
+    }
+    if n > TS_FLOOR_PROBES {
+        return Err(Error::TsUnchecked(TS_FLOOR_PROBES));
+    }
+    Ok(None)
+}
+
 fn newest_ts(ctx: Ctx, keys: &Keys<'_>, id: i64) -> Result<Option<i64>> {
     let name = ctx.string(&keys.msg(id))?;
     let k = Key::open_string(ctx, &name, Mode::Read)?;
@@ -473,6 +502,10 @@ mod tests {
         assert_eq!(given(now - 5, Some(broken), None, None).map(|p| p.ts), Ok(now - 5));
         // The TTL counts from the given time: refused if it has run out.
         assert_eq!(given(now - 60_000_000, None, Some(60), None), Err(Error::TsExpired));
+        // Expiring in the next millisecond: refused too, the server's clock may be there by
+        // the time the expiry is set.
+        assert_eq!(given(now - 59_999_000, None, Some(60), None), Err(Error::TsExpired));
+        assert_eq!(given(now - 59_998_000, None, Some(60), None).map(|p| p.expire_at_ms), Ok(Some(now / 1000 + 2)));
         let p = given(now - 59_000_000, None, Some(60), None).unwrap();
         assert_eq!(p.expire_at_ms, Some((now - 59_000_000) / 1000 + 60_000));
         // Older than a limit on age keeps: refused, naming the limit.

@@ -1,6 +1,6 @@
 //! Deleting records: each record's key and its id in every flow it is in.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ffi::{Access, Ctx, Key, KeyKind, Mode, RString};
 use crate::keys;
 use crate::{record, stats};
@@ -79,10 +79,22 @@ pub fn delete(ctx: Ctx, prefix: &[u8], ids: &[i64]) -> Result<usize> {
 /// else unless another client pushed it further out of place, and LREM would then scan the
 /// whole flow.
 fn lrem_count(flow: &Flow<'_>, id: i64) -> Result<Option<i64>> {
-    use crate::query::{self, Query};
-    let window = crate::config::read_window();
+    use crate::query::{self, Query, Work};
+    let work = Work::new(crate::config::read_window(), crate::config::read_scan_limit());
     let q = Query { after: Some(id - 1), before: id.checked_add(1), ..Query::default() };
-    let range = query::plan(flow, &q, window)?.range;
+    // The search for the id passes runs of entries that are not ids (another client's) up to
+    // the scan limit, as a read does: past that, the whole DEL is refused before any write.
+    let range = match query::plan_in(flow, &q, &work) {
+        Ok(plan) => plan.range,
+        Err(Error::Message(m)) if m.starts_with(query::RUN_ERROR) => {
+            let at = m.split(';').next().unwrap_or_default();
+            return Err(Error::Message(format!(
+                "{at} {}, looking for id {id}; nothing was deleted: raise tlog.read-scan-limit (0: no limit) or remove those entries",
+                String::from_utf8_lossy(flow.name.as_bytes())
+            )));
+        }
+        Err(e) => return Err(e),
+    };
     // One LRANGE for the range where it can be, else entry by entry.
     let found: Vec<usize> = match flow.ids_in(range.clone())? {
         Some(ids) => ids.iter().enumerate().filter(|(_, x)| **x == Some(id)).map(|(k, _)| range.start + k).collect(),
