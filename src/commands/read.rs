@@ -224,7 +224,7 @@ fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(
         }
         return Ok((flow, ids, outcome));
     }
-    let plan = query::plan(&flow, q, work.window)?;
+    let plan = query::plan_in(&flow, q, work)?;
     let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
     let mut last = None;
     while let Some(id) = candidates.next_id() {
@@ -273,7 +273,7 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
         })?;
         return failed.map_or(Ok(outcome), Err);
     }
-    let plan = query::plan(&flow, q, work.window)?;
+    let plan = query::plan_in(&flow, q, work)?;
     let mut candidates = Candidates::new(&flow, q, &plan, FETCH_BATCH, work);
     let mut last = None;
     loop {
