@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn attrs_keep_order_and_types() {
-        let pairs: Vec<_> = ["host=db1", "disk=97", "ok=true", "note=a b"].iter().map(|p| parse_pair(p).unwrap()).collect();
+        let pairs: Vec<_> =
+            ["host=db1", "disk=97", "ok=true", "note=a b"].iter().map(|p| parse_pair(p).unwrap()).collect();
         assert_eq!(attrs_object(&pairs), r#"{"host":"db1","disk":97,"ok":true,"note":"a b"}"#);
         assert_eq!(parse_pair("k=a=b").unwrap(), ("k".into(), "a=b".into()));
         assert!(parse_pair("=x").is_err());
@@ -194,7 +195,10 @@ mod tests {
         };
         assert_eq!(
             f.words(),
-            ["AND", "1", "a", "OR", "2", "b", "c", "NOT", "1", "LIMIT", "WHERE", "2", "host", "db1", "level", "error", "MATCH", "disk*"]
+            [
+                "AND", "1", "a", "OR", "2", "b", "c", "NOT", "1", "LIMIT", "WHERE", "2", "host", "db1", "level",
+                "error", "MATCH", "disk*"
+            ]
         );
         assert!(Filters::default().is_empty());
         assert_eq!(
@@ -202,6 +206,9 @@ mod tests {
             ["TLOG.COUNT", "app", "__all__", "SINCE", "1", "UNTIL", "2", "BUCKET", "300"]
         );
         let w = Filters { wheres: vec![("k".into(), "v".into())], ..Default::default() };
-        assert_eq!(bucket_words("p", "t", &w, "1", "2", 60), ["TLOG.COUNT", "p", "t", "WHERE", "1", "k", "v", "SINCE", "1", "UNTIL", "2", "BUCKET", "60"]);
+        assert_eq!(
+            bucket_words("p", "t", &w, "1", "2", 60),
+            ["TLOG.COUNT", "p", "t", "WHERE", "1", "k", "v", "SINCE", "1", "UNTIL", "2", "BUCKET", "60"]
+        );
     }
 }

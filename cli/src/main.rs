@@ -206,12 +206,24 @@ enum Command {
 #[derive(Debug)]
 enum Fail {
     Server(String),
+    /// The connection failed or dropped, or the server is loading: worth a retry when following.
+    Conn(String),
     Usage(String),
 }
 
 impl From<redis::RedisError> for Fail {
     fn from(e: redis::RedisError) -> Fail {
-        Fail::Server(server_message(&e))
+        let retry = e.is_io_error()
+            || e.is_connection_refusal()
+            || e.is_connection_dropped()
+            || e.is_timeout()
+            || e.kind() == redis::ErrorKind::BusyLoadingError
+            || e.kind() == redis::ErrorKind::TryAgain;
+        if retry {
+            Fail::Conn(server_message(&e))
+        } else {
+            Fail::Server(server_message(&e))
+        }
     }
 }
 
@@ -228,12 +240,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Fail::Server(m)) => {
-            let _ = anstream::eprintln!("{}error:{} {m}", style_err().render(), style_err().render_reset());
+        Err(Fail::Server(m) | Fail::Conn(m)) => {
+            anstream::eprintln!("{}error:{} {m}", style_err().render(), style_err().render_reset());
             ExitCode::from(1)
         }
         Err(Fail::Usage(m)) => {
-            let _ = anstream::eprintln!("{}error:{} {m}", style_err().render(), style_err().render_reset());
+            anstream::eprintln!("{}error:{} {m}", style_err().render(), style_err().render_reset());
             ExitCode::from(2)
         }
     }
@@ -298,10 +310,22 @@ fn cursor_page(v: &Value) -> Result<(i64, Vec<Record>), Fail> {
         Value::Array(a) if a.len() == 2 => {
             let cursor = int_of(&a[0])?;
             let Value::Array(items) = &a[1] else { return Err(unexpected(v)) };
-            let recs = items.iter().map(|i| text_of(i).map(|t| Record::parse(&t)).ok_or_else(|| unexpected(i))).collect::<Result<_, _>>()?;
+            let recs = items
+                .iter()
+                .map(|i| text_of(i).map(|t| Record::parse(&t)).ok_or_else(|| unexpected(i)))
+                .collect::<Result<_, _>>()?;
             Ok((cursor, recs))
         }
         _ => Err(unexpected(v)),
+    }
+}
+
+/// A reader that went away (`tlog get | head`) ends the command, as for other Unix tools.
+fn closed_pipe(r: std::io::Result<()>) {
+    if let Err(e) = r {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
     }
 }
 
@@ -320,13 +344,14 @@ impl Printer {
             return;
         }
         for r in recs {
-            let _ = match self.output {
+            let written = match self.output {
                 Output::Raw => writeln!(out, "{}", r.raw),
                 Output::Jsonl => writeln!(out, "{}", r.jsonl()),
                 _ => writeln!(out, "{}", self.human(r)),
             };
+            closed_pipe(written);
         }
-        let _ = out.flush();
+        closed_pipe(out.flush());
     }
 
     fn human(&self, r: &Record) -> String {
@@ -451,7 +476,9 @@ fn run(cli: &Cli) -> Result<(), Fail> {
             }
             Ok(())
         }
-        Command::Tail { prefix, tag, filters, follow, from, lines } => tail(cli, &printer, prefix, tag, &filters.filters(), *follow, from.as_deref(), *lines),
+        Command::Tail { prefix, tag, filters, follow, from, lines } => {
+            tail(cli, &printer, prefix, tag, &filters.filters(), *follow, from.as_deref(), *lines)
+        }
         Command::Count { prefix, tag, filters, time, bucket } => {
             let (since, until) = time.resolve()?;
             let mut con = connect(cli)?;
@@ -463,24 +490,52 @@ fn run(cli: &Cli) -> Result<(), Fail> {
                     return Err(Fail::Usage("--bucket needs at least 1s".into()));
                 }
                 let now = Utc::now();
-                let until = until.unwrap_or_else(|| format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros()));
+                let until =
+                    until.unwrap_or_else(|| format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros()));
                 let since = match since {
                     Some(s) => s,
                     None => args::parse_time(&format!("{}s", secs * 30), now).map_err(Fail::Usage)?,
                 };
-                let reply = query(&mut con, &args::bucket_words(prefix, tag, &f, &since, &until, secs))?;
-                histogram(&printer, &buckets(&reply)?, secs);
+                // With WITHCURSOR, a histogram the scan limit cut short goes on with BEFORE the
+                // cursor; the counts of each call are added bucket by bucket.
+                let mut sums: Vec<(i64, i64)> = Vec::new();
+                let mut before: Option<i64> = None;
+                loop {
+                    let mut w = args::bucket_words(prefix, tag, &f, &since, &until, secs);
+                    if let Some(b) = before {
+                        w.extend(words(&["BEFORE", &b.to_string()]));
+                    }
+                    w.push("WITHCURSOR".into());
+                    let reply = query(&mut con, &w)?;
+                    let Value::Array(a) = &reply else { return Err(unexpected(&reply)) };
+                    let [cursor, page] = &a[..] else { return Err(unexpected(&reply)) };
+                    for (start, count) in buckets(page)? {
+                        match sums.iter_mut().find(|b| b.0 == start) {
+                            Some(b) => b.1 += count,
+                            None => sums.push((start, count)),
+                        }
+                    }
+                    match int_of(cursor)? {
+                        0 => break,
+                        c => before = Some(c),
+                    }
+                }
+                sums.sort();
+                histogram(&printer, &sums, secs);
                 return Ok(());
             }
             let mut total = 0i64;
             let mut before: Option<i64> = None;
             loop {
-                let mut w = read_words("TLOG.COUNT", prefix, &Some(tag.to_string()), &f, since.as_deref(), until.as_deref());
+                let mut w =
+                    read_words("TLOG.COUNT", prefix, &Some(tag.to_string()), &f, since.as_deref(), until.as_deref());
                 if let Some(b) = before {
                     w.extend(words(&["BEFORE", &b.to_string()]));
                 }
                 w.push("WITHCURSOR".into());
-                let Value::Array(a) = query(&mut con, &w)? else { return Err(Fail::Server("unexpected reply to TLOG.COUNT".into())) };
+                let Value::Array(a) = query(&mut con, &w)? else {
+                    return Err(Fail::Server("unexpected reply to TLOG.COUNT".into()));
+                };
                 if a.len() != 2 {
                     return Err(Fail::Server("unexpected reply to TLOG.COUNT".into()));
                 }
@@ -508,7 +563,9 @@ fn run(cli: &Cli) -> Result<(), Fail> {
                 }
                 let v = query(&mut con, &w)?;
                 let Value::Array(a) = &v else { return Err(unexpected(&v)) };
-                let (Some(c), Some(Value::Array(items))) = (a.first().and_then(text_of), a.get(1)) else { return Err(unexpected(&v)) };
+                let (Some(c), Some(Value::Array(items))) = (a.first().and_then(text_of), a.get(1)) else {
+                    return Err(unexpected(&v));
+                };
                 for item in items {
                     let fields = map_fields(item);
                     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -534,7 +591,10 @@ fn run(cli: &Cli) -> Result<(), Fail> {
                         ts.map_or("null".into(), |t| serde_json::Value::String(t).to_string())
                     ),
                     _ => {
-                        let t = ts.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+                        let t = ts
+                            .as_deref()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.with_timezone(&Utc));
                         let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
                         println!("{yellow}{name}{yellow:#}\t{count}\t{}", human_time(t, cli.utc));
                     }
@@ -570,7 +630,14 @@ fn run(cli: &Cli) -> Result<(), Fail> {
 }
 
 /// The words of a read up to its paging options: `CMD prefix tag [filters] [SINCE] [UNTIL]`.
-fn read_words(cmd: &str, prefix: &str, tag: &Option<String>, f: &Filters, since: Option<&str>, until: Option<&str>) -> Vec<String> {
+fn read_words(
+    cmd: &str,
+    prefix: &str,
+    tag: &Option<String>,
+    f: &Filters,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Vec<String> {
     let mut w = words(&[cmd, prefix, tag.as_deref().unwrap_or("__all__")]);
     w.extend(f.words());
     w.extend(args::time_words(since, until));
@@ -581,7 +648,9 @@ fn read_words(cmd: &str, prefix: &str, tag: &Option<String>, f: &Filters, since:
 fn map_fields(v: &Value) -> Vec<(String, Value)> {
     match v {
         Value::Map(m) => m.iter().filter_map(|(k, v)| text_of(k).map(|k| (k, v.clone()))).collect(),
-        Value::Array(a) => a.chunks(2).filter(|c| c.len() == 2).filter_map(|c| text_of(&c[0]).map(|k| (k, c[1].clone()))).collect(),
+        Value::Array(a) => {
+            a.chunks(2).filter(|c| c.len() == 2).filter_map(|c| text_of(&c[0]).map(|k| (k, c[1].clone()))).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -619,24 +688,28 @@ fn histogram(printer: &Printer, buckets: &[(i64, i64)], secs: u64) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn tail(cli: &Cli, printer: &Printer, prefix: &str, tag: &Option<String>, f: &Filters, follow: bool, from: Option<&str>, lines: u64) -> Result<(), Fail> {
+fn tail(
+    cli: &Cli,
+    printer: &Printer,
+    prefix: &str,
+    tag: &Option<String>,
+    f: &Filters,
+    follow: bool,
+    from: Option<&str>,
+    lines: u64,
+) -> Result<(), Fail> {
     let tag = tag.clone().unwrap_or_else(|| "__all__".into());
     let mut con = connect(cli)?;
     // Where the live part goes on from: the last id looked at.
     let mut last: i64 = match from {
-        Some("$") => {
-            let w = tail_words(prefix, &tag, f, "$", None);
-            match query(&mut con, &w)? {
-                Value::Array(a) if a.len() == 2 => int_of(&a[0])?,
-                v => return Err(unexpected(&v)),
-            }
+        Some("$") => newest_id(&mut con, prefix, &tag, f)?,
+        Some(id) => {
+            id.parse::<i64>().map_err(|_| Fail::Usage(format!("--from needs a record id, 0 or $, not '{id}'")))?
         }
-        Some(id) => id.parse::<i64>().map_err(|_| Fail::Usage(format!("--from needs a record id, 0 or $, not '{id}'")))?,
         None => {
             // The newest `lines` records, read newest first, printed oldest first.
             let mut got: Vec<Record> = Vec::new();
             let mut cursor: Option<i64> = None;
-            let mut complete = false;
             while (got.len() as u64) < lines {
                 let mut w = read_words("TLOG.GET", prefix, &Some(tag.clone()), f, None, None);
                 w.extend(words(&["LIMIT", &(lines - got.len() as u64).min(PAGE as u64).to_string()]));
@@ -647,7 +720,6 @@ fn tail(cli: &Cli, printer: &Printer, prefix: &str, tag: &Option<String>, f: &Fi
                 let (next, recs) = cursor_page(&query(&mut con, &w)?)?;
                 got.extend(recs);
                 if next == 0 {
-                    complete = true;
                     break;
                 }
                 cursor = Some(next);
@@ -656,18 +728,9 @@ fn tail(cli: &Cli, printer: &Printer, prefix: &str, tag: &Option<String>, f: &Fi
             printer.print(&got);
             match got.last().and_then(|r| r.id) {
                 Some(id) => id,
+                // -n 0: only what comes next.
+                None if lines == 0 => newest_id(&mut con, prefix, &tag, f)?,
                 // Nothing matched in the whole flow: follow from the start.
-                None if complete || lines == 0 => {
-                    if lines == 0 {
-                        let w = tail_words(prefix, &tag, f, "$", None);
-                        match query(&mut con, &w)? {
-                            Value::Array(a) if a.len() == 2 => int_of(&a[0])?,
-                            v => return Err(unexpected(&v)),
-                        }
-                    } else {
-                        0
-                    }
-                }
                 None => 0,
             }
         }
@@ -707,11 +770,16 @@ fn tail(cli: &Cli, printer: &Printer, prefix: &str, tag: &Option<String>, f: &Fi
     }
 }
 
-fn is_connection_error(e: &Fail) -> bool {
-    match e {
-        Fail::Server(m) => !m.starts_with(|c: char| c.is_ascii_uppercase()) || m.starts_with("LOADING") || m.starts_with("An error"),
-        Fail::Usage(_) => false,
+/// The id `$` stands for now, so that a reconnect goes on from it rather than from a later `$`.
+fn newest_id(con: &mut Conn, prefix: &str, tag: &str, f: &Filters) -> Result<i64, Fail> {
+    match query(con, &tail_words(prefix, tag, f, "$", None))? {
+        Value::Array(a) if a.len() == 2 => int_of(&a[0]),
+        v => Err(unexpected(&v)),
     }
+}
+
+fn is_connection_error(e: &Fail) -> bool {
+    matches!(e, Fail::Conn(_))
 }
 
 fn tail_words(prefix: &str, tag: &str, f: &Filters, from: &str, block: Option<u64>) -> Vec<String> {
@@ -728,11 +796,19 @@ fn tail_words(prefix: &str, tag: &str, f: &Filters, from: &str, block: Option<u6
 fn progress(total: Option<u64>, what: &str) -> ProgressBar {
     let pb = match total {
         Some(t) => ProgressBar::new(t).with_style(
-            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         ),
-        None => ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg} {pos} ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_spinner())),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg} {pos} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
     };
-    pb.set_draw_target(if std::io::stderr().is_terminal() { indicatif::ProgressDrawTarget::stderr() } else { indicatif::ProgressDrawTarget::hidden() });
+    pb.set_draw_target(if std::io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    });
     pb.set_message(what.to_string());
     pb
 }
@@ -831,7 +907,11 @@ fn import(cli: &Cli, prefix: &str, batch: usize) -> Result<(), Fail> {
         for ((line, _), r) in pending.iter().zip(&replies) {
             if let Value::ServerError(e) = r {
                 let e = redis::RedisError::from(e.clone());
-                return Err(Fail::Server(format!("line {line}: {} ({} records imported before it)", server_message(&e), *n)));
+                return Err(Fail::Server(format!(
+                    "line {line}: {} ({} records imported before it)",
+                    server_message(&e),
+                    *n
+                )));
             }
             *n += 1;
         }
@@ -865,8 +945,15 @@ mod tests {
     fn import_words_keep_time_attrs_format_and_tags() {
         let w = import_words("p", r#"{"id":2,"ts":1700000060.000000,"message":{"disk":100},"tags":["disk"]}"#).unwrap();
         assert_eq!(w, ["TLOG.ADD", "p", "TS", "1700000060.000000", "JSON", "MESSAGE", r#"{"disk":100}"#, "disk"]);
-        let w = import_words("p", r#"{"id":1,"ts":"2023-11-14T22:13:20Z","message":"MESSAGE","tags":["a","b"],"attrs":{"host":"db1"}}"#).unwrap();
-        assert_eq!(w, ["TLOG.ADD", "p", "TS", "1700000000.000000", "ATTRS", r#"{"host":"db1"}"#, "MESSAGE", "MESSAGE", "a", "b"]);
+        let w = import_words(
+            "p",
+            r#"{"id":1,"ts":"2023-11-14T22:13:20Z","message":"MESSAGE","tags":["a","b"],"attrs":{"host":"db1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            ["TLOG.ADD", "p", "TS", "1700000000.000000", "ATTRS", r#"{"host":"db1"}"#, "MESSAGE", "MESSAGE", "a", "b"]
+        );
         let w = import_words("p", r#"{"message":"no time"}"#).unwrap();
         assert_eq!(w, ["TLOG.ADD", "p", "MESSAGE", "no time"]);
         assert!(import_words("p", "plain text").is_err());

@@ -130,7 +130,9 @@ mod tests {
 
     #[test]
     fn parses_what_tlog_and_other_clients_store() {
-        let r = Record::parse(r#"{"id":4,"ts":1795429507.902114,"message":{"user":"foo","n":2.50},"tags":["foo","__all__",""],"attrs":{"z":1,"a":2}}"#);
+        let r = Record::parse(
+            r#"{"id":4,"ts":1795429507.902114,"message":{"user":"foo","n":2.50},"tags":["foo","__all__",""],"attrs":{"z":1,"a":2}}"#,
+        );
         assert_eq!(r.id, Some(4));
         assert_eq!(r.ts, Some((1795429507, 902114)));
         assert_eq!(r.message, Some(Message::Json(r#"{"user":"foo","n":2.50}"#.into())));
@@ -143,7 +145,10 @@ mod tests {
         let s = Record::parse(r#"{"id":1,"ts":"2026-11-23T11:25:00.5+01:00","message":"42","tags":["a"]}"#);
         assert_eq!(s.ts, Some((1795429500, 500000)));
         assert_eq!(s.message, Some(Message::Text("42".into())));
-        assert_eq!(s.jsonl(), r#"{"id":1,"ts":"2026-11-23T10:25:00.500000Z","message":"42","tags":["a"],"attrs":null}"#);
+        assert_eq!(
+            s.jsonl(),
+            r#"{"id":1,"ts":"2026-11-23T10:25:00.500000Z","message":"42","tags":["a"],"attrs":null}"#
+        );
         let junk = Record::parse("not json");
         assert_eq!(junk.message, Some(Message::Text("not json".into())));
         assert_eq!(junk.jsonl(), r#"{"id":null,"ts":null,"message":"not json","tags":[],"attrs":null}"#);
