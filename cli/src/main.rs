@@ -681,7 +681,11 @@ fn histogram(printer: &Printer, buckets: &[(i64, i64)], secs: u64) {
     for (start, count) in buckets {
         let t = Utc.timestamp_opt(*start, 0).single();
         let n = ((*count as u128 * bar_w as u128).div_ceil(max as u128)) as usize;
-        println!("{}  {count:>cw$}  {bar}{}{bar:#}", human_time(t, printer.utc), "█".repeat(n));
+        let line = format!("{}  {count:>cw$}", human_time(t, printer.utc));
+        match n {
+            0 => println!("{line}"),
+            n => println!("{line}  {bar}{}{bar:#}", "█".repeat(n)),
+        }
     }
     let total: i64 = buckets.iter().map(|b| b.1).sum();
     println!("{} records in {} buckets of {}s", total, buckets.len(), secs);

@@ -78,16 +78,17 @@ fn count_bucket_gives_the_servers_buckets_as_a_histogram() {
         })
         .collect();
     assert_eq!(got, want);
-    assert_eq!(got, [(1699999800, 3), (1700000100, 1)]);
+    assert_eq!(got, [(1699999800, 3), (1700000100, 0), (1700000400, 1)]);
     // The chart: one line a bucket, the fullest bar the widest, then the total.
     let chart =
         ok(&tlog(&s, &["count", "shop", "--since", "1700000000", "--until", "1700000599", "--bucket", "5m", "--utc"]));
     let lines: Vec<&str> = chart.lines().collect();
-    assert_eq!(lines.len(), 3, "{chart}");
+    assert_eq!(lines.len(), 4, "{chart}");
     assert!(lines[0].starts_with("2023-11-14 22:10:00.000Z  3  █"), "{chart}");
-    assert!(lines[1].starts_with("2023-11-14 22:15:00.000Z  1  █"), "{chart}");
-    assert!(lines[0].matches('█').count() > lines[1].matches('█').count());
-    assert_eq!(lines[2], "4 records in 2 buckets of 300s");
+    assert_eq!(lines[1], "2023-11-14 22:15:00.000Z  0");
+    assert!(lines[2].starts_with("2023-11-14 22:20:00.000Z  1  █"), "{chart}");
+    assert!(lines[0].matches('█').count() > lines[2].matches('█').count());
+    assert_eq!(lines[3], "4 records in 3 buckets of 300s");
     // Filters and the bucket together.
     let out = ok(&tlog(
         &s,
@@ -108,6 +109,6 @@ fn count_bucket_gives_the_servers_buckets_as_a_histogram() {
     ));
     assert_eq!(
         out,
-        "{\"start\":1699999800,\"seconds\":300,\"count\":2}\n{\"start\":1700000100,\"seconds\":300,\"count\":1}\n"
+        "{\"start\":1699999800,\"seconds\":300,\"count\":2}\n{\"start\":1700000100,\"seconds\":300,\"count\":0}\n{\"start\":1700000400,\"seconds\":300,\"count\":1}\n"
     );
 }
