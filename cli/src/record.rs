@@ -84,14 +84,64 @@ impl Record {
     pub fn message_text(&self, pretty: bool) -> String {
         match &self.message {
             Some(Message::Text(t)) => t.clone(),
-            Some(Message::Json(j)) if pretty => serde_json::from_str::<serde_json::Value>(j)
-                .ok()
-                .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                .unwrap_or_else(|| j.clone()),
+            Some(Message::Json(j)) if pretty => indent(j),
             Some(Message::Json(j)) => j.clone(),
             None => String::new(),
         }
     }
+}
+
+/// Compact JSON text indented by two spaces, keys in their stored order and numbers as
+/// spelled (serde_json's pretty printer would sort keys and respell numbers going through a
+/// `Value`).
+pub fn indent(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    let mut chars = json.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                if matches!(chars.peek(), Some('}') | Some(']')) {
+                    if let Some(close) = chars.next() {
+                        out.push(close);
+                    }
+                } else {
+                    depth += 1;
+                    out.push('\n');
+                    out.push_str(&"  ".repeat(depth));
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                out.push('\n');
+                out.push_str(&"  ".repeat(depth));
+                out.push(c);
+            }
+            ',' => {
+                out.push_str(",\n");
+                out.push_str(&"  ".repeat(depth));
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A stored `ts`: unix seconds (a JSON number, read from its text so no digit is lost) or an
@@ -156,6 +206,15 @@ mod tests {
         assert_eq!(twice.message, Some(Message::Text("b".into())));
         assert_eq!(twice.ts, Some((1, 500000)));
         assert_eq!(twice.attrs, None);
+    }
+
+    #[test]
+    fn indent_keeps_key_order_numbers_and_strings() {
+        assert_eq!(
+            indent(r#"{"user":7,"n":2.50,"s":"a,b:{\"c\"}","e":[],"o":{},"l":[1,{"x":null}]}"#),
+            "{\n  \"user\": 7,\n  \"n\": 2.50,\n  \"s\": \"a,b:{\\\"c\\\"}\",\n  \"e\": [],\n  \"o\": {},\n  \"l\": [\n    1,\n    {\n      \"x\": null\n    }\n  ]\n}"
+        );
+        assert_eq!(indent("42"), "42");
     }
 
     #[test]
