@@ -437,7 +437,10 @@ fn run(cli: &Cli) -> Result<(), Fail> {
                 w.extend(["ATTRS".into(), args::attrs_object(attrs)]);
             }
             if let Some(t) = ttl {
-                w.extend(["TTL".into(), t.as_secs().max(1).to_string()]);
+                if t.as_secs() == 0 {
+                    return Err(Fail::Usage("--ttl needs at least 1s".into()));
+                }
+                w.extend(["TTL".into(), t.as_secs().to_string()]);
             }
             w.extend(["MESSAGE".into(), message.clone()]);
             w.extend(tags.iter().cloned());
@@ -842,7 +845,9 @@ fn export(cli: &Cli, prefix: &str, tag: &Option<String>, f: &Filters, time: &Tim
         w.extend(words(&["WITHCURSOR", "RAW"]));
         let (next, recs) = cursor_page(&query(&mut con, &w)?)?;
         for r in &recs {
-            writeln!(out, "{}", r.raw).map_err(|e| Fail::Server(format!("writing the export: {e}")))?;
+            let written = writeln!(out, "{}", r.raw);
+            closed_pipe(written.as_ref().map(|_| ()).map_err(|e| std::io::Error::from(e.kind())));
+            written.map_err(|e| Fail::Server(format!("writing the export: {e}")))?;
         }
         n += recs.len() as u64;
         pb.set_position(n);

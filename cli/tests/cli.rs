@@ -202,6 +202,7 @@ fn usage_errors_exit_2_and_server_errors_exit_1_with_the_resp_code() {
         &["get", "app", "--since", "yesterday"],
         &["get", "app", "--limit", "x"],
         &["log", "app", "m", "--ttl", "soon"],
+        &["log", "app", "m", "--ttl", "0s"],
         &["log", "app", "m", "--attr", "novalue"],
         &["del", "app"],
         &["del", "app", "x"],
