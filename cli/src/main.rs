@@ -856,7 +856,9 @@ fn export(cli: &Cli, prefix: &str, tag: &Option<String>, f: &Filters, time: &Tim
         }
         after = Some(next);
     }
-    out.flush().map_err(|e| Fail::Server(format!("writing the export: {e}")))?;
+    let flushed = out.flush();
+    closed_pipe(flushed.as_ref().map(|_| ()).map_err(|e| std::io::Error::from(e.kind())));
+    flushed.map_err(|e| Fail::Server(format!("writing the export: {e}")))?;
     pb.finish_and_clear();
     summary("exported", n, started);
     Ok(())
