@@ -16,24 +16,26 @@ help: ## List the targets
 deps: ## Install redis-server, redis-tools, libclang-dev (apt-get as root, else print the command), rustfmt and clippy if missing
 	@bash "$(ROOT)/scripts/deps.sh"
 
-build: deps ## Build the module in release mode (target/release/libtlog.so)
+build: deps ## Build the module (target/release/libtlog.so) and the command-line tool (target/release/tlog)
 	cd "$(ROOT)" && cargo build --release
+	cd "$(ROOT)" && cargo build --release -p tlog-cli
 
 lint: deps ## cargo fmt --check and cargo clippy (every target, warnings are errors), as CI runs them
 	cd "$(ROOT)" && cargo fmt --check
-	cd "$(ROOT)" && cargo clippy --all-targets -- -D warnings
+	cd "$(ROOT)" && cargo clippy --workspace --all-targets -- -D warnings
 
 run: build ## Serve on 127.0.0.1:6379 with the module loaded, data in data/6379 (PORT=, DATA= change them)
 	@mkdir -p "$(DATA)"
 	@echo "tlog: serving on 127.0.0.1:$(PORT), data in $(DATA) (Ctrl-C stops it)"
 	redis-server "$(ROOT)/redis.conf" --port $(PORT) --dir "$(DATA)" --loadmodule "$(SO)"
 
-test: lint build ## Lint, unit tests, docs examples, client snippets, the Python client and integration tests
+test: lint build ## Lint, unit tests, docs examples, client snippets, the Python client, integration tests and the CLI suite
 	bash "$(ROOT)/scripts/old-redis.sh"
 	cd "$(ROOT)" && cargo test --release --lib
 	bash "$(ROOT)/scripts/client-deps.sh"
 	TLOG_MODULE="$(SO)" bash "$(ROOT)/scripts/python-client.sh" test
 	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo test --release --test '*'
+	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo test --release -p tlog-cli
 
 bench: build ## tlog against its peers (SET/GET, Lua, Streams, SINTERCARD, API floors, RediSearch) as one table
 	cd "$(ROOT)" && TLOG_MODULE="$(SO)" cargo run --release --example bench
