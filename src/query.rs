@@ -1401,8 +1401,8 @@ impl Sweep {
 /// between, costs nothing). Between the windows of two edges, a bucket is counted by position
 /// without reading a record; within twice the window of ids of an edge, and where a search
 /// could not place its edge, each entry is checked, its record read, and counted in the bucket
-/// of its time. Where what is left holds fewer entries than the windows of the edges left would,
-/// it is read through instead. Probes and entries checked count toward the scan limit (those of
+/// of its time. Where what is left holds no more entries than one edge's window, it is read
+/// through instead. Probes and entries checked count toward the scan limit (those of
 /// SINCE, UNTIL, BEFORE and AFTER, found as for [`count`], only where their searches could not
 /// tell). At the limit, the sweep stops after an edge, at an id `x`: the counts are those of
 /// the ids from `x` up ([`End::Cut`], `last` `x`), and the rest is the same call with BEFORE `x`.
@@ -1464,11 +1464,12 @@ pub fn count_buckets(
     let edge = |k: usize| crate::filter::bucket_range(first, secs, k as i64, since, until).0;
     let mut from = until_s.max(start);
     let mut prev: Option<(usize, usize, Option<i64>)> = None;
+    let mut zone_of: Option<(usize, usize, usize, usize)> = None;
     let mut k = n - 1;
     let zone = 2 * w2 as u64 + 2;
     while going && k >= 1 && sw.f < end {
-        // Little left for the edges left: read it through.
-        if ((end - sw.f) as u64) <= (k as u64).saturating_mul(zone) {
+        // No more left than one edge's window: read it through.
+        if ((end - sw.f) as u64) <= zone {
             going = sw.check(sw.f..end, true, work);
             k = 0;
             break;
@@ -1507,10 +1508,14 @@ pub fn count_buckets(
                 (s, j, vj)
             }
         };
+        // An edge placed where the last one was has its window too.
+        let (a, d) = match zone_of {
+            Some((zs, zj, a, d)) if (zs, zj) == (s, j) => (a, d),
+            _ => (ids_back(list, start, s, w2, &room)?, ids_on(list, j, end, w2, &room)?),
+        };
+        zone_of = Some((s, j, a, d));
         prev = Some((s, j, vj));
         from = s;
-        let a = ids_back(list, start, s, w2, &room)?;
-        let d = ids_on(list, j, end, w2, &room)?;
         sw.by_position(a, k);
         going = sw.check(a..d, true, work);
         k -= 1;
