@@ -1347,6 +1347,9 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
     )))
 }
 
+/// Entries to check, and whether checking them counts toward the scan limit.
+type Region = (Range<usize>, bool);
+
 /// What [`count_buckets`] has placed so far: entries counted by position, each run in one
 /// bucket, and runs to check one by one (each entry's record read and counted in the bucket of
 /// its time), up to the frontier `f`.
@@ -1432,7 +1435,7 @@ pub fn count_buckets(
     let room = widen_room(work);
     // The windows of the query's own bounds: at the head (BEFORE, UNTIL) and at the tail
     // (AFTER, SINCE). What their searches could not place counts toward the limit.
-    let (mut head, mut tail): (Vec<(Range<usize>, bool)>, Vec<(Range<usize>, bool)>) = (Vec::new(), Vec::new());
+    let (mut head, mut tail): (Vec<Region>, Vec<Region>) = (Vec::new(), Vec::new());
     let mut until_s = start;
     for c in &p.cuts {
         let [a, s, j, d] = c.points(list, w2, &room)?;
@@ -1609,8 +1612,11 @@ pub fn count_buckets(
             continue;
         }
         let first_after = merged.partition_point(|c| c.end <= r.start);
-        let overlap: usize =
-            merged[first_after..].iter().take_while(|c| c.start < r.end).map(|c| c.end.min(r.end) - c.start.max(r.start)).sum();
+        let overlap: usize = merged[first_after..]
+            .iter()
+            .take_while(|c| c.start < r.end)
+            .map(|c| c.end.min(r.end) - c.start.max(r.start))
+            .sum();
         if let Some(slot) = counts.get_mut(*b) {
             *slot += (r.len() - overlap) as u64;
         }
@@ -1620,9 +1626,12 @@ pub fn count_buckets(
         let mut ids = Vec::new();
         for chunk in (r.start..r.end).step_by(READ_AHEAD_MAX) {
             let entries = list.ids(chunk..(chunk + READ_AHEAD_MAX).min(r.end));
-            ids.extend(entries.into_iter().flatten().filter(|&id| {
-                checked_q.before.is_none_or(|b| id < b) && checked_q.after.is_none_or(|a| id > a)
-            }));
+            ids.extend(
+                entries
+                    .into_iter()
+                    .flatten()
+                    .filter(|&id| checked_q.before.is_none_or(|b| id < b) && checked_q.after.is_none_or(|a| id > a)),
+            );
         }
         for batch in ids.chunks(READ_AHEAD_MAX) {
             let (found, refused) = list.records_ts(batch, true)?;
@@ -2616,7 +2625,8 @@ mod tests {
                 let mut bq = Query { since: Some(lo), until: Some(hi), bucket: Some(secs), ..Query::default() };
                 (bq.before, bq.after) = (query.before, query.after);
                 let (first, nb) = crate::filter::buckets(lo, hi, secs);
-                let ctx = format!("{ctx}; BUCKET {secs} SINCE {lo} UNTIL {hi} BEFORE {:?} AFTER {:?}", bq.before, bq.after);
+                let ctx =
+                    format!("{ctx}; BUCKET {secs} SINCE {lo} UNTIL {hi} BEFORE {:?} AFTER {:?}", bq.before, bq.after);
                 let mut brute = vec![0u64; nb as usize];
                 for r in recs.iter().filter(|r| !r.gone && base_tag.is_none_or(|t| r.tags >> t & 1 == 1)) {
                     let t = spread(r.ts);
