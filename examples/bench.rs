@@ -868,8 +868,9 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
         &wl("GET UNTIL RAW", &["TLOG.GET", "big", "t", "UNTIL", &deep_ts, "LIMIT", "100", "RAW"], until_check),
     );
     let head = newest(big, PAGE);
-    // A day histogram of 1,440 one-second buckets from the first record's second on.
+    // A day histogram of 1,440 one-minute buckets from the first record's minute on.
     let first_sec = stored_ts(&mut con, "big:msg:1").split('.').next().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+    let first_sec = first_sec - first_sec.rem_euclid(60);
     let mut q = vec![
         wl("Lua get_limit.lua 100", &["EVALSHA", &get_sha, "1", "big", "t", "100"], check_ids(raw_ids, head.clone())),
         wl("GET LIMIT 100 RAW", &["TLOG.GET", "big", "t", "LIMIT", "100", "RAW"], check_ids(raw_ids, head.clone())),
@@ -915,9 +916,9 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
                 "SINCE",
                 &first_sec.to_string(),
                 "UNTIL",
-                &(first_sec + 1439).to_string(),
+                &(first_sec + 86_399).to_string(),
                 "BUCKET",
-                "1",
+                "60",
             ],
             Box::new(|v| {
                 items(v).and_then(|a| if a.len() == 1440 { Ok(()) } else { Err(format!("{} buckets", a.len())) })
@@ -978,7 +979,9 @@ fn part2(s: &Settings, srv: &Server, rep: &mut Report) {
     let alone = worst_ping_during(port, || thread::sleep(Duration::from_millis(if s.quick { 300 } else { 1500 })));
     let r = if s.quick { 3 } else { 8 };
     let deep_s = deep.to_string();
+    let (day_from, day_to) = (first_sec.to_string(), (first_sec + 86_399).to_string());
     for words in [
+        vec!["TLOG.COUNT", "big", "t", "SINCE", &day_from, "UNTIL", &day_to, "BUCKET", "60"],
         vec!["TLOG.GET", "big", "t", "NOT", "1", "t", "LIMIT", "10"],
         vec!["TLOG.LATEST", "big", "t", "NOT", "1", "t"],
         vec!["TLOG.TAIL", "big", "t", "0", "NOT", "1", "t", "COUNT", "10"],

@@ -1391,6 +1391,310 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[(Range<usize>, Side)], left: u6
     )))
 }
 
+/// Entries to check, and whether checking them counts toward the scan limit.
+type Region = (Range<usize>, bool);
+
+/// What [`count_buckets`] has placed so far: entries counted by position, each run in one
+/// bucket, and runs to check one by one (each entry's record read and counted in the bucket of
+/// its time), up to the frontier `f`.
+struct Sweep {
+    f: usize,
+    checks: Vec<Range<usize>>,
+    by_position: Vec<(Range<usize>, usize)>,
+    /// The frontier where the scan limit stopped the sweep.
+    cut_at: Option<usize>,
+}
+
+impl Sweep {
+    /// Checks the entries of `r` past the frontier, each counting toward the scan limit if
+    /// `counted`. False if the limit stops it inside `r` (at `cut_at`).
+    fn check(&mut self, r: Range<usize>, counted: bool, work: &Work) -> bool {
+        let from = r.start.max(self.f);
+        if from >= r.end {
+            return true;
+        }
+        let cost = (r.end - from) as u64;
+        if counted && cost > work.left() {
+            let take = usize::try_from(work.left().max(1)).unwrap_or(usize::MAX).min(r.end - from);
+            work.pass(take as u64);
+            self.checks.push(from..from + take);
+            self.f = from + take;
+            self.cut_at = Some(self.f);
+            return false;
+        }
+        if counted {
+            work.pass(cost);
+        }
+        self.checks.push(from..r.end);
+        self.f = r.end;
+        true
+    }
+
+    /// Counts the entries from the frontier to `to` by position, in `bucket`.
+    fn by_position(&mut self, to: usize, bucket: usize) {
+        if to > self.f {
+            self.by_position.push((self.f..to, bucket));
+            self.f = to;
+        }
+    }
+}
+
+/// TLOG.COUNT ... BUCKET without a tag filter, WHERE or MATCH: the ids within the query's
+/// bounds counted into `counts`, bucket `k` holding the times from `first + k * secs` seconds
+/// for `secs` seconds (clipped to SINCE and UNTIL), as [`count`] counts a range.
+///
+/// Each edge between two buckets is searched once, from the newest on, each search starting
+/// where the one before it landed (an edge the last search already placed, no record lying
+/// between, costs nothing). Between the windows of two edges, a bucket is counted by position
+/// without reading a record; within twice the window of ids of an edge, and where a search
+/// could not place its edge, each entry is checked, its record read, and counted in the bucket
+/// of its time. Where what is left holds no more entries than one edge's window, it is read
+/// through instead. Probes and entries checked count toward the scan limit (those of
+/// SINCE, UNTIL, BEFORE and AFTER, found as for [`count`], only where their searches could not
+/// tell). At the limit, the sweep stops after an edge, at an id `x`: the counts are those of
+/// the ids from `x` up ([`End::Cut`], `last` `x`), and the rest is the same call with BEFORE `x`.
+pub fn count_buckets(
+    list: &impl IdList,
+    q: &Query,
+    first: i64,
+    secs: i64,
+    counts: &mut [u64],
+    work: &Work,
+) -> Result<Outcome> {
+    let n = counts.len();
+    let (Some(since), Some(until)) = (q.since, q.until) else {
+        return Err(Error::Internal("BUCKET without SINCE and UNTIL"));
+    };
+    if n == 0 {
+        return Ok(Outcome::DONE);
+    }
+    let mut bq = q.clone();
+    bq.bucket = None;
+    let p = plan_in(list, &bq, work)?;
+    let (start, end) = (p.range.start, p.range.end);
+    if start >= end {
+        return Ok(Outcome::DONE);
+    }
+    let w2 = p.w2;
+    let room = widen_room(work);
+    // The windows of the query's own bounds: at the head (BEFORE, UNTIL) and at the tail
+    // (AFTER, SINCE). What their searches could not place counts toward the limit.
+    let (mut head, mut tail): (Vec<Region>, Vec<Region>) = (Vec::new(), Vec::new());
+    let mut until_s = start;
+    for c in &p.cuts {
+        let [a, s, j, d] = c.points(list, w2, &room)?;
+        let clip = |r: Range<usize>| r.start.max(start)..r.end.min(end);
+        let parts = [(clip(a..s), false), (clip(s..j), true), (clip(j..d), false)];
+        if c.head_out {
+            head.extend(parts);
+        } else {
+            tail.extend(parts);
+        }
+    }
+    // UNTIL's search: the last head-side cut (plan_in pushes UNTIL after BEFORE and AFTER).
+    if let Some(c) = p.cuts.iter().rev().find(|c| c.head_out) {
+        until_s = c.s.clamp(start, end);
+    }
+    let mut sw = Sweep { f: start, checks: Vec::new(), by_position: Vec::new(), cut_at: None };
+    let mut going = true;
+    for (r, counted) in head {
+        if going && !r.is_empty() {
+            // Only the part past the frontier is new.
+            let r = r.start.max(sw.f)..r.end;
+            if r.start > sw.f {
+                sw.by_position(r.start, n - 1);
+            }
+            going = sw.check(r, counted, work);
+        }
+    }
+    // The edges between buckets, newest first: edge k starts bucket k.
+    let edge = |k: usize| crate::filter::bucket_range(first, secs, k as i64, since, until).0;
+    let mut from = until_s.max(start);
+    let mut prev: Option<(usize, usize, Option<i64>)> = None;
+    let mut zone_of: Option<(usize, usize, usize, usize)> = None;
+    let mut k = n - 1;
+    let zone = 2 * w2 as u64 + 2;
+    while going && k >= 1 && sw.f < end {
+        // No more left than one edge's window: read it through.
+        if ((end - sw.f) as u64) <= zone {
+            going = sw.check(sw.f..end, true, work);
+            k = 0;
+            break;
+        }
+        let t = edge(k);
+        let (s, j, vj) = match prev {
+            // The last search's place holds for this edge too: the entry before it is at or
+            // after the last edge, the one it found before this one.
+            Some((s, j, vj)) if j >= end || vj.is_some_and(|v| v < t) => (s, j, vj),
+            _ => {
+                let seen: Cell<Option<(usize, Option<i64>)>> = Cell::new(None);
+                let probes = Cell::new(0u64);
+                let (s, j) = search(
+                    from,
+                    end,
+                    t,
+                    |i| {
+                        probes.set(probes.get() + 1);
+                        let ts = list.ts(i)?;
+                        if ts.is_some() {
+                            seen.set(Some((i, ts)));
+                        }
+                        Ok(ts)
+                    },
+                    |v| v < t,
+                )?;
+                work.pass(probes.get());
+                let vj = match seen.get() {
+                    Some((i, v)) if i == j => v,
+                    _ if j < end => {
+                        work.pass(1);
+                        list.ts(j)?
+                    }
+                    _ => None,
+                };
+                (s, j, vj)
+            }
+        };
+        // An edge placed where the last one was has its window too.
+        let (a, d) = match zone_of {
+            Some((zs, zj, a, d)) if (zs, zj) == (s, j) => (a, d),
+            _ => (ids_back(list, start, s, w2, &room)?, ids_on(list, j, end, w2, &room)?),
+        };
+        zone_of = Some((s, j, a, d));
+        prev = Some((s, j, vj));
+        from = s;
+        sw.by_position(a, k);
+        going = sw.check(a..d, true, work);
+        k -= 1;
+        if going && work.exhausted() && k >= 1 && sw.f < end {
+            sw.cut_at = Some(sw.f);
+            going = false;
+        }
+    }
+    if going {
+        // Past the last edge: the oldest bucket, then SINCE's and AFTER's windows.
+        if k == 0 {
+            let tail_from = tail.iter().filter(|(r, _)| !r.is_empty()).map(|(r, _)| r.start).min().unwrap_or(end);
+            sw.by_position(tail_from.max(sw.f), 0);
+        }
+        let mut tail = tail;
+        tail.sort_by_key(|(r, _)| r.start);
+        for (r, counted) in tail {
+            if going && !r.is_empty() {
+                let r = r.start.max(sw.f)..r.end;
+                if k == 0 && r.start > sw.f {
+                    sw.by_position(r.start, 0);
+                }
+                going = sw.check(r, counted, work);
+            }
+        }
+        if going && k == 0 {
+            sw.by_position(end, 0);
+        }
+    }
+    let mut checked_q = bq;
+    let mut outcome = Outcome::DONE;
+    let mut upto = end;
+    if let Some(c) = sw.cut_at.filter(|&c| c < end) {
+        // The ids from `x` up, `x` the first id within the bounds at or after the frontier:
+        // AFTER x - 1 is placed as a bound, and its window checked.
+        let reach = usize::try_from(work.left().max(1).max(NOT_IDS_FIRST)).unwrap_or(usize::MAX);
+        let stop = end.min(c.saturating_add(reach));
+        let in_ids = |id: i64| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1));
+        let mut x = None;
+        let mut at = c;
+        while at < stop && x.is_none() {
+            let size = READ_AHEAD_MAX.min(stop - at);
+            x = list.ids(at..at + size).into_iter().flatten().find(|&id| in_ids(id));
+            at += size;
+        }
+        match x {
+            Some(x) => {
+                let after = x - 1;
+                let (s, j) = search(start, end, after, |i| Ok(list.id(i)), |id| id <= after)?;
+                let free = Cell::new(u64::MAX);
+                let a = ids_back(list, start, s, w2, &free)?;
+                let d = ids_on(list, j, end, w2, &free)?;
+                let m = c.min(a).max(start);
+                sw.checks.retain_mut(|r| {
+                    r.end = r.end.min(m);
+                    r.start < r.end
+                });
+                sw.by_position.retain_mut(|(r, _)| {
+                    r.end = r.end.min(m);
+                    r.start < r.end
+                });
+                sw.checks.push(m..d.max(m));
+                upto = d.max(m);
+                checked_q.after = Some(after);
+                outcome = Outcome { end: End::Cut, last: Some(x) };
+            }
+            // No id to the end: the rest is checked through (no record to read but at most
+            // AFTER's next id).
+            None if stop == end => sw.checks.push(c..end),
+            None => {
+                return Err(Error::Message(format!(
+                    "ERR scan limit reached in a run of entries that are not record ids, or of records gone, at index {c} of the flow; count past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
+                )))
+            }
+        }
+    }
+    // Count: by position outside the runs checked; each entry checked by its record.
+    let mut checks = std::mem::take(&mut sw.checks);
+    checks.retain(|r| !r.is_empty());
+    checks.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(checks.len());
+    for r in checks {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    for (r, b) in &sw.by_position {
+        let r = r.start.max(start)..r.end.min(upto);
+        if r.is_empty() {
+            continue;
+        }
+        let first_after = merged.partition_point(|c| c.end <= r.start);
+        let overlap: usize = merged[first_after..]
+            .iter()
+            .take_while(|c| c.start < r.end)
+            .map(|c| c.end.min(r.end) - c.start.max(r.start))
+            .sum();
+        if let Some(slot) = counts.get_mut(*b) {
+            *slot += (r.len() - overlap) as u64;
+        }
+    }
+    let nb = n as i64;
+    for r in merged {
+        let mut ids = Vec::new();
+        for chunk in (r.start..r.end).step_by(READ_AHEAD_MAX) {
+            let entries = list.ids(chunk..(chunk + READ_AHEAD_MAX).min(r.end));
+            ids.extend(
+                entries
+                    .into_iter()
+                    .flatten()
+                    .filter(|&id| checked_q.before.is_none_or(|b| id < b) && checked_q.after.is_none_or(|a| id > a)),
+            );
+        }
+        for batch in ids.chunks(READ_AHEAD_MAX) {
+            let (found, refused) = list.records_ts(batch, true)?;
+            if found.len() < batch.len() {
+                return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
+            }
+            for (&id, rec) in batch.iter().zip(found) {
+                let Some(Some(ts)) = rec else { continue };
+                if checked_q.admits(id, Some(ts)) {
+                    if let Some(b) = crate::filter::bucket_of(ts, first, secs, nb) {
+                        counts[b] += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
 /// The ids of a flow within a query's id bounds, in sorted reply order, each once, with no tag
 /// filter: the ids of the plan's range, sorted through the window. Ids outside the bounds and
 /// entries that are not ids are passed over.
@@ -2164,6 +2468,11 @@ mod tests {
 
     const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
+    /// The time of a record of the model drawn at random.
+    fn ts_of(recs: &[ModelRec], rng: &mut Rng) -> i64 {
+        recs[rng.below(recs.len() as u64) as usize].ts
+    }
+
     fn words_of(rng: &mut Rng, recs: &[ModelRec]) -> Vec<String> {
         let max_id = recs.last().map_or(1, |r| r.id) + 2;
         let mut w: Vec<String> = Vec::new();
@@ -2386,6 +2695,63 @@ mod tests {
                         assert_eq!(count(base, &query, &Work::new(w, 0)).unwrap().0, count_want, "count: {ctx}");
                     }
                 }
+
+                // Histograms (no tag filter): times spread to seconds, so that buckets of a
+                // few seconds split the records.
+                if query.has_tag_filter() || rng.chance(50) {
+                    continue;
+                }
+                let spread = |t: i64| if t == GONE { GONE } else { (t - 1_700_000_000_000_000) * 1_000_000 };
+                let hist = Flow(base.0.iter().map(|&(id, t)| (id, t.map(spread))).collect());
+                let lo = spread(ts_of(&recs, &mut rng)) + rng.below(3) as i64 * 1_000_000 - 1_000_000;
+                let hi = lo.max(spread(ts_of(&recs, &mut rng)) + rng.below(3) as i64 * 1_000_000 - 1_000_000);
+                let secs = [1i64, 1, 2, 3, 7, 20][rng.below(6) as usize];
+                let mut bq = Query { since: Some(lo), until: Some(hi), bucket: Some(secs), ..Query::default() };
+                (bq.before, bq.after) = (query.before, query.after);
+                let (first, nb) = crate::filter::buckets(lo, hi, secs);
+                let ctx =
+                    format!("{ctx}; BUCKET {secs} SINCE {lo} UNTIL {hi} BEFORE {:?} AFTER {:?}", bq.before, bq.after);
+                let mut brute = vec![0u64; nb as usize];
+                for r in recs.iter().filter(|r| !r.gone && base_tag.is_none_or(|t| r.tags >> t & 1 == 1)) {
+                    let t = spread(r.ts);
+                    if bq.admits(r.id, Some(t)) {
+                        brute[crate::filter::bucket_of(t, first, secs, nb).unwrap()] += 1;
+                    }
+                }
+                // Gone records and entries that are not ids count by position, away from the
+                // edges: as many at most as there are.
+                let extra = hist.0.iter().filter(|e| e.0.is_none() || e.1 == Some(GONE)).count() as u64;
+                let agrees = |got: &[u64], what: &str| {
+                    if !gone && !junk {
+                        assert_eq!(got, &brute[..], "{what}: {ctx}");
+                    } else {
+                        assert!(got.iter().zip(&brute).all(|(g, b)| g >= b), "{what}: {got:?} {brute:?} {ctx}");
+                        let (g, b): (u64, u64) = (got.iter().sum(), brute.iter().sum());
+                        assert!(g <= b + extra, "{what}: {got:?} {brute:?} {ctx}");
+                    }
+                };
+                let mut got = vec![0u64; nb as usize];
+                let out = count_buckets(&hist, &bq, first, secs, &mut got, &Work::new(w, 0)).unwrap();
+                assert_eq!(out.end, End::Done, "{ctx}");
+                agrees(&got, "BUCKET");
+                // Followed at a scan limit, the parts add up bucket by bucket.
+                let mut sum = vec![0u64; nb as usize];
+                let mut next = bq.clone();
+                for call in 0.. {
+                    assert!(call < 10 * n + 10, "no end: {ctx}");
+                    let mut part = vec![0u64; nb as usize];
+                    let work = Work::new(w, scan_limit);
+                    let out = count_buckets(&hist, &next, first, secs, &mut part, &work).unwrap();
+                    sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+                    match out.cursor() {
+                        Some(c) => {
+                            assert!(next.before.is_none_or(|b| c < b), "{ctx}");
+                            next.before = Some(c);
+                        }
+                        None => break,
+                    }
+                }
+                agrees(&sum, &format!("BUCKET continued at scan limit {scan_limit}"));
             }
         }
     }

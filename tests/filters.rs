@@ -235,6 +235,84 @@ fn count_bucket_gives_a_histogram_with_and_without_filters() {
     }
 }
 
+/// Records looked up (found or not) since the last call.
+fn lookups(con: &mut Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(con).unwrap();
+    let stat = |name: &str| -> u64 {
+        info.lines().find_map(|l| l.strip_prefix(name)).map_or(0, |v| v.trim().parse().unwrap_or(0))
+    };
+    let n = stat("keyspace_hits:") + stat("keyspace_misses:");
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(con).unwrap();
+    n
+}
+
+/// A day of minute buckets over 200,000 records spread over the day: each call reads about the
+/// scan limit of records, and the parts, added bucket by bucket, are the exact histogram.
+#[test]
+fn a_day_histogram_reads_a_bounded_number_of_records_per_call() {
+    let s = Server::start();
+    let mut con = s.conn();
+    // Record i at t0 + 0.432 i seconds: 200,000 records over a day from t0, a multiple of 60.
+    let (t0, n) = (1_699_999_980i64, 200_000i64);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let ms = i * 432;
+            let ts = format!("{}.{:03}", t0 + ms / 1000, ms % 1000);
+            pipe.cmd("TLOG.ADD").arg("day").arg("TS").arg(ts).arg("MESSAGE").arg("m").arg("t").ignore();
+        }
+        let _: () = pipe.query(&mut con).unwrap();
+    }
+    let mut want = vec![0i64; 1440];
+    // UNTIL t0 + 86,399: the last record (86,399.568 s on) is after it.
+    for i in (0..n).filter(|i| i * 432 <= 86_399_000) {
+        want[(i * 432 / 60_000) as usize] += 1;
+    }
+    let (since, until) = (t0.to_string(), (t0 + 86_399).to_string());
+    let base = ["TLOG.COUNT", "day", "t", "SINCE", &since, "UNTIL", &until, "BUCKET", "60"];
+    let counts = |v: &Value| -> Vec<i64> {
+        let p = pairs(v);
+        assert_eq!(p.len(), 1440);
+        assert!(p.iter().enumerate().all(|(k, (start, _))| *start == t0 + 60 * k as i64));
+        p.iter().map(|(_, c)| *c).collect()
+    };
+    let mut unlimited: Vec<&str> = base.to_vec();
+    unlimited.extend(["SCANLIMIT", "0"]);
+    assert_eq!(counts(&cmd(&mut con, &unlimited).unwrap()), want);
+    // Without WITHCURSOR, a histogram cut short is an error.
+    lookups(&mut con);
+    let e = err_of(cmd(&mut con, &base));
+    assert!(e.starts_with("ERR scan limit reached"), "{e}");
+    let bound = 2000 + 4 * 128 + 2000;
+    let m = lookups(&mut con);
+    assert!(m <= bound, "{m} records looked up");
+    let (mut sum, mut before, mut calls) = (vec![0i64; 1440], None::<i64>, 0);
+    loop {
+        calls += 1;
+        assert!(calls < 1000, "no end");
+        let mut w: Vec<String> = base.iter().map(|x| x.to_string()).collect();
+        w.push("WITHCURSOR".into());
+        if let Some(b) = before {
+            w.extend(["BEFORE".into(), b.to_string()]);
+        }
+        let refs: Vec<&str> = w.iter().map(String::as_str).collect();
+        let reply = array(&cmd(&mut con, &refs).unwrap());
+        let m = lookups(&mut con);
+        assert!(m <= bound, "call {calls}: {m} records looked up");
+        for (s, c) in sum.iter_mut().zip(counts(&reply[1])) {
+            *s += c;
+        }
+        let cursor = int(&reply[0]);
+        if cursor == 0 {
+            break;
+        }
+        assert!(before.is_none_or(|b| cursor < b));
+        before = Some(cursor);
+    }
+    assert_eq!(sum, want);
+    assert!(calls > 1);
+}
+
 #[test]
 fn bad_filters_are_refused_with_a_coded_error() {
     let s = Server::start();

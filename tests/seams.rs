@@ -1,5 +1,5 @@
 //! Holds the seams of the source tree, read as text (no server needed):
-//! - pure modules (`keys`, `record`, `query`, `resp`, `error`) use only each other: never
+//! - pure modules (`keys`, `record`, `query`, `resp`, `error`, `filter`) use only each other: never
 //!   `crate::ffi`, `redis_module`, the store or anything above it;
 //! - `unsafe` and `redis_module` appear only under `src/ffi/` and in `src/lib.rs`;
 //! - only `src/store/` (and the FFI layer that provides them) accesses the keyspace: opens a
@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const PURE: &[&str] = &["keys", "record", "query", "resp", "error"];
+const PURE: &[&str] = &["keys", "record", "query", "resp", "error", "filter"];
 const LEAF: &[&str] = &["config", "stats", "prefixes"];
 /// The layers above the pure modules, lowest first.
 const LAYERS: &[&str] = &["ffi", "store", "cleaner", "commands", "lib"];

@@ -318,10 +318,7 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
     candidates.outcome(last)
 }
 
-/// TLOG.COUNT ... BUCKET without WHERE, MATCH or a tag filter: each bucket counted as COUNT
-/// counts SINCE..UNTIL (by position, the records near each edge checked), newest bucket first,
-/// into `counts`. Cut short where a count is (see [`query::count`]): the buckets older than the
-/// one cut are left at 0, and the rest is the same call with BEFORE the cursor.
+/// TLOG.COUNT ... BUCKET without WHERE, MATCH or a tag filter: see [`query::count_buckets`].
 pub fn count_buckets(
     ctx: Ctx,
     req: &ReadRequest<'_>,
@@ -331,17 +328,5 @@ pub fn count_buckets(
     counts: &mut [u64],
 ) -> Result<Outcome> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    let q = &req.query;
-    let (since, until) = (q.since.unwrap_or(i64::MIN), q.until.unwrap_or(i64::MAX));
-    for (k, slot) in counts.iter_mut().enumerate().rev() {
-        let (lo, hi) = crate::filter::bucket_range(first, secs, k as i64, since, until);
-        let mut b = q.clone();
-        (b.since, b.until, b.bucket) = (Some(lo), Some(hi), None);
-        let (n, out) = query::count(&flow, &b, work)?;
-        *slot = n as u64;
-        if out.end == End::Cut {
-            return Ok(out);
-        }
-    }
-    Ok(Outcome::DONE)
+    query::count_buckets(&flow, &req.query, first, secs, counts, work)
 }
