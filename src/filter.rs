@@ -117,17 +117,26 @@ fn number_equals(n: &serde_json::Number, arg: &[u8]) -> bool {
         return false;
     }
     let Ok(Value::Number(a)) = serde_json::from_str::<Value>(text) else { return false };
-    // Integers compare exactly (beyond 2^53 too); anything else as doubles.
-    if let (Some(x), Some(y)) = (n.as_i64(), a.as_i64()) {
-        return x == y;
-    }
-    if let (Some(x), Some(y)) = (n.as_u64(), a.as_u64()) {
-        return x == y;
-    }
-    match (n.as_f64(), a.as_f64()) {
+    // Integers compare exactly (beyond 2^53 too); a number with a fraction or an exponent is
+    // a double, equal to an integer only if it is exactly that integer (`9007199254740992.0`
+    // is not `9007199254740993`, which a double cannot hold); two doubles as doubles.
+    match (exact_int(n), exact_int(&a)) {
         (Some(x), Some(y)) => x == y,
-        _ => false,
+        (Some(x), None) => a.as_f64().is_some_and(|y| double_is(y, x)),
+        (None, Some(y)) => n.as_f64().is_some_and(|x| double_is(x, y)),
+        (None, None) => n.as_f64().zip(a.as_f64()).is_some_and(|(x, y)| x == y),
     }
+}
+
+/// A JSON integer's exact value; `None` for a number with a fraction or an exponent.
+fn exact_int(n: &serde_json::Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
+/// Whether double `d` is exactly the integer `i`.
+fn double_is(d: f64, i: i128) -> bool {
+    // Beyond 2^100 no JSON integer (at most 2^64) can be equal; below, the cast is exact.
+    d.fract() == 0.0 && d.abs() < 2f64.powi(100) && d as i128 == i
 }
 
 /// The most buckets one TLOG.COUNT ... BUCKET replies with.
@@ -390,6 +399,9 @@ mod tests {
         assert!(m("??", "é") && !m("?", "é"));
         // Case-sensitive.
         assert!(!m("HELLO", "hello"));
+        // Ranges compare bytes as unsigned (as Redis on ARM; on x86 it compares them signed).
+        assert!(glob_match(b"[a-\xff]", b"\xc3") && glob_match(b"[\x80-\xff]", b"\xff"));
+        assert!(!glob_match(b"[\x80-\xff]", b"a"));
     }
 
     #[test]
@@ -486,6 +498,16 @@ mod tests {
         assert!(!value_equals(&v("1"), b" 1") && !value_equals(&v("1"), b"+1") && !value_equals(&v("1"), b"one"));
         assert!(value_equals(&v("9007199254740993"), b"9007199254740993"));
         assert!(!value_equals(&v("9007199254740993"), b"9007199254740992"));
+        // An integer and a double: equal only if the double is exactly the integer.
+        assert!(!value_equals(&v("9007199254740993"), b"9007199254740992.0"));
+        assert!(!value_equals(&v("9007199254740992.0"), b"9007199254740993"));
+        assert!(value_equals(&v("9007199254740992"), b"9007199254740992.0"));
+        assert!(value_equals(&v("9007199254740992.0"), b"9007199254740992"));
+        assert!(value_equals(&v("18446744073709551615"), b"18446744073709551615"));
+        assert!(!value_equals(&v("18446744073709551615"), b"1.8446744073709552e19"));
+        assert!(value_equals(&v("-9223372036854775808"), b"-9223372036854775808"));
+        assert!(!value_equals(&v("1"), b"1.5") && !value_equals(&v("1e300"), b"1"));
+        assert!(value_equals(&v("0"), b"-0.0") && value_equals(&v("2.5e0"), b"2.5"));
         assert!(value_equals(&v("-2.5"), b"-2.5"));
         assert!(value_equals(&v("true"), b"true") && !value_equals(&v("true"), b"1"));
         assert!(value_equals(&v("false"), b"false") && value_equals(&v("null"), b"null"));
@@ -512,5 +534,8 @@ mod tests {
         assert!(f(&[], Some("{\"a\":1}")).admits(json, &mut unbounded()).unwrap());
         // A value that is no record: its whole text is the message.
         assert!(f(&[], Some("plain*")).admits(b"plain text", &mut unbounded()).unwrap());
+        // One not UTF-8: its text, each invalid byte replaced by U+FFFD.
+        assert!(f(&[], Some("\u{fffd}x")).admits(b"\xffx", &mut unbounded()).unwrap());
+        assert!(!f(&[], Some("?x")).admits(b"\xffx", &mut unbounded()).unwrap());
     }
 }
