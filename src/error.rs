@@ -82,6 +82,13 @@ pub enum Error {
         passed: u64,
         resume: Resume,
     },
+    /// As [`Error::ScanLimit`], where MATCH's glob steps for the call ran out instead.
+    MatchSteps {
+        passed: u64,
+        resume: Resume,
+    },
+    /// The first record of a call needs more glob steps than a call may spend: its id.
+    MatchTooCostly(i64),
     /// A message made elsewhere, starting with its code.
     Message(String),
     /// A bug: reached only if an invariant is broken. Never aborts the server.
@@ -169,18 +176,28 @@ impl fmt::Display for Error {
             Error::Unsupported(what) => write!(f, "ERR this server lacks {what}"),
             Error::Internal(what) => write!(f, "ERR internal error: {what}"),
             Error::Purging => f.write_str("ERR TLOG.PURGE of this prefix is running; write again once it has returned"),
-            Error::ScanLimit { passed, resume } => {
+            Error::ScanLimit { passed, resume } | Error::MatchSteps { passed, resume } => {
                 let how = "or use WITHCURSOR, or SCANLIMIT 0 for no limit";
+                if matches!(self, Error::ScanLimit { .. }) {
+                    f.write_str("ERR scan limit reached: ")?;
+                } else {
+                    write!(f, "ERR MATCH step limit reached: the pattern took {} glob steps; ", crate::filter::MATCH_STEPS)?;
+                }
                 match resume {
-                    Resume::Before(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with BEFORE {id} (in place of any BEFORE given), {how}"),
-                    Resume::After(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue with AFTER {id} (in place of any AFTER given), {how}"),
-                    Resume::From(id) => write!(f, "ERR scan limit reached: {passed} ids passed over without a match; continue from id {id}, {how}"),
+                    Resume::Before(id) => write!(f, "{passed} ids passed over without a match; continue with BEFORE {id} (in place of any BEFORE given), {how}"),
+                    Resume::After(id) => write!(f, "{passed} ids passed over without a match; continue with AFTER {id} (in place of any AFTER given), {how}"),
+                    Resume::From(id) => write!(f, "{passed} ids passed over without a match; continue from id {id}, {how}"),
                     Resume::Count { before, counted } => write!(
                         f,
-                        "ERR scan limit reached: {passed} ids scanned, {counted} counted; count the rest with BEFORE {before} (in place of any BEFORE given) and add {counted}, {how}"
+                        "{passed} ids scanned, {counted} counted; count the rest with BEFORE {before} (in place of any BEFORE given) and add {counted}, {how}"
                     ),
                 }
             }
+            Error::MatchTooCostly(id) => write!(
+                f,
+                "ERR MATCH pattern too costly for the message at id {id}: it needs more than {} glob steps; use a pattern with fewer '*', '?' and classes, or SCANLIMIT 0 for no limit",
+                crate::filter::MATCH_STEPS
+            ),
             Error::Message(m) => f.write_str(m),
         }
     }
@@ -253,6 +270,8 @@ mod tests {
             Error::ScanLimit { passed: 10, resume: Resume::After(5) },
             Error::ScanLimit { passed: 10, resume: Resume::From(5) },
             Error::ScanLimit { passed: 10, resume: Resume::Count { before: 5, counted: 3 } },
+            Error::MatchSteps { passed: 10, resume: Resume::Before(5) },
+            Error::MatchTooCostly(5),
         ];
         for e in all {
             let s = e.to_string();

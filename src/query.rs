@@ -360,11 +360,31 @@ pub struct Work {
     passed: Cell<u64>,
     /// Records may be read many at once (see [`IdList::records_ts`]).
     batches: Cell<bool>,
+    /// The glob steps MATCH may still spend ([`crate::filter::MATCH_STEPS`], none counted
+    /// without a scan limit), and whether they ran out.
+    steps: Cell<u64>,
+    steps_out: Cell<bool>,
 }
 
 impl Work {
     pub fn new(window: usize, limit: u64) -> Self {
-        Work { window, limit, passed: Cell::new(0), batches: Cell::new(true) }
+        let steps = Cell::new(if limit == 0 { u64::MAX } else { crate::filter::MATCH_STEPS });
+        Work { window, limit, passed: Cell::new(0), batches: Cell::new(true), steps, steps_out: Cell::new(false) }
+    }
+
+    /// Whether a stored record passes the query's WHERE and MATCH, under the call's glob steps:
+    /// `None` if they ran out first (see [`Work::steps_ran_out`]).
+    pub fn filter_admits(&self, f: &crate::filter::Filter, stored: &[u8]) -> Option<bool> {
+        let mut left = self.steps.get();
+        let admits = f.admits(stored, &mut left);
+        self.steps.set(left);
+        self.steps_out.set(self.steps_out.get() || admits.is_none());
+        admits
+    }
+
+    /// The call stopped where MATCH's glob steps ran out, not at the scan limit.
+    pub fn steps_ran_out(&self) -> bool {
+        self.steps_out.get()
     }
 
     pub fn pass(&self, n: u64) {
@@ -398,6 +418,7 @@ impl Work {
     /// would not read many at once.
     pub fn again_one_by_one(&self) {
         self.passed.set(0);
+        self.steps.set(Work::new(self.window, self.limit).steps.get());
         self.batches.set(false);
     }
 }

@@ -345,3 +345,110 @@ fn bad_filters_are_refused_with_a_coded_error() {
         assert_eq!(err_of(cmd(&mut con, words)), *want, "{words:?}");
     }
 }
+
+/// Runs `words` with `BEFORE` (or `AFTER`) the cursor until it is 0: each reply's body, and
+/// the number of calls.
+fn chain(c: &mut Connection, words: &[&str], bound: &str) -> (Vec<Value>, usize) {
+    let (mut bodies, mut at) = (Vec::new(), None::<i64>);
+    for calls in 1..=1000 {
+        let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        if let Some(at) = at {
+            w.extend([bound.to_string(), at.to_string()]);
+        }
+        w.push("WITHCURSOR".into());
+        let reply = array(&cmd(c, &w.iter().map(String::as_str).collect::<Vec<_>>()).unwrap());
+        bodies.push(reply[1].clone());
+        let next = int(&reply[0]);
+        if next == 0 {
+            return (bodies, calls);
+        }
+        assert!(at.is_none_or(|a| if bound == "AFTER" { next > a } else { next < a }), "no progress: {w:?}");
+        at = Some(next);
+    }
+    panic!("no end: {words:?}");
+}
+
+/// The slowest call since SLOWLOG RESET, in microseconds (every call is logged).
+fn slowest_us(c: &mut Connection) -> i64 {
+    let log = array(&cmd(c, &["SLOWLOG", "GET", "-1"]).unwrap());
+    log.iter().map(|e| int(&array(e)[2])).max().unwrap_or(0)
+}
+
+#[test]
+fn a_costly_match_is_bounded_per_call_and_continued_exactly() {
+    let s = Server::start();
+    let mut con = s.conn();
+    let c = &mut con;
+    // 200 records of 2,000 bytes; every 10th ends in "b" and is in flow "t".
+    let a = "a".repeat(1999);
+    for i in 1..=200 {
+        let (msg, tags) = if i % 10 == 0 { (format!("{a}b"), vec!["t", "u"]) } else { (format!("{a}a"), vec!["u"]) };
+        let mut w = vec!["TLOG.LOG", "p", &msg];
+        w.extend(tags);
+        cmd(c, &w).unwrap();
+    }
+    // About 2,000 places x 100 steps a record: 200,000 glob steps, some 5 records a call.
+    let pattern = format!("*{}b", "?".repeat(100));
+    let m = pattern.as_str();
+    cmd(c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).unwrap();
+    cmd(c, &["CONFIG", "SET", "slowlog-max-len", "10000"]).unwrap();
+    cmd(c, &["SLOWLOG", "RESET"]).unwrap();
+    // COUNT: each call stops where its steps run out, before the record it could not finish;
+    // the parts add up to the count of one unbounded call.
+    let (parts, calls) = chain(c, &["TLOG.COUNT", "p", "__all__", "MATCH", m], "BEFORE");
+    assert_eq!(parts.iter().map(int).sum::<i64>(), 20);
+    assert!((30..=100).contains(&calls), "{calls} calls");
+    // Each call bounded: about 1,000,000 steps (a few ms); a generous bound for a busy machine.
+    let slowest = slowest_us(c);
+    assert!(slowest < 100_000, "slowest call {slowest} us");
+    assert_eq!(int(&cmd(c, &["TLOG.COUNT", "p", "__all__", "MATCH", m, "SCANLIMIT", "0"]).unwrap()), 20);
+    let err = err_of(cmd(c, &["TLOG.COUNT", "p", "__all__", "MATCH", m]));
+    assert!(err.starts_with("ERR MATCH step limit reached: ") && err.contains("count the rest with BEFORE"), "{err}");
+    // With a tag filter, the same.
+    let (parts, calls) = chain(c, &["TLOG.COUNT", "p", "u", "AND", "1", "u", "MATCH", m], "BEFORE");
+    assert_eq!((parts.iter().map(int).sum::<i64>(), calls > 1), (20, true));
+    // GET, newest and oldest first, with and without a tag filter: the pages give every match.
+    let want: Vec<i64> = (1..=20).rev().map(|i| i * 10).collect();
+    let all = |parts: Vec<Value>| parts.iter().flat_map(ids).collect::<Vec<_>>();
+    let (parts, calls) = chain(c, &["TLOG.GET", "p", "__all__", "MATCH", m], "BEFORE");
+    assert_eq!((all(parts), calls > 1), (want.clone(), true));
+    let (parts, _) = chain(c, &["TLOG.GET", "p", "u", "NOT", "1", "x", "MATCH", m], "BEFORE");
+    assert_eq!(all(parts), want);
+    let (parts, _) = chain(c, &["TLOG.GET", "p", "__all__", "MATCH", m, "ASC"], "AFTER");
+    assert_eq!(all(parts), want.iter().rev().copied().collect::<Vec<_>>());
+    // Without WITHCURSOR, a call that found nothing names where to go on.
+    let err = err_of(cmd(c, &["TLOG.GET", "p", "__all__", "MATCH", m, "BEFORE", "200"]));
+    assert!(err.starts_with("ERR MATCH step limit reached: ") && err.contains("continue with BEFORE 19"), "{err}");
+    let err = err_of(cmd(c, &["TLOG.LATEST", "p", "__all__", "MATCH", m, "BEFORE", "200"]));
+    assert!(err.contains("continue with BEFORE 19"), "{err}");
+    let err = err_of(cmd(c, &["TLOG.TAIL", "p", "__all__", "0", "MATCH", m]));
+    assert!(err.starts_with("ERR MATCH step limit reached: ") && err.contains("continue from id "), "{err}");
+    // BUCKET with MATCH: the parts add up bucket by bucket.
+    let (parts, _) = chain(
+        c,
+        &["TLOG.COUNT", "p", "__all__", "MATCH", m, "SINCE", "0", "UNTIL", "4000000000", "BUCKET", "1000000000"],
+        "BEFORE",
+    );
+    let total: i64 = parts.iter().flat_map(pairs).map(|(_, n)| n).sum();
+    assert_eq!(total, 20);
+    let err = err_of(cmd(
+        c,
+        &["TLOG.COUNT", "p", "__all__", "MATCH", m, "SINCE", "0", "UNTIL", "4000000000", "BUCKET", "1000000000"],
+    ));
+    assert!(err.starts_with("ERR MATCH step limit reached: "), "{err}");
+    // A record that alone needs more steps than a call has: an error naming it.
+    let costly = format!("*{}b", "?".repeat(1000));
+    let err = err_of(cmd(c, &["TLOG.COUNT", "p", "__all__", "MATCH", &costly]));
+    assert!(err.starts_with("ERR MATCH pattern too costly for the message at id 200: "), "{err}");
+    let err = err_of(cmd(c, &["TLOG.GET", "p", "u", "AND", "1", "t", "MATCH", &costly, "WITHCURSOR"]));
+    assert!(err.starts_with("ERR MATCH pattern too costly for the message at id 200: "), "{err}");
+    // SCANLIMIT 0 lifts the step limit too.
+    let n = cmd(c, &["TLOG.COUNT", "p", "__all__", "MATCH", &costly, "BEFORE", "12", "SCANLIMIT", "0"]).unwrap();
+    assert_eq!(int(&n), 1);
+    // A pattern over 1,024 bytes is refused.
+    let long = "?".repeat(1025);
+    assert_eq!(
+        err_of(cmd(c, &["TLOG.GET", "p", "__all__", "MATCH", &long])),
+        "ERR MATCH pattern longer than 1024 bytes"
+    );
+}

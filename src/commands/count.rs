@@ -34,7 +34,7 @@ pub fn run(ctx: Ctx, args: &[&[u8]]) -> Result<()> {
     // A partial count is never given as the count.
     if !q.with_cursor && outcome.end == End::Cut {
         let resume = Resume::Count { before: outcome.last.unwrap_or(0), counted: n.unsigned_abs() };
-        return Err(Error::ScanLimit { passed: work.passed(), resume });
+        return Err(super::cut_error(&work, resume));
     }
     let reply = Reply::new(ctx);
     if q.with_cursor {
@@ -66,8 +66,9 @@ fn run_buckets(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, secs: i64) -> Resul
         super::count_buckets(ctx, req, work, first, secs, &mut counts)?
     };
     if !q.with_cursor && outcome.end == End::Cut {
+        let why = if work.steps_ran_out() { "MATCH step limit reached" } else { "scan limit reached" };
         return Err(Error::Message(format!(
-            "ERR scan limit reached: {} ids scanned before every bucket was counted; count in parts with WITHCURSOR (each next call with BEFORE the cursor, its counts added bucket by bucket), or SCANLIMIT 0 for no limit",
+            "ERR {why}: {} ids scanned before every bucket was counted; count in parts with WITHCURSOR (each next call with BEFORE the cursor, its counts added bucket by bucket), or SCANLIMIT 0 for no limit",
             work.passed()
         )));
     }

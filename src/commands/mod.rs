@@ -15,7 +15,8 @@ mod reply;
 mod spec;
 
 pub use read::{
-    count, count_buckets, parse_read, scan_limit_error, scan_matches, select, select_page, work_for, ReadRequest,
+    count, count_buckets, cut_error, parse_read, scan_limit_error, scan_matches, select, select_page, work_for,
+    ReadRequest,
 };
 pub use reply::{reply_cursor, reply_page, reply_record, reply_records};
 pub use spec::{Arg, ArgKind, Spec, COUNT_ARGS, GET_ARGS, LATEST_ARGS, RECORD_FILTERS, SCAN_OPTIONS, TAG_FILTERS};

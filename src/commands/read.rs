@@ -109,9 +109,34 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
             work.again_one_by_one();
             return Ok(None);
         };
+        // Where MATCH's glob steps ran out: the page stops before that record.
+        let mut out_at = None;
         if q.has_time_bounds() || q.has_record_filter() {
             // Each record's time is checked: records of other clients may be out of order.
-            batch.retain(|id, stored| q.admits(id, record::decode_ts(stored)) && q.filter.admits(stored));
+            let mut kept = 0;
+            batch.retain(|id, stored| {
+                if kept >= need || out_at.is_some() || !q.admits(id, record::decode_ts(stored)) {
+                    return false;
+                }
+                match work.filter_admits(&q.filter, stored) {
+                    Some(keep) => {
+                        kept += usize::from(keep);
+                        keep
+                    }
+                    None => {
+                        out_at = Some(id);
+                        false
+                    }
+                }
+            });
+        }
+        if let Some(at) = out_at.filter(|_| batch.len() < need) {
+            let pos = ids.iter().position(|&id| id == at).unwrap_or(0);
+            let before = if pos > 0 { Some(ids[pos - 1]) } else { last };
+            let Some(before) = before else { return Err(Error::MatchTooCostly(at)) };
+            work.pass(pos.saturating_sub(batch.len()) as u64);
+            batches.push(batch);
+            return Ok(Some((batches, Outcome { end: End::Cut, last: Some(before) })));
         }
         // Records gone, outside the time bounds or failing WHERE or MATCH, and of those asked
         // beyond a refused key.
@@ -140,7 +165,17 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
 pub fn scan_limit_error(work: &Work, q: &Query, outcome: &Outcome) -> Error {
     let at = outcome.last.unwrap_or(0);
     let resume = if q.asc { Resume::After(at) } else { Resume::Before(at) };
-    Error::ScanLimit { passed: work.passed(), resume }
+    cut_error(work, resume)
+}
+
+/// The error of a read cut short with nothing to return: at the scan limit, or where MATCH's
+/// glob steps ran out.
+pub fn cut_error(work: &Work, resume: Resume) -> Error {
+    if work.steps_ran_out() {
+        Error::MatchSteps { passed: work.passed(), resume }
+    } else {
+        Error::ScanLimit { passed: work.passed(), resume }
+    }
 }
 
 /// How many ids of the flow a query's bounds and tag filter admit, and how the scan ended.
@@ -180,10 +215,24 @@ fn each_tag_match(
     query::each_match(&src, q, how, work, f)
 }
 
-/// Whether record `id` exists and passes the query's time bounds, WHERE and MATCH.
-fn keeps(flow: &Flow<'_>, q: &Query, id: i64) -> Result<bool> {
-    let keep = |stored: &[u8]| q.admits(id, record::decode_ts(stored)) && q.filter.admits(stored);
-    Ok(flow.with_record_id(id, keep)?.unwrap_or(false))
+/// Whether record `id` exists and passes the query's time bounds, WHERE and MATCH: `None` if
+/// MATCH's glob steps for the call ran out first.
+fn keeps(flow: &Flow<'_>, q: &Query, work: &Work, id: i64) -> Result<Option<bool>> {
+    let keep = |stored: &[u8]| {
+        if !q.admits(id, record::decode_ts(stored)) {
+            return Some(false);
+        }
+        work.filter_admits(&q.filter, stored)
+    };
+    Ok(flow.with_record_id(id, keep)?.unwrap_or(Some(false)))
+}
+
+/// Where a scan whose glob steps ran out at record `at` stops: just before it, at `before`
+/// (the id looked at before it, in reply order). With none, not even the call's first record
+/// could be checked: an error.
+fn cut_before(at: i64, before: Option<i64>) -> Result<Outcome> {
+    let before = before.ok_or(Error::MatchTooCostly(at))?;
+    Ok(Outcome { end: End::Cut, last: Some(before) })
 }
 
 /// [`select`] for a query with WHERE or MATCH: each candidate's record is read and checked;
@@ -197,12 +246,16 @@ fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(
         return Ok((flow, ids, Outcome::DONE));
     }
     if q.has_tag_filter() {
-        let (mut cut, mut failed) = (false, None);
+        let (mut cut, mut failed, mut out_at, mut prev) = (false, None, None, None);
         let how = Matching { read_records: false, count_matches: false };
         let mut outcome = each_tag_match(&flow, req, how, work, |id| {
-            match keeps(&flow, q, id) {
-                Ok(true) => ids.push(id),
-                Ok(false) => {
+            match keeps(&flow, q, work, id) {
+                Ok(None) => {
+                    out_at = Some(id);
+                    return false;
+                }
+                Ok(Some(true)) => ids.push(id),
+                Ok(Some(false)) => {
                     work.pass(1);
                     if work.exhausted() {
                         cut = true;
@@ -214,10 +267,14 @@ fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(
                     return false;
                 }
             }
+            prev = Some(id);
             ids.len() < limit
         })?;
         if let Some(e) = failed {
             return Err(e);
+        }
+        if let Some(at) = out_at {
+            return Ok((flow, ids, cut_before(at, prev)?));
         }
         if cut {
             outcome.end = End::Cut;
@@ -228,8 +285,11 @@ fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(
     let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
     let mut last = None;
     while let Some(id) = candidates.next_id() {
+        let Some(keep) = keeps(&flow, q, work, id)? else {
+            return Ok((flow, ids, cut_before(id, last)?));
+        };
         last = Some(id);
-        if keeps(&flow, q, id)? {
+        if keep {
             ids.push(id);
             if ids.len() >= limit {
                 return Ok((flow, ids, Outcome { end: End::Full, last }));
@@ -252,18 +312,28 @@ fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(
 pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl FnMut(Option<i64>)) -> Result<Outcome> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
     let q = &req.query;
+    // For a record: `Some(Some(ts))` if it matches, `Some(None)` if not, `None` if MATCH's glob
+    // steps ran out on it.
     let check = |id: i64, stored: &[u8]| {
         let ts = record::decode_ts(stored);
-        (q.admits(id, ts) && q.filter.admits(stored)).then_some(ts)
+        if !q.admits(id, ts) {
+            return Some(None);
+        }
+        Some(work.filter_admits(&q.filter, stored)?.then_some(ts))
     };
     if q.has_tag_filter() {
-        let mut failed = None;
+        let (mut failed, mut out_at, mut prev) = (None, None, None);
         let how = Matching { read_records: false, count_matches: true };
         let outcome = each_tag_match(&flow, req, how, work, |id| match flow.with_record_id(id, |s| check(id, s)) {
+            Ok(Some(None)) => {
+                out_at = Some(id);
+                false
+            }
             Ok(found) => {
-                if let Some(ts) = found.flatten() {
+                if let Some(ts) = found.flatten().flatten() {
                     f(ts);
                 }
+                prev = Some(id);
                 true
             }
             Err(e) => {
@@ -271,7 +341,13 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
                 false
             }
         })?;
-        return failed.map_or(Ok(outcome), Err);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        return match out_at {
+            Some(at) => cut_before(at, prev),
+            None => Ok(outcome),
+        };
     }
     let plan = query::plan_in(&flow, q, work)?;
     let mut candidates = Candidates::new(&flow, q, &plan, FETCH_BATCH, work);
@@ -293,9 +369,14 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
                 if found.len() < ids.len() {
                     return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
                 }
-                for (&id, stored) in ids.iter().zip(found) {
-                    if let Some(ts) = stored.and_then(|s| check(id, s)) {
-                        f(ts);
+                for (i, (&id, stored)) in ids.iter().zip(found).enumerate() {
+                    match stored.map(|s| check(id, s)) {
+                        Some(None) => {
+                            work.pass(i as u64);
+                            return cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last });
+                        }
+                        Some(Some(Some(ts))) => f(ts),
+                        _ => {}
                     }
                 }
             } else {
@@ -303,9 +384,14 @@ pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl Fn
                 return scan_matches(ctx, req, work, f);
             }
         } else {
-            for &id in &ids {
-                if let Some(ts) = flow.with_record_id(id, |s| check(id, s))?.flatten() {
-                    f(ts);
+            for (i, &id) in ids.iter().enumerate() {
+                match flow.with_record_id(id, |s| check(id, s))? {
+                    Some(None) => {
+                        work.pass(i as u64);
+                        return cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last });
+                    }
+                    Some(Some(Some(ts))) => f(ts),
+                    _ => {}
                 }
             }
         }

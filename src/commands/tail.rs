@@ -121,7 +121,7 @@ fn serve(ctx: Ctx, req: &ReadRequest<'_>) -> Result<bool> {
         let cut = outcome.end == End::Cut;
         if cut && !q.with_cursor {
             let resume = Resume::From(outcome.last.unwrap_or(from));
-            return Err(Error::ScanLimit { passed: work.passed(), resume });
+            return Err(super::cut_error(&work, resume));
         }
         // Without BLOCK, WITHCURSOR says how far the reader got even with nothing to return.
         if !(cut || q.with_cursor && q.block.is_none()) {
