@@ -1079,6 +1079,10 @@ fn check_total(want: usize) -> Check {
     })
 }
 
+fn check_nil() -> Check {
+    Box::new(|v| if matches!(v, Value::Nil) { Ok(()) } else { Err("expected nil".into()) })
+}
+
 fn take(v: Vec<i64>) -> Vec<i64> {
     v.into_iter().take(PAGE).collect()
 }
@@ -1104,6 +1108,11 @@ fn part3(s: &Settings, srv: &Server, data: &TagSet, rep: &mut Report) {
     let ab = data.ids(|i| data.has(i, "a") && data.has(i, "b"));
     let ac = data.ids(|i| data.has(i, "a") && data.has(i, "c"));
     let z: Vec<String> = (1..=5).map(|k| format!("z{k}")).collect();
+    // The entries of `a` from its head to the 100th record with both `a` and `c`: a list holds
+    // no index, so whichever flow an AND scans, finding that page passes over them all.
+    let a_ids = data.ids(|i| data.has(i, "a"));
+    let span = ac.get(PAGE - 1).map_or(a_ids.len(), |&last| a_ids.iter().filter(|&&id| id >= last).count());
+    let span_s = span.to_string();
     let mut q = vec![
         wl(
             "head a",
@@ -1123,6 +1132,9 @@ fn part3(s: &Settings, srv: &Server, data: &TagSet, rep: &mut Report) {
             &["TLOG.GET", "tf", "a", "AND", "1", "c", "SCANLIMIT", "0", "LIMIT", "100", "RAW"],
             check_ids(raw_ids, take(ac.clone())),
         ),
+        // The floor of a list-only AND: LPOS compares each entry it passes, in the server,
+        // with nothing to reply.
+        wl("LPOS a span", &["LPOS", "tf:flow:a", "none", "MAXLEN", &span_s], check_nil()),
         wl(
             "OR b c",
             &["TLOG.GET", "tf", "__all__", "OR", "2", "b", "c", "LIMIT", "100", "RAW"],
@@ -1145,6 +1157,7 @@ fn part3(s: &Settings, srv: &Server, data: &TagSet, rep: &mut Report) {
         wl("SINTERCARD a b", &["SINTERCARD", "2", "set:a", "set:b"], check_int(ab.len() as i64)),
         wl("COUNT a AND c", &["TLOG.COUNT", "tf", "a", "AND", "1", "c", "SCANLIMIT", "0"], check_int(ac.len() as i64)),
         wl("SINTERCARD a c", &["SINTERCARD", "2", "set:a", "set:c"], check_int(ac.len() as i64)),
+        wl("LPOS a", &["LPOS", "tf:flow:a", "none"], check_nil()),
     ];
     mq.extend(measure_in(Mode::Serial, s, port, &mut con, &mut counts, None));
     let zn: usize = (0..TAG_RECORDS).filter(|&i| z.iter().any(|t| data.has(i, t))).count();
@@ -1161,6 +1174,13 @@ fn part3(s: &Settings, srv: &Server, data: &TagSet, rep: &mut Report) {
         "a AND c",
         "head a",
         Goal::AtLeast(0.5),
+    );
+    rep.ratio(
+        &format!("floor: LPOS over the {span} entries of a that page passes / head page of a"),
+        &mq,
+        "LPOS a span",
+        "head a",
+        Goal::None,
     );
     rep.ratio("__all__ OR b c page / head page of a, RAW", &mq, "OR b c", "head a", Goal::None);
     rep.ratio(
@@ -1184,6 +1204,13 @@ fn part3(s: &Settings, srv: &Server, data: &TagSet, rep: &mut Report) {
         "COUNT a AND c",
         "SINTERCARD a c",
         Goal::AtLeast(1.0),
+    );
+    rep.ratio(
+        &format!("floor: LPOS over all {} entries of a / SINTERCARD a c (-P 1 -c 2)", a_ids.len()),
+        &mq,
+        "LPOS a",
+        "SINTERCARD a c",
+        Goal::None,
     );
 }
 
