@@ -106,7 +106,7 @@ impl fmt::Display for Error {
             Error::BadNumber(opt, what) => write!(f, "ERR {opt} needs {what}"),
             Error::BadTime(t) => write!(
                 f,
-                "ERR invalid time '{}': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+                "ERR invalid time '{}': use unix seconds in decimal (at most 12 digits before the point, any after it, kept to the microsecond; a leading '-' but no '+' or exponent) or RFC 3339 with an offset",
                 t.replace(['\r', '\n'], " ")
             ),
             Error::InvertedRange(rule) => write!(f, "ERR {rule}"),

@@ -334,6 +334,19 @@ pub trait IdList {
     }
 }
 
+/// A flow whose records can be read whole: what WHERE and MATCH check.
+pub trait RecordList: IdList {
+    /// Calls `f` with the stored bytes of record `id`: `None` if it is gone.
+    fn with_record_id<T>(&self, id: i64, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>>;
+
+    /// Calls `f` with the stored records of `ids`, in order (`None`: gone), read at once:
+    /// `Ok(None)` if they cannot be, to be read one by one. An error if the caller may not read
+    /// one of them.
+    fn with_records<T>(&self, _ids: &[i64], _f: impl FnOnce(&[Option<&[u8]>]) -> T) -> Result<Option<T>> {
+        Ok(None)
+    }
+}
+
 /// What one read may do: how far out of order it takes ids and times to be, and how many ids
 /// it may pass over before it stops early.
 ///
@@ -2115,6 +2128,205 @@ pub fn each_match<L: IdList>(
     Ok(Outcome { end: End::Done, last })
 }
 
+/// Whether record `id` exists and passes the query's time bounds, WHERE and MATCH: `None` if
+/// MATCH's glob steps for the call ran out first.
+fn keeps<L: RecordList>(list: &L, q: &Query, work: &Work, id: i64) -> Result<Option<bool>> {
+    let keep = |stored: &[u8]| {
+        if !q.admits(id, crate::record::decode_ts(stored)) {
+            return Some(false);
+        }
+        work.filter_admits(&q.filter, stored)
+    };
+    Ok(list.with_record_id(id, keep)?.unwrap_or(Some(false)))
+}
+
+/// Where a scan whose glob steps ran out at record `at` stops: just before it, at `before`
+/// (the id looked at before it, in reply order). With none, not even the call's first record
+/// could be checked: an error.
+fn cut_before(at: i64, before: Option<i64>) -> Result<Outcome> {
+    let before = before.ok_or(Error::MatchTooCostly(at))?;
+    Ok(Outcome { end: End::Cut, last: Some(before) })
+}
+
+/// [`select`] for a query with WHERE or MATCH: each candidate's record is read and checked;
+/// one that fails is passed over, under the scan limit, like an id a tag filter leaves out.
+/// The tag filter's flows are those of `src`.
+pub fn select_filtered<L: RecordList>(src: &Sources<'_, L>, q: &Query, work: &Work) -> Result<(Vec<i64>, Outcome)> {
+    let flow = src.base;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let mut ids = Vec::new();
+    if limit == 0 {
+        return Ok((ids, Outcome::DONE));
+    }
+    if q.has_tag_filter() {
+        let (mut cut, mut failed, mut out_at, mut prev) = (false, None, None, None);
+        let how = Matching { read_records: false, count_matches: false };
+        let mut outcome = each_match(src, q, how, work, |id| {
+            match keeps(flow, q, work, id) {
+                Ok(None) => {
+                    out_at = Some(id);
+                    return false;
+                }
+                Ok(Some(true)) => ids.push(id),
+                Ok(Some(false)) => {
+                    work.pass(1);
+                    if work.exhausted() {
+                        cut = true;
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            }
+            prev = Some(id);
+            ids.len() < limit
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Some(at) = out_at {
+            return Ok((ids, cut_before(at, prev)?));
+        }
+        if cut {
+            outcome.end = End::Cut;
+        }
+        return Ok((ids, outcome));
+    }
+    let plan = plan_in(flow, q, work)?;
+    let mut candidates = Candidates::new(flow, q, &plan, limit.min(FETCH_BATCH), work);
+    let mut last = None;
+    while let Some(id) = candidates.next_id() {
+        let Some(keep) = keeps(flow, q, work, id)? else {
+            return Ok((ids, cut_before(id, last)?));
+        };
+        last = Some(id);
+        if keep {
+            ids.push(id);
+            if ids.len() >= limit {
+                return Ok((ids, Outcome { end: End::Full, last }));
+            }
+        } else {
+            work.pass(1);
+            if work.exhausted() {
+                return Ok((ids, Outcome { end: End::Cut, last }));
+            }
+        }
+    }
+    let outcome = candidates.outcome(last)?;
+    Ok((ids, outcome))
+}
+
+/// At most this many records are read at once.
+pub const FETCH_BATCH: usize = 1000;
+
+/// Reads every record a query's bounds, tags, WHERE and MATCH admit, newest first, and calls
+/// `f` with the time of each (for a count). Every id looked at counts toward the scan limit,
+/// as a count with a tag filter counts them; at the limit the scan stops ([`End::Cut`], every
+/// id from `last` up looked at). Without a tag filter, records are read many at once
+/// ([`RecordList::with_records`]) in batches.
+pub fn scan_matches<L: RecordList>(
+    src: &Sources<'_, L>,
+    q: &Query,
+    work: &Work,
+    mut f: impl FnMut(Option<i64>),
+) -> Result<Outcome> {
+    let flow = src.base;
+    // For a record: `Some(Some(ts))` if it matches, `Some(None)` if not, `None` if MATCH's glob
+    // steps ran out on it.
+    let check = |id: i64, stored: &[u8]| {
+        let ts = crate::record::decode_ts(stored);
+        if !q.admits(id, ts) {
+            return Some(None);
+        }
+        Some(work.filter_admits(&q.filter, stored)?.then_some(ts))
+    };
+    if q.has_tag_filter() {
+        let (mut failed, mut out_at, mut prev) = (None, None, None);
+        let how = Matching { read_records: false, count_matches: true };
+        let outcome = each_match(src, q, how, work, |id| match flow.with_record_id(id, |s| check(id, s)) {
+            Ok(Some(None)) => {
+                out_at = Some(id);
+                false
+            }
+            Ok(found) => {
+                if let Some(ts) = found.flatten().flatten() {
+                    f(ts);
+                }
+                prev = Some(id);
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        return match out_at {
+            Some(at) => cut_before(at, prev),
+            None => Ok(outcome),
+        };
+    }
+    let plan = plan_in(flow, q, work)?;
+    let mut candidates = Candidates::new(flow, q, &plan, FETCH_BATCH, work);
+    let mut last = None;
+    loop {
+        let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
+        let size = FETCH_BATCH.min(left).max(1);
+        let mut ids = Vec::with_capacity(size);
+        while ids.len() < size {
+            match candidates.next_id() {
+                Some(id) => ids.push(id),
+                None => break,
+            }
+        }
+        let Some(&batch_last) = ids.last() else { break };
+        if work.batches_allowed() {
+            let stopped = flow.with_records(&ids, |found| {
+                for (i, (&id, stored)) in ids.iter().zip(found).enumerate() {
+                    match stored.map(|s| check(id, s)) {
+                        Some(None) => {
+                            work.pass(i as u64);
+                            return Some(cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last }));
+                        }
+                        Some(Some(Some(ts))) => f(ts),
+                        _ => {}
+                    }
+                }
+                None
+            })?;
+            match stopped {
+                None => {
+                    work.again_one_by_one();
+                    return scan_matches(src, q, work, f);
+                }
+                Some(Some(cut)) => return cut,
+                Some(None) => {}
+            }
+        } else {
+            for (i, &id) in ids.iter().enumerate() {
+                match flow.with_record_id(id, |s| check(id, s))? {
+                    Some(None) => {
+                        work.pass(i as u64);
+                        return cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last });
+                    }
+                    Some(Some(Some(ts))) => f(ts),
+                    _ => {}
+                }
+            }
+        }
+        work.pass(ids.len() as u64);
+        last = Some(batch_last);
+        if work.exhausted() {
+            return Ok(Outcome { end: End::Cut, last });
+        }
+    }
+    candidates.outcome(last)
+}
+
 /// The newest id of a flow: the largest of its first `window + 1` entries (an id out of order
 /// sits at most `window` places from the head), or if none of them is an id, the first id of
 /// the next thousand entries.
@@ -2567,6 +2779,142 @@ mod tests {
         ts: i64,
         tags: u8,
         gone: bool,
+        /// Its message: an index into [`MESSAGES`].
+        msg: u8,
+        /// Its attributes: `level` in bits 0-1 (none, "warn", "error"), `n` in bits 2-3 (none,
+        /// 1, 2, 1.0), `ok` in bits 4-5 (none, true, false, null); 0: no `"attrs"` at all.
+        attrs: u8,
+    }
+
+    /// Messages as stored (JSON), and their text as MATCH sees it.
+    const MESSAGES: [(&str, &str); 8] = [
+        ("\"error: disk full\"", "error: disk full"),
+        ("\"warn: disk slow\"", "warn: disk slow"),
+        ("\"user login\"", "user login"),
+        ("\"Error x\"", "Error x"),
+        ("\"\"", ""),
+        ("\"a*b\"", "a*b"),
+        ("42", "42"),
+        ("{\"k\":1}", "{\"k\":1}"),
+    ];
+
+    /// MATCH patterns, each with an oracle written without globs.
+    type Oracle = fn(&str) -> bool;
+    const PATTERNS: [(&str, Oracle); 9] = [
+        ("*disk*", |m| m.contains("disk")),
+        ("error*", |m| m.starts_with("error")),
+        ("*[Ee]rror*", |m| m.contains("error") || m.contains("Error")),
+        ("?ser*", |m| m.get(1..4) == Some("ser")),
+        ("*", |_| true),
+        ("a\\*b", |m| m == "a*b"),
+        ("4?", |m| m.len() == 2 && m.starts_with('4')),
+        ("{*}", |m| m.starts_with('{') && m.ends_with('}')),
+        ("*x", |m| m.ends_with('x')),
+    ];
+
+    /// WHERE pairs to draw from.
+    const PAIRS: [(&str, &str); 12] = [
+        ("level", "warn"),
+        ("level", "error"),
+        ("level", "\"warn\""),
+        ("n", "1"),
+        ("n", "1.0"),
+        ("n", "1e0"),
+        ("n", "2"),
+        ("ok", "true"),
+        ("ok", "false"),
+        ("ok", "null"),
+        ("nope", "1"),
+        ("n", "01"),
+    ];
+
+    /// The model's own WHERE equality, by cases.
+    fn attr_equals(r: &ModelRec, field: &str, arg: &str) -> bool {
+        let (level, n, ok) = (r.attrs & 3, r.attrs >> 2 & 3, r.attrs >> 4 & 3);
+        match field {
+            "level" => (level == 1 && arg == "warn") || (level == 2 && arg == "error"),
+            "n" => match n {
+                1 | 3 => ["1", "1.0", "1e0"].contains(&arg),
+                2 => arg == "2",
+                _ => false,
+            },
+            "ok" => (ok == 1 && arg == "true") || (ok == 2 && arg == "false") || (ok == 3 && arg == "null"),
+            _ => false,
+        }
+    }
+
+    /// Whether the model record passes the query's WHERE and MATCH, by the oracles above.
+    fn model_admits(r: &ModelRec, query: &Query) -> bool {
+        let text = MESSAGES[r.msg as usize].1;
+        let pattern_ok = query.filter.pattern.as_ref().is_none_or(|p| {
+            let (_, oracle) = PATTERNS.iter().find(|(g, _)| g.as_bytes() == &p[..]).unwrap();
+            oracle(text)
+        });
+        pattern_ok
+            && query
+                .filter
+                .where_
+                .iter()
+                .all(|(f, v)| attr_equals(r, std::str::from_utf8(f).unwrap(), std::str::from_utf8(v).unwrap()))
+    }
+
+    /// The record as a client stores it, dated `ts`.
+    fn stored_record(r: &ModelRec, ts: i64) -> Vec<u8> {
+        let mut attrs = Vec::new();
+        match r.attrs & 3 {
+            1 => attrs.push("\"level\":\"warn\"".to_string()),
+            2 => attrs.push("\"level\":\"error\"".to_string()),
+            _ => {}
+        }
+        match r.attrs >> 2 & 3 {
+            1 => attrs.push("\"n\":1".to_string()),
+            2 => attrs.push("\"n\":2".to_string()),
+            3 => attrs.push("\"n\":1.0".to_string()),
+            _ => {}
+        }
+        match r.attrs >> 4 & 3 {
+            1 => attrs.push("\"ok\":true".to_string()),
+            2 => attrs.push("\"ok\":false".to_string()),
+            3 => attrs.push("\"ok\":null".to_string()),
+            _ => {}
+        }
+        let attrs = if r.attrs == 0 { String::new() } else { format!(",\"attrs\":{{{}}}", attrs.join(",")) };
+        let ts = format!("{}.{:06}", ts.div_euclid(1_000_000), ts.rem_euclid(1_000_000));
+        format!("{{\"id\":{},\"ts\":{ts},\"message\":{},\"tags\":[]{attrs}}}", r.id, MESSAGES[r.msg as usize].0)
+            .into_bytes()
+    }
+
+    /// A flow of the model with its records' bytes (those gone have none): read one by one,
+    /// or many at once if `batched`.
+    struct Stored<'a> {
+        flow: Flow,
+        bytes: &'a std::collections::HashMap<i64, Vec<u8>>,
+        batched: bool,
+    }
+
+    impl IdList for Stored<'_> {
+        fn len(&self) -> usize {
+            self.flow.len()
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.flow.id(i)
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            self.flow.record_ts(id, need_ts)
+        }
+    }
+
+    impl RecordList for Stored<'_> {
+        fn with_record_id<T>(&self, id: i64, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+            Ok(self.bytes.get(&id).map(|b| f(b)))
+        }
+        fn with_records<T>(&self, ids: &[i64], f: impl FnOnce(&[Option<&[u8]>]) -> T) -> Result<Option<T>> {
+            if !self.batched {
+                return Ok(None);
+            }
+            let found: Vec<Option<&[u8]>> = ids.iter().map(|id| self.bytes.get(id).map(Vec::as_slice)).collect();
+            Ok(Some(f(&found)))
+        }
     }
 
     /// Flows built as other clients build them: each record pushed up to `w` pushes late (or,
@@ -2662,7 +3010,10 @@ mod tests {
                 id += 1 + rng.below(3) as i64;
                 ts += rng.below(4) as i64; // ties too
                 let tags = (rng.next() & 0xf) as u8;
-                recs.push(ModelRec { id, ts, tags, gone: gone && rng.chance(15) });
+                let gone = gone && rng.chance(15);
+                let msg = rng.below(MESSAGES.len() as u64) as u8;
+                let attrs = if rng.chance(15) { 0 } else { rng.below(64) as u8 };
+                recs.push(ModelRec { id, ts, tags, gone, msg, attrs });
             }
             let both = rng.chance(50);
             let order = displaced(&mut rng, &recs, w, both);
@@ -2700,10 +3051,32 @@ mod tests {
                 Flow(entries)
             };
             let all = flow_of(None);
+            // The records' bytes, as stored, and as dated for the histograms below.
+            let spread = |t: i64| if t == GONE { GONE } else { (t - 1_700_000_000_000_000) * 1_000_000 };
+            let bytes_of = |f: &dyn Fn(i64) -> i64| -> std::collections::HashMap<i64, Vec<u8>> {
+                recs.iter().filter(|r| !r.gone).map(|r| (r.id, stored_record(r, f(r.ts)))).collect()
+            };
+            let (bytes, spread_bytes) = (bytes_of(&|t| t), bytes_of(&spread));
             let tagged: Vec<Flow> = (0..4).map(|t| flow_of(Some(t))).collect();
             let tag_index = |t: &[u8]| NAMES.iter().position(|n| n.as_bytes() == t).unwrap();
             for round in 0..40 {
-                let words = words_of(&mut rng, &recs);
+                let mut words = words_of(&mut rng, &recs);
+                // WHERE and MATCH, in half the rounds.
+                if rng.chance(50) {
+                    let with_where = rng.chance(70);
+                    if with_where {
+                        let k = 1 + rng.below(2) as usize;
+                        words.extend(["WHERE".to_string(), k.to_string()]);
+                        for _ in 0..k {
+                            let (f, v) = PAIRS[rng.below(PAIRS.len() as u64) as usize];
+                            words.extend([f.to_string(), v.to_string()]);
+                        }
+                    }
+                    if !with_where || rng.chance(50) {
+                        let p = PATTERNS[rng.below(PATTERNS.len() as u64) as usize].0;
+                        words.extend(["MATCH".to_string(), p.to_string()]);
+                    }
+                }
                 let ctx = format!("seed {seed} round {round} window {w}: {words:?}");
                 let w_refs: Vec<&str> = words.iter().map(String::as_str).collect();
                 let query = q(&w_refs);
@@ -2721,6 +3094,7 @@ mod tests {
                     .filter(|r| !query.not.iter().any(|t| has(r, t)))
                     .filter(|r| query.admits(r.id, Some(r.ts)))
                     .filter(|r| !r.gone)
+                    .filter(|r| model_admits(r, &query))
                     .map(|r| r.id)
                     .collect();
                 if !query.asc {
@@ -2732,10 +3106,25 @@ mod tests {
                     query.not.iter().map(|t| flow_of(Some(tag_index(t)))).collect(),
                 );
                 let src = Sources { base, base_is_all: base_tag.is_none(), and: &and, or: &or, not: &not };
+                // The same flows with their records, for WHERE and MATCH: read as the commands
+                // read them (many at once where the server lets them, or one by one).
+                let batched = rng.chance(50);
+                let with_bytes = |bytes| {
+                    let st = |f: Flow| Stored { flow: f, bytes, batched };
+                    let tags = |ts: &[Vec<u8>]| -> Vec<Stored> {
+                        ts.iter().map(|t| st(flow_of(Some(tag_index(t))))).collect()
+                    };
+                    (st(flow_of(base_tag)), tags(&query.and), tags(&query.or), tags(&query.not))
+                };
+                let (s_base, s_and, s_or, s_not) = with_bytes(&bytes);
+                let s_src =
+                    Sources { base: &s_base, base_is_all: base_tag.is_none(), and: &s_and, or: &s_or, not: &s_not };
                 // One read with the query as given; `limit` 0 for no scan limit.
                 let read = |query: &Query, limit: u64| -> (Vec<i64>, Outcome) {
                     let work = Work::new(w, limit);
-                    if query.has_tag_filter() {
+                    if query.has_record_filter() {
+                        select_filtered(&s_src, query, &work).unwrap()
+                    } else if query.has_tag_filter() {
                         let cap = query.limit.unwrap_or(usize::MAX);
                         let mut got = Vec::new();
                         if cap == 0 {
@@ -2791,7 +3180,30 @@ mod tests {
                 // Counts: by position where nothing is gone and every entry is an id (gone ids
                 // and other entries count there, as LLEN).
                 let count_want = want.len();
-                if !gone && !junk {
+                // With WHERE or MATCH every record is read: exact whatever is gone; and cut
+                // short at a scan limit, the parts add up.
+                if query.has_record_filter() {
+                    let mut q3 = query.clone();
+                    (q3.asc, q3.limit) = (false, None);
+                    let mut n_all = 0;
+                    let out = scan_matches(&s_src, &q3, &Work::new(w, 0), |_| n_all += 1).unwrap();
+                    assert_eq!((n_all, out.end), (count_want, End::Done), "filtered count: {ctx}");
+                    let mut total = 0;
+                    for call in 0.. {
+                        assert!(call < 10 * n + 10, "no end: {ctx}");
+                        let out = scan_matches(&s_src, &q3, &Work::new(w, scan_limit), |_| total += 1).unwrap();
+                        if out.end != End::Cut {
+                            break;
+                        }
+                        let c = out.last.unwrap();
+                        assert!(q3.before.is_none_or(|b| c < b), "{ctx}");
+                        q3.before = Some(c);
+                        if q3.after.is_some_and(|a| a >= c) {
+                            break;
+                        }
+                    }
+                    assert_eq!(total, count_want, "filtered count, scan limit {scan_limit}: {ctx}");
+                } else if !gone && !junk {
                     if query.has_tag_filter() {
                         let mut total = 0;
                         let mut q3 = query.clone();
@@ -2822,10 +3234,68 @@ mod tests {
 
                 // Histograms (no tag filter): times spread to seconds, so that buckets of a
                 // few seconds split the records.
+                if query.has_record_filter() {
+                    // BUCKET with WHERE or MATCH (and tags): each record read and counted in
+                    // the bucket of its time.
+                    let respread = |s: Stored| Stored {
+                        flow: Flow(s.flow.0.iter().map(|&(id, t)| (id, t.map(spread))).collect()),
+                        bytes: &spread_bytes,
+                        batched,
+                    };
+                    let (h_base, h_and, h_or, h_not) = with_bytes(&spread_bytes);
+                    let (h_base, h_and, h_or, h_not) = (
+                        respread(h_base),
+                        h_and.into_iter().map(respread).collect::<Vec<_>>(),
+                        h_or.into_iter().map(respread).collect::<Vec<_>>(),
+                        h_not.into_iter().map(respread).collect::<Vec<_>>(),
+                    );
+                    let h_src =
+                        Sources { base: &h_base, base_is_all: base_tag.is_none(), and: &h_and, or: &h_or, not: &h_not };
+                    let lo = spread(ts_of(&recs, &mut rng)) - 1_000_000;
+                    let hi = lo.max(spread(ts_of(&recs, &mut rng)) + 1_000_000);
+                    let secs = [1i64, 2, 3, 7, 20][rng.below(5) as usize];
+                    let mut bq = query.clone();
+                    (bq.since, bq.until, bq.bucket, bq.asc, bq.limit) = (Some(lo), Some(hi), Some(secs), false, None);
+                    let (first, nb) = crate::filter::buckets(lo, hi, secs);
+                    let ctx = format!("{ctx}; filtered BUCKET {secs} SINCE {lo} UNTIL {hi}");
+                    let mut brute = vec![0u64; nb as usize];
+                    for r in recs.iter().filter(|r| !r.gone && base_tag.is_none_or(|t| r.tags >> t & 1 == 1)) {
+                        let tagged = bq.and.iter().all(|t| has(r, t))
+                            && (bq.or.is_empty() || bq.or.iter().any(|t| has(r, t)))
+                            && !bq.not.iter().any(|t| has(r, t));
+                        if tagged && model_admits(r, &bq) && bq.admits(r.id, Some(spread(r.ts))) {
+                            brute[crate::filter::bucket_of(spread(r.ts), first, secs, nb).unwrap()] += 1;
+                        }
+                    }
+                    let hist_of = |bq: &Query, limit: u64, counts: &mut [u64]| {
+                        scan_matches(&h_src, bq, &Work::new(w, limit), |ts| {
+                            if let Some(k) = ts.and_then(|t| crate::filter::bucket_of(t, first, secs, nb)) {
+                                counts[k] += 1;
+                            }
+                        })
+                        .unwrap()
+                    };
+                    let mut got = vec![0u64; nb as usize];
+                    assert_eq!(hist_of(&bq, 0, &mut got).end, End::Done, "{ctx}");
+                    assert_eq!(got, brute, "{ctx}");
+                    let mut sum = vec![0u64; nb as usize];
+                    for call in 0.. {
+                        assert!(call < 10 * n + 10, "no end: {ctx}");
+                        let out = hist_of(&bq, scan_limit, &mut sum);
+                        match out.cursor() {
+                            Some(c) => {
+                                assert!(bq.before.is_none_or(|b| c < b), "{ctx}");
+                                bq.before = Some(c);
+                            }
+                            None => break,
+                        }
+                    }
+                    assert_eq!(sum, brute, "filtered BUCKET continued at scan limit {scan_limit}: {ctx}");
+                    continue;
+                }
                 if query.has_tag_filter() || rng.chance(50) {
                     continue;
                 }
-                let spread = |t: i64| if t == GONE { GONE } else { (t - 1_700_000_000_000_000) * 1_000_000 };
                 let hist = Flow(base.0.iter().map(|&(id, t)| (id, t.map(spread))).collect());
                 let lo = spread(ts_of(&recs, &mut rng)) + rng.below(3) as i64 * 1_000_000 - 1_000_000;
                 let hi = lo.max(spread(ts_of(&recs, &mut rng)) + rng.below(3) as i64 * 1_000_000 - 1_000_000);

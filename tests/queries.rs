@@ -270,11 +270,11 @@ fn bad_query_options_are_refused() {
         (&["TLOG.GET", "p", "t", "AFTER", "9", "BEFORE", "3"], "ERR AFTER must be below BEFORE"),
         (
             &["TLOG.GET", "p", "t", "SINCE", "tomorrow"],
-            "ERR invalid time 'tomorrow': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+            "ERR invalid time 'tomorrow': use unix seconds in decimal (at most 12 digits before the point, any after it, kept to the microsecond; a leading '-' but no '+' or exponent) or RFC 3339 with an offset",
         ),
         (
             &["TLOG.GET", "p", "t", "UNTIL", "2026-11-23T10:00:00"],
-            "ERR invalid time '2026-11-23T10:00:00': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+            "ERR invalid time '2026-11-23T10:00:00': use unix seconds in decimal (at most 12 digits before the point, any after it, kept to the microsecond; a leading '-' but no '+' or exponent) or RFC 3339 with an offset",
         ),
         (&["TLOG.GET", "p", "t", "SINCE", "20", "UNTIL", "10"], "ERR SINCE must not be after UNTIL"),
         (&["TLOG.GET", "p", "t", "ASC", "DESC"], "ERR options ASC and DESC cannot be used together"),

@@ -89,7 +89,7 @@ fn bad_ts_and_attrs_are_refused_and_change_nothing() {
     refused(
         &s,
         &with(&["TS", "yesterday"]),
-        "ERR invalid time 'yesterday': use unix seconds (up to 6 decimals) or RFC 3339 with an offset",
+        "ERR invalid time 'yesterday': use unix seconds in decimal (at most 12 digits before the point, any after it, kept to the microsecond; a leading '-' but no '+' or exponent) or RFC 3339 with an offset",
     );
     let ahead = (server_time_us(&mut con) / 1_000_000 + 3600 + 60).to_string();
     let ahead: &'static str = Box::leak(ahead.into_boxed_str());

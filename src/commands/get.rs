@@ -12,7 +12,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the records of a tag's flow (by default every record), newest first, optionally bounded by count, id and time.",
-    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned for the reply; the ids passed over without being returned stop at the scan limit (tlog.read-scan-limit or SCANLIMIT). With AND, OR or NOT, the ids scanned are those of the smallest flow a record must be in, each probing every other flow in O(log N). With WHERE or MATCH, each candidate record is read (by MGET, in batches) and checked: those that fail are passed over, up to the scan limit.",
+    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned for the reply; the ids passed over without being returned stop at the scan limit (tlog.read-scan-limit or SCANLIMIT). With AND, OR or NOT, the ids scanned are those of the smallest flow a record must be in, each probing every other flow in O(log N). With WHERE or MATCH, each candidate record is read (by MGET, in batches) and checked: those that fail are passed over, up to the scan limit. Checking one record costs O(S + P) for WHERE (S the record's size, P the field/value pairs) and, for MATCH, up to S x L glob steps (L the pattern's length, at most 1,024 bytes); a call with a scan limit spends at most 1,000,000 glob steps in all, and stops early with a continuation where they run out.",
     since: "0.1.0",
     args: super::GET_ARGS,
     entry: crate::command_entry!(run),

@@ -11,7 +11,7 @@ pub static SPEC: Spec = Spec {
     arity: -2,
     writes: false,
     summary: "Returns the newest record of a tag's flow (by default of every record), optionally bounded by id and time, or nil.",
-    complexity: "O(W) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); plus one step per id skipped (record gone, or not matching AND, OR or NOT), up to the scan limit (tlog.read-scan-limit or SCANLIMIT). With WHERE or MATCH, each candidate record is read and checked: those that fail are passed over, up to the scan limit.",
+    complexity: "O(W) without bounds, O(log N + W) with them, where N is the number of records in the flow and W the read window (tlog.read-window); plus one step per id skipped (record gone, or not matching AND, OR or NOT), up to the scan limit (tlog.read-scan-limit or SCANLIMIT). With WHERE or MATCH, each candidate record is read and checked: those that fail are passed over, up to the scan limit. Checking one record costs O(S + P) for WHERE (S the record's size, P the field/value pairs) and, for MATCH, up to S x L glob steps (L the pattern's length, at most 1,024 bytes); a call with a scan limit spends at most 1,000,000 glob steps in all, and stops early with a continuation where they run out.",
     since: "0.1.0",
     args: super::LATEST_ARGS,
     entry: crate::command_entry!(run),

@@ -6,7 +6,7 @@ use crate::config;
 use crate::error::{Error, Result, Resume};
 use crate::ffi::Ctx;
 use crate::keys::ALL_FLOW;
-use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work};
+use crate::query::{self, Allowed, Candidates, End, Matching, Outcome, Query, Sources, Work, FETCH_BATCH};
 use crate::record;
 use crate::store::{Fetched, Flow};
 
@@ -62,9 +62,6 @@ pub fn select<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<
     })?;
     Ok((flow, ids, outcome))
 }
-
-/// At most this many records are read by one MGET.
-const FETCH_BATCH: usize = 1000;
 
 /// The records of a query without a tag filter, read with MGET in batches, in reply order,
 /// and how the scan ended. `None` for a query with a tag filter, or if the server would not
@@ -200,6 +197,18 @@ pub fn count(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<(usize, Out
     Ok((n, outcome))
 }
 
+/// Calls `f` with the flows of the query: `base` and those of its AND, OR and NOT tags.
+fn with_sources<'a, T>(
+    base: &Flow<'a>,
+    req: &ReadRequest<'_>,
+    f: impl FnOnce(&Sources<'_, Flow<'a>>) -> Result<T>,
+) -> Result<T> {
+    let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'a>>> { tags.iter().map(|t| base.sibling(t)).collect() };
+    let q = &req.query;
+    let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
+    f(&Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not })
+}
+
 /// Opens the flows of the query's AND, OR and NOT tags and runs the streaming merge.
 fn each_tag_match(
     base: &Flow<'_>,
@@ -208,200 +217,21 @@ fn each_tag_match(
     work: &Work,
     f: impl FnMut(i64) -> bool,
 ) -> Result<Outcome> {
-    let open_all = |tags: &[Vec<u8>]| -> Result<Vec<Flow<'_>>> { tags.iter().map(|t| base.sibling(t)).collect() };
-    let q = &req.query;
-    let (and, or, not) = (open_all(&q.and)?, open_all(&q.or)?, open_all(&q.not)?);
-    let src = Sources { base, base_is_all: req.tag == ALL_FLOW, and: &and, or: &or, not: &not };
-    query::each_match(&src, q, how, work, f)
+    with_sources(base, req, |src| query::each_match(src, &req.query, how, work, f))
 }
 
-/// Whether record `id` exists and passes the query's time bounds, WHERE and MATCH: `None` if
-/// MATCH's glob steps for the call ran out first.
-fn keeps(flow: &Flow<'_>, q: &Query, work: &Work, id: i64) -> Result<Option<bool>> {
-    let keep = |stored: &[u8]| {
-        if !q.admits(id, record::decode_ts(stored)) {
-            return Some(false);
-        }
-        work.filter_admits(&q.filter, stored)
-    };
-    Ok(flow.with_record_id(id, keep)?.unwrap_or(Some(false)))
-}
-
-/// Where a scan whose glob steps ran out at record `at` stops: just before it, at `before`
-/// (the id looked at before it, in reply order). With none, not even the call's first record
-/// could be checked: an error.
-fn cut_before(at: i64, before: Option<i64>) -> Result<Outcome> {
-    let before = before.ok_or(Error::MatchTooCostly(at))?;
-    Ok(Outcome { end: End::Cut, last: Some(before) })
-}
-
-/// [`select`] for a query with WHERE or MATCH: each candidate's record is read and checked;
-/// one that fails is passed over, under the scan limit, like an id a tag filter leaves out.
+/// [`select`] for a query with WHERE or MATCH: see [`query::select_filtered`].
 fn select_filtered<'a>(ctx: Ctx, req: &ReadRequest<'a>, work: &Work) -> Result<(Flow<'a>, Vec<i64>, Outcome)> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    let q = &req.query;
-    let limit = q.limit.unwrap_or(usize::MAX);
-    let mut ids = Vec::new();
-    if limit == 0 {
-        return Ok((flow, ids, Outcome::DONE));
-    }
-    if q.has_tag_filter() {
-        let (mut cut, mut failed, mut out_at, mut prev) = (false, None, None, None);
-        let how = Matching { read_records: false, count_matches: false };
-        let mut outcome = each_tag_match(&flow, req, how, work, |id| {
-            match keeps(&flow, q, work, id) {
-                Ok(None) => {
-                    out_at = Some(id);
-                    return false;
-                }
-                Ok(Some(true)) => ids.push(id),
-                Ok(Some(false)) => {
-                    work.pass(1);
-                    if work.exhausted() {
-                        cut = true;
-                        return false;
-                    }
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    return false;
-                }
-            }
-            prev = Some(id);
-            ids.len() < limit
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if let Some(at) = out_at {
-            return Ok((flow, ids, cut_before(at, prev)?));
-        }
-        if cut {
-            outcome.end = End::Cut;
-        }
-        return Ok((flow, ids, outcome));
-    }
-    let plan = query::plan_in(&flow, q, work)?;
-    let mut candidates = Candidates::new(&flow, q, &plan, limit.min(FETCH_BATCH), work);
-    let mut last = None;
-    while let Some(id) = candidates.next_id() {
-        let Some(keep) = keeps(&flow, q, work, id)? else {
-            return Ok((flow, ids, cut_before(id, last)?));
-        };
-        last = Some(id);
-        if keep {
-            ids.push(id);
-            if ids.len() >= limit {
-                return Ok((flow, ids, Outcome { end: End::Full, last }));
-            }
-        } else {
-            work.pass(1);
-            if work.exhausted() {
-                return Ok((flow, ids, Outcome { end: End::Cut, last }));
-            }
-        }
-    }
-    let outcome = candidates.outcome(last)?;
+    let (ids, outcome) = with_sources(&flow, req, |src| query::select_filtered(src, &req.query, work))?;
     Ok((flow, ids, outcome))
 }
 
 /// Reads every record a query's bounds, tags, WHERE and MATCH admit, newest first, and calls
-/// `f` with the time of each (for a count). Every id looked at counts toward the scan limit,
-/// as a count with a tag filter counts them; at the limit the scan stops ([`End::Cut`], every
-/// id from `last` up looked at). Without a tag filter, records are read by MGET in batches.
-pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, mut f: impl FnMut(Option<i64>)) -> Result<Outcome> {
+/// `f` with the time of each (for a count): see [`query::scan_matches`].
+pub fn scan_matches(ctx: Ctx, req: &ReadRequest<'_>, work: &Work, f: impl FnMut(Option<i64>)) -> Result<Outcome> {
     let flow = Flow::open(ctx, req.prefix, req.tag)?;
-    let q = &req.query;
-    // For a record: `Some(Some(ts))` if it matches, `Some(None)` if not, `None` if MATCH's glob
-    // steps ran out on it.
-    let check = |id: i64, stored: &[u8]| {
-        let ts = record::decode_ts(stored);
-        if !q.admits(id, ts) {
-            return Some(None);
-        }
-        Some(work.filter_admits(&q.filter, stored)?.then_some(ts))
-    };
-    if q.has_tag_filter() {
-        let (mut failed, mut out_at, mut prev) = (None, None, None);
-        let how = Matching { read_records: false, count_matches: true };
-        let outcome = each_tag_match(&flow, req, how, work, |id| match flow.with_record_id(id, |s| check(id, s)) {
-            Ok(Some(None)) => {
-                out_at = Some(id);
-                false
-            }
-            Ok(found) => {
-                if let Some(ts) = found.flatten().flatten() {
-                    f(ts);
-                }
-                prev = Some(id);
-                true
-            }
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        return match out_at {
-            Some(at) => cut_before(at, prev),
-            None => Ok(outcome),
-        };
-    }
-    let plan = query::plan_in(&flow, q, work)?;
-    let mut candidates = Candidates::new(&flow, q, &plan, FETCH_BATCH, work);
-    let mut last = None;
-    loop {
-        let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
-        let size = FETCH_BATCH.min(left).max(1);
-        let mut ids = Vec::with_capacity(size);
-        while ids.len() < size {
-            match candidates.next_id() {
-                Some(id) => ids.push(id),
-                None => break,
-            }
-        }
-        let Some(&batch_last) = ids.last() else { break };
-        if work.batches_allowed() {
-            if let Some((batch, refused)) = flow.fetch(&ids)? {
-                let found = batch.by_position();
-                if found.len() < ids.len() {
-                    return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
-                }
-                for (i, (&id, stored)) in ids.iter().zip(found).enumerate() {
-                    match stored.map(|s| check(id, s)) {
-                        Some(None) => {
-                            work.pass(i as u64);
-                            return cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last });
-                        }
-                        Some(Some(Some(ts))) => f(ts),
-                        _ => {}
-                    }
-                }
-            } else {
-                work.again_one_by_one();
-                return scan_matches(ctx, req, work, f);
-            }
-        } else {
-            for (i, &id) in ids.iter().enumerate() {
-                match flow.with_record_id(id, |s| check(id, s))? {
-                    Some(None) => {
-                        work.pass(i as u64);
-                        return cut_before(id, if i > 0 { Some(ids[i - 1]) } else { last });
-                    }
-                    Some(Some(Some(ts))) => f(ts),
-                    _ => {}
-                }
-            }
-        }
-        work.pass(ids.len() as u64);
-        last = Some(batch_last);
-        if work.exhausted() {
-            return Ok(Outcome { end: End::Cut, last });
-        }
-    }
-    candidates.outcome(last)
+    with_sources(&flow, req, |src| query::scan_matches(src, &req.query, work, f))
 }
 
 /// TLOG.COUNT ... BUCKET without WHERE, MATCH or a tag filter: see [`query::count_buckets`].

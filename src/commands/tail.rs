@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     arity: -4,
     writes: false,
     summary: "Returns the records of a tag's flow newer than an id, oldest first, waiting for them with BLOCK like XREAD.",
-    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned, those passed over stopping at the scan limit (tlog.read-scan-limit or SCANLIMIT); a blocked client costs nothing until a record is logged to the flow it waits on. With WHERE or MATCH, each candidate record is read and checked: those that fail are passed over, up to the scan limit.",
+    complexity: "O(log N + W + M) where N is the number of records in the flow, W the read window (tlog.read-window) and M the number of ids scanned, those passed over stopping at the scan limit (tlog.read-scan-limit or SCANLIMIT); a blocked client costs nothing until a record is logged to the flow it waits on. With WHERE or MATCH, each candidate record is read and checked: those that fail are passed over, up to the scan limit. Checking one record costs O(S + P) for WHERE (S the record's size, P the field/value pairs) and, for MATCH, up to S x L glob steps (L the pattern's length, at most 1,024 bytes); a call with a scan limit spends at most 1,000,000 glob steps in all, and stops early with a continuation where they run out.",
     since: "0.1.0",
     args: &[
         Arg::new("prefix", ArgKind::Key),

@@ -105,6 +105,21 @@ impl crate::query::IdList for Flow<'_> {
     }
 }
 
+impl crate::query::RecordList for Flow<'_> {
+    fn with_record_id<T>(&self, id: i64, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        Flow::with_record_id(self, id, f)
+    }
+
+    fn with_records<T>(&self, ids: &[i64], f: impl FnOnce(&[Option<&[u8]>]) -> T) -> Result<Option<T>> {
+        let Some((batch, refused)) = self.fetch(ids)? else { return Ok(None) };
+        let found = batch.by_position();
+        if found.len() < ids.len() {
+            return Err(refused.unwrap_or(Error::Internal("a record read came back short")));
+        }
+        Ok(Some(f(&found)))
+    }
+}
+
 impl<'a> Flow<'a> {
     /// Opens `<prefix>:flow:<tag>` for reading. A missing flow reads as empty; a key of
     /// another type is WRONGTYPE.
