@@ -2397,7 +2397,7 @@ mod tests {
             for _ in 0..n {
                 id += 1 + rng.below(3) as i64;
                 ts += rng.below(4) as i64;
-                recs.push((ModelRec { id, ts, tags: 0, gone: rng.chance(10) }, false));
+                recs.push((ModelRec { id, ts, tags: 0, gone: rng.chance(10), msg: 0, attrs: 0 }, false));
             }
             for _ in 0..1 + rng.below(3) {
                 let len = 1 + rng.below(n as u64 / 2) as usize;
