@@ -1445,68 +1445,249 @@ fn cut_id(list: &impl IdList, q: &Query, runs: &[Run], left: u64) -> Result<Opti
     )))
 }
 
-/// Entries to check, and whether checking them counts toward the scan limit.
-type Region = (Range<usize>, bool);
+/// Where the search of an edge between two buckets landed (see [`search`]), and its window:
+/// `a` twice the window of ids before `s`, `d` just after twice the window of ids from `j` on.
+#[derive(Debug, Clone, Copy)]
+struct Landing {
+    s: usize,
+    j: usize,
+    a: usize,
+    d: usize,
+}
 
-/// What [`count_buckets`] has placed so far: entries counted by position, each run in one
-/// bucket, and runs to check one by one (each entry's record read and counted in the bucket of
-/// its time), up to the frontier `f`.
+/// The edges between the buckets of a histogram, placed in a flow: a function of the flow,
+/// SINCE, UNTIL and the buckets alone, never of the call's id bounds, cursor or scan limit,
+/// so that every call of a histogram followed through its continuations places each entry
+/// alike.
+///
+/// The edges `1..nb` (edge `k` starts bucket `k`) are searched as a balanced binary tree over
+/// their indices: the middle edge over the range from UNTIL's search to SINCE's edge, each
+/// other edge between the landings of its two nearest ancestors (the newer one's `s` to the
+/// older one's `j`), its landing held within theirs. So the landings go down the flow as the
+/// edges go back in time, an edge whose bracket is empty lands where its ancestor did at no
+/// cost, and an edge deep in the flow is reached in O(log B) searches. Landings are kept for
+/// the call.
+struct Edges<'l, L> {
+    list: &'l L,
+    first: i64,
+    secs: i64,
+    since: i64,
+    until: i64,
+    w2: usize,
+    /// The root's bracket: UNTIL's `s` and SINCE's edge.
+    lo: usize,
+    hi: usize,
+    /// How many entries that are not ids the widening of one edge's window may pass (see
+    /// [`widen_room`]).
+    room: u64,
+    landed: Vec<Option<Landing>>,
+}
+
+impl<L: IdList> Edges<'_, L> {
+    fn nb(&self) -> usize {
+        self.landed.len()
+    }
+
+    /// Where edge `k` (`1..nb`) lands: found down the tree from its root, each search's probes
+    /// counting toward the scan limit.
+    fn land(&mut self, k: usize, work: &Work) -> Result<Landing> {
+        let (mut lo, mut hi) = (1usize, self.nb() - 1);
+        let (mut newer, mut older): (Option<Landing>, Option<Landing>) = (None, None);
+        loop {
+            let m = lo + (hi - lo) / 2;
+            let e = match self.landed[m] {
+                Some(e) => e,
+                None => {
+                    let e = self.search(m, newer, older, work)?;
+                    self.landed[m] = Some(e);
+                    e
+                }
+            };
+            if k == m || lo >= hi {
+                return Ok(e);
+            }
+            if k > m {
+                (lo, older) = (m + 1, Some(e));
+            } else {
+                (hi, newer) = (m - 1, Some(e));
+            }
+        }
+    }
+
+    /// The search of edge `m` between its nearest ancestors' landings, held within them.
+    fn search(&self, m: usize, newer: Option<Landing>, older: Option<Landing>, work: &Work) -> Result<Landing> {
+        let list = self.list;
+        let t = crate::filter::bucket_range(self.first, self.secs, m as i64, self.since, self.until).0;
+        let lo = newer.map_or(self.lo, |e| e.s);
+        let hi = older.map_or(self.hi, |e| e.j).max(lo);
+        let probes = Cell::new(0u64);
+        let (s, j) = search(
+            lo,
+            hi,
+            t,
+            |i| {
+                probes.set(probes.get() + 1);
+                list.ts(i)
+            },
+            |v| v < t,
+        )?;
+        work.pass(probes.get());
+        let s = older.map_or(s, |o| s.min(o.s));
+        let j = newer.map_or(j, |e| j.max(e.j)).max(s);
+        // Its own room to widen past entries that are not ids: the same in every call.
+        let room = Cell::new(self.room);
+        let a = ids_back(list, 0, s, self.w2, &room)?;
+        let d = ids_on(list, j, list.len(), self.w2, &room)?;
+        Ok(Landing { s, j, a, d })
+    }
+
+    /// The newest edge whose window ends after `at` (0 if none): the one to start from at
+    /// `at`, found down the tree.
+    fn first_from(&mut self, at: usize, work: &Work) -> Result<usize> {
+        let (mut lo, mut hi, mut best) = (1usize, self.nb() - 1, 0usize);
+        while lo <= hi {
+            let m = lo + (hi - lo) / 2;
+            if self.land(m, work)?.d > at {
+                (best, lo) = (m, m + 1);
+            } else if m == 1 {
+                break;
+            } else {
+                hi = m - 1;
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// What [`count_buckets`] has placed so far, up to the frontier `f`: entries counted by
+/// position, each run in one bucket, and runs to check one by one (each entry's record read
+/// and counted in the bucket of its time).
 struct Sweep {
     f: usize,
     checks: Vec<Range<usize>>,
     by_position: Vec<(Range<usize>, usize)>,
+    /// Where the searches of the query's own bounds could not tell: each entry counts toward
+    /// the scan limit, whatever it is placed as.
+    spans: Vec<Range<usize>>,
+    /// The edge the sweep is at (0: past the last one).
+    k: usize,
     /// The frontier where the scan limit stopped the sweep.
     cut_at: Option<usize>,
 }
 
 impl Sweep {
-    /// Checks the entries of `r` past the frontier, each counting toward the scan limit if
-    /// `counted`. False if the limit stops it inside `r` (at `cut_at`).
-    fn check(&mut self, r: Range<usize>, counted: bool, work: &Work) -> bool {
-        let from = r.start.max(self.f);
-        if from >= r.end {
-            return true;
+    /// Places the entries from the frontier to `to`: by position in `bucket`, or (`None`)
+    /// checked, each counting toward the scan limit; the entries of the spans count toward it
+    /// either way. With `limited`, false if the limit stops it before `to` (at `cut_at`).
+    fn advance(&mut self, to: usize, bucket: Option<usize>, work: &Work, limited: bool) -> bool {
+        while self.f < to {
+            let f = self.f;
+            let (end, counted) = match self.spans.iter().find(|r| r.contains(&f)) {
+                Some(r) => (r.end.min(to), true),
+                None => {
+                    let next = self.spans.iter().map(|r| r.start).filter(|&s| s > f).min();
+                    (next.unwrap_or(to).min(to), bucket.is_none())
+                }
+            };
+            let mut take = end - f;
+            let cost = if counted { take as u64 } else { 0 };
+            let stop = limited && cost > work.left();
+            if stop {
+                take = usize::try_from(work.left().max(1)).unwrap_or(usize::MAX).min(take);
+            }
+            if counted {
+                work.pass(take as u64);
+            }
+            match bucket {
+                Some(b) => self.by_position.push((f..f + take, b)),
+                None => self.checks.push(f..f + take),
+            }
+            self.f = f + take;
+            if stop {
+                self.cut_at = Some(self.f);
+                return false;
+            }
         }
-        let cost = (r.end - from) as u64;
-        if counted && cost > work.left() {
-            let take = usize::try_from(work.left().max(1)).unwrap_or(usize::MAX).min(r.end - from);
-            work.pass(take as u64);
-            self.checks.push(from..from + take);
-            self.f = from + take;
-            self.cut_at = Some(self.f);
-            return false;
-        }
-        if counted {
-            work.pass(cost);
-        }
-        self.checks.push(from..r.end);
-        self.f = r.end;
         true
     }
 
-    /// Counts the entries from the frontier to `to` by position, in `bucket`.
-    fn by_position(&mut self, to: usize, bucket: usize) {
-        if to > self.f {
-            self.by_position.push((self.f..to, bucket));
-            self.f = to;
+    /// Goes on, edge by edge, to `to`. With `limited`, false if the scan limit stops it first:
+    /// within a run counted toward it, or after an edge.
+    fn run<L: IdList>(&mut self, edges: &mut Edges<'_, L>, to: usize, work: &Work, limited: bool) -> Result<bool> {
+        while self.k >= 1 && self.f < to {
+            let e = edges.land(self.k, work)?;
+            if !self.advance(e.a.min(to), Some(self.k), work, limited)
+                || !self.advance(e.d.min(to), None, work, limited)
+            {
+                return Ok(false);
+            }
+            if self.f < e.d {
+                break; // at `to`, inside the edge's window
+            }
+            self.k -= 1;
+            if limited && work.exhausted() && self.k >= 1 && self.f < to {
+                self.cut_at = Some(self.f);
+                return Ok(false);
+            }
+        }
+        Ok(self.k >= 1 || self.advance(to, Some(0), work, limited))
+    }
+}
+
+/// `ranges` sorted and merged.
+fn merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.retain(|r| !r.is_empty());
+    ranges.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
         }
     }
+    out
+}
+
+/// The parts of `r` inside (`inside`) or outside the sorted, merged `set`.
+fn split(r: &Range<usize>, set: &[Range<usize>], inside: bool) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = r.start;
+    for c in set[set.partition_point(|c| c.end <= r.start)..].iter().take_while(|c| c.start < r.end) {
+        let (s, e) = (c.start.max(r.start), c.end.min(r.end));
+        if !inside && s > at {
+            out.push(at..s);
+        }
+        if inside {
+            out.push(s..e);
+        }
+        at = e;
+    }
+    if !inside && at < r.end {
+        out.push(at..r.end);
+    }
+    out
 }
 
 /// TLOG.COUNT ... BUCKET without a tag filter, WHERE or MATCH: the ids within the query's
 /// bounds counted into `counts`, bucket `k` holding the times from `first + k * secs` seconds
 /// for `secs` seconds (clipped to SINCE and UNTIL), as [`count`] counts a range.
 ///
-/// Each edge between two buckets is searched once, from the newest on, each search starting
-/// where the one before it landed (an edge the last search already placed, no record lying
-/// between, costs nothing). Between the windows of two edges, a bucket is counted by position
-/// without reading a record; within twice the window of ids of an edge, and where a search
-/// could not place its edge, each entry is checked, its record read, and counted in the bucket
-/// of its time. Where what is left holds no more entries than one edge's window, it is read
-/// through instead. Probes and entries checked count toward the scan limit (those of
-/// SINCE, UNTIL, BEFORE and AFTER, found as for [`count`], only where their searches could not
-/// tell). At the limit, the sweep stops after an edge, at an id `x`: the counts are those of
-/// the ids from `x` up ([`End::Cut`], `last` `x`), and the rest is the same call with BEFORE `x`.
+/// Two layers. The time layer places each entry of the flow by SINCE, UNTIL and the edges
+/// between buckets alone (see [`Edges`]), the same in every call: by position in a bucket
+/// (between the windows of two edges), checked (within twice the window of ids of an edge, of
+/// SINCE or of UNTIL, or where a search could not place its bound: its record read and counted
+/// in the bucket of its time, a record gone or without a time not counted), or out. The id
+/// layer is the call's: in the windows of BEFORE and AFTER, an entry counts only if it is an
+/// id within them, and then as the time layer places it (by position without reading its
+/// record, or checked); elsewhere, as the time layer places it.
+///
+/// The sweep goes from the call's start (the newest edge whose window reaches it, found down
+/// the tree of edges) edge by edge. Probes and entries checked count toward the scan limit
+/// (those of SINCE, UNTIL, BEFORE and AFTER only where their searches could not tell). At the
+/// limit, the sweep stops after an edge, at an id `x`: the counts are those of the ids from `x`
+/// up ([`End::Cut`], `last` `x`), AFTER `x - 1` placed as an id bound, and the rest is the same
+/// call with BEFORE `x`: followed through its continuations, a histogram adds up bucket by
+/// bucket to the one at once.
 pub fn count_buckets(
     list: &impl IdList,
     q: &Query,
@@ -1515,11 +1696,11 @@ pub fn count_buckets(
     counts: &mut [u64],
     work: &Work,
 ) -> Result<Outcome> {
-    let n = counts.len();
+    let nb = counts.len();
     let (Some(since), Some(until)) = (q.since, q.until) else {
         return Err(Error::Internal("BUCKET without SINCE and UNTIL"));
     };
-    if n == 0 {
+    if nb == 0 {
         return Ok(Outcome::DONE);
     }
     let mut bq = q.clone();
@@ -1531,127 +1712,46 @@ pub fn count_buckets(
     }
     let w2 = p.w2;
     let room = widen_room(work);
-    // The windows of the query's own bounds: at the head (BEFORE, UNTIL) and at the tail
-    // (AFTER, SINCE). What their searches could not place counts toward the limit.
-    let (mut head, mut tail): (Vec<Region>, Vec<Region>) = (Vec::new(), Vec::new());
-    let mut until_s = start;
+    // The windows of SINCE and UNTIL (checked), of BEFORE and AFTER (ids within them only),
+    // and where the searches of all four could not tell (each entry counted toward the limit).
+    let (mut time_checks, mut id_windows, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut lo, mut hi) = (0, list.len());
     for c in &p.cuts {
         let [a, s, j, d] = c.points(list, w2, &room)?;
-        let clip = |r: Range<usize>| r.start.max(start)..r.end.min(end);
-        let parts = [(clip(a..s), false), (clip(s..j), true), (clip(j..d), false)];
-        if c.head_out {
-            head.extend(parts);
+        if c.time {
+            time_checks.push(a..d);
+            if c.head_out {
+                lo = s;
+            } else {
+                hi = d;
+            }
         } else {
-            tail.extend(parts);
+            id_windows.push(a..d);
         }
+        spans.push(s.max(start)..j.min(end));
     }
-    // UNTIL's search: the last head-side cut (plan_in pushes UNTIL after BEFORE and AFTER).
-    if let Some(c) = p.cuts.iter().rev().find(|c| c.head_out) {
-        until_s = c.s.clamp(start, end);
-    }
-    let mut sw = Sweep { f: start, checks: Vec::new(), by_position: Vec::new(), cut_at: None };
-    let mut going = true;
-    for (r, counted) in head {
-        if going && !r.is_empty() {
-            // Only the part past the frontier is new.
-            let r = r.start.max(sw.f)..r.end;
-            if r.start > sw.f {
-                sw.by_position(r.start, n - 1);
-            }
-            going = sw.check(r, counted, work);
-        }
-    }
-    // The edges between buckets, newest first: edge k starts bucket k.
-    let edge = |k: usize| crate::filter::bucket_range(first, secs, k as i64, since, until).0;
-    let mut from = until_s.max(start);
-    let mut prev: Option<(usize, usize, Option<i64>)> = None;
-    let mut zone_of: Option<(usize, usize, usize, usize)> = None;
-    let mut k = n - 1;
-    let zone = 2 * w2 as u64 + 2;
-    while going && k >= 1 && sw.f < end {
-        // No more left than one edge's window: read it through.
-        if ((end - sw.f) as u64) <= zone {
-            going = sw.check(sw.f..end, true, work);
-            k = 0;
-            break;
-        }
-        let t = edge(k);
-        let (s, j, vj) = match prev {
-            // The last search's place holds for this edge too: the entry before it is at or
-            // after the last edge, the one it found before this one.
-            Some((s, j, vj)) if j >= end || vj.is_some_and(|v| v < t) => (s, j, vj),
-            _ => {
-                let seen: Cell<Option<(usize, Option<i64>)>> = Cell::new(None);
-                let probes = Cell::new(0u64);
-                let (s, j) = search(
-                    from,
-                    end,
-                    t,
-                    |i| {
-                        probes.set(probes.get() + 1);
-                        let ts = list.ts(i)?;
-                        if ts.is_some() {
-                            seen.set(Some((i, ts)));
-                        }
-                        Ok(ts)
-                    },
-                    |v| v < t,
-                )?;
-                work.pass(probes.get());
-                let vj = match seen.get() {
-                    Some((i, v)) if i == j => v,
-                    _ if j < end => {
-                        work.pass(1);
-                        list.ts(j)?
-                    }
-                    _ => None,
-                };
-                (s, j, vj)
-            }
-        };
-        // An edge placed where the last one was has its window too.
-        let (a, d) = match zone_of {
-            Some((zs, zj, a, d)) if (zs, zj) == (s, j) => (a, d),
-            _ => (ids_back(list, start, s, w2, &room)?, ids_on(list, j, end, w2, &room)?),
-        };
-        zone_of = Some((s, j, a, d));
-        prev = Some((s, j, vj));
-        from = s;
-        sw.by_position(a, k);
-        going = sw.check(a..d, true, work);
-        k -= 1;
-        if going && work.exhausted() && k >= 1 && sw.f < end {
-            sw.cut_at = Some(sw.f);
-            going = false;
-        }
-    }
-    if going {
-        // Past the last edge: the oldest bucket, then SINCE's and AFTER's windows.
-        if k == 0 {
-            let tail_from = tail.iter().filter(|(r, _)| !r.is_empty()).map(|(r, _)| r.start).min().unwrap_or(end);
-            sw.by_position(tail_from.max(sw.f), 0);
-        }
-        let mut tail = tail;
-        tail.sort_by_key(|(r, _)| r.start);
-        for (r, counted) in tail {
-            if going && !r.is_empty() {
-                let r = r.start.max(sw.f)..r.end;
-                if k == 0 && r.start > sw.f {
-                    sw.by_position(r.start, 0);
-                }
-                going = sw.check(r, counted, work);
-            }
-        }
-        if going && k == 0 {
-            sw.by_position(end, 0);
-        }
-    }
+    spans.retain(|r| !r.is_empty());
+    let mut edges = Edges {
+        list,
+        first,
+        secs,
+        since,
+        until,
+        w2,
+        lo,
+        hi: hi.max(lo),
+        room: if work.limit == 0 { u64::MAX } else { work.limit.max(NOT_IDS_FIRST) },
+        landed: vec![None; nb],
+    };
+    let k = if nb > 1 { edges.first_from(start, work)? } else { 0 };
+    let mut sw = Sweep { f: start, checks: Vec::new(), by_position: Vec::new(), spans, k, cut_at: None };
+    sw.run(&mut edges, end, work, true)?;
     let mut checked_q = bq;
     let mut outcome = Outcome::DONE;
     let mut upto = end;
     if let Some(c) = sw.cut_at.filter(|&c| c < end) {
         // The ids from `x` up, `x` the first id within the bounds at or after the frontier:
-        // AFTER x - 1 is placed as a bound, and its window checked.
+        // AFTER x - 1 is placed as an id bound, the time layer placed through its window.
         let reach = usize::try_from(work.left().max(1).max(NOT_IDS_FIRST)).unwrap_or(usize::MAX);
         let stop = end.min(c.saturating_add(reach));
         let in_ids = |id: i64| q.before.is_none_or(|b| id < b) && q.after.is_none_or(|a| id > a.saturating_add(1));
@@ -1670,67 +1770,48 @@ pub fn count_buckets(
                 let a = ids_back(list, start, s, w2, &free)?;
                 let d = ids_on(list, j, end, w2, &free)?;
                 let m = c.min(a).max(start);
-                sw.checks.retain_mut(|r| {
-                    r.end = r.end.min(m);
-                    r.start < r.end
-                });
-                sw.by_position.retain_mut(|(r, _)| {
-                    r.end = r.end.min(m);
-                    r.start < r.end
-                });
-                sw.checks.push(m..d.max(m));
                 upto = d.max(m);
+                id_windows.push(m..upto);
                 checked_q.after = Some(after);
                 outcome = Outcome { end: End::Cut, last: Some(x) };
             }
-            // No id to the end: the rest is checked through (no record to read but at most
-            // AFTER's next id).
-            None if stop == end => sw.checks.push(c..end),
+            // No id to the end: the rest is placed through, only ids within the bounds (at
+            // most AFTER's next one) counted.
+            None if stop == end => id_windows.push(c..end),
             None => {
                 return Err(Error::Message(format!(
                     "ERR scan limit reached in a run of entries that are not record ids, or of records gone, at index {c} of the flow; count past it with a larger SCANLIMIT, or SCANLIMIT 0 for no limit"
                 )))
             }
         }
+        sw.spans.clear();
+        sw.run(&mut edges, upto, work, false)?;
     }
-    // Count: by position outside the runs checked; each entry checked by its record.
-    let mut checks = std::mem::take(&mut sw.checks);
-    checks.retain(|r| !r.is_empty());
-    checks.sort_by_key(|r| r.start);
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(checks.len());
-    for r in checks {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    for (r, b) in &sw.by_position {
-        let r = r.start.max(start)..r.end.min(upto);
-        if r.is_empty() {
-            continue;
-        }
-        let first_after = merged.partition_point(|c| c.end <= r.start);
-        let overlap: usize = merged[first_after..]
-            .iter()
-            .take_while(|c| c.start < r.end)
-            .map(|c| c.end.min(r.end) - c.start.max(r.start))
-            .sum();
-        if let Some(slot) = counts.get_mut(*b) {
-            *slot += (r.len() - overlap) as u64;
-        }
-    }
-    let nb = n as i64;
-    for r in merged {
+    let within = |r: &Range<usize>| r.start.max(start)..r.end.min(upto);
+    let checks = merged(sw.checks.iter().chain(&time_checks).map(within).collect());
+    let id_windows = merged(id_windows.iter().map(within).collect());
+    let in_ids = |id: &i64| checked_q.before.is_none_or(|b| *id < b) && checked_q.after.is_none_or(|a| *id > a);
+    let ids_in = |r: &Range<usize>| -> Vec<i64> {
         let mut ids = Vec::new();
         for chunk in (r.start..r.end).step_by(READ_AHEAD_MAX) {
-            let entries = list.ids(chunk..(chunk + READ_AHEAD_MAX).min(r.end));
-            ids.extend(
-                entries
-                    .into_iter()
-                    .flatten()
-                    .filter(|&id| checked_q.before.is_none_or(|b| id < b) && checked_q.after.is_none_or(|a| id > a)),
-            );
+            ids.extend(list.ids(chunk..(chunk + READ_AHEAD_MAX).min(r.end)).into_iter().flatten().filter(in_ids));
         }
+        ids
+    };
+    // By position: away from the windows of BEFORE and AFTER, every entry; within them, the
+    // ids within them.
+    for (r, b) in &sw.by_position {
+        for part in split(&within(r), &checks, false) {
+            let away: usize = split(&part, &id_windows, false).iter().map(|r| r.len()).sum();
+            let near: usize = split(&part, &id_windows, true).iter().map(|r| ids_in(r).len()).sum();
+            if let Some(slot) = counts.get_mut(*b) {
+                *slot += (away + near) as u64;
+            }
+        }
+    }
+    // Checked: each record's time.
+    for r in checks {
+        let ids = ids_in(&r);
         for batch in ids.chunks(READ_AHEAD_MAX) {
             let (found, refused) = list.records_ts(batch, true)?;
             if found.len() < batch.len() {
@@ -1739,7 +1820,7 @@ pub fn count_buckets(
             for (&id, rec) in batch.iter().zip(found) {
                 let Some(Some(ts)) = rec else { continue };
                 if checked_q.admits(id, Some(ts)) {
-                    if let Some(b) = crate::filter::bucket_of(ts, first, secs, nb) {
+                    if let Some(b) = crate::filter::bucket_of(ts, first, secs, nb as i64) {
                         counts[b] += 1;
                     }
                 }
@@ -2396,7 +2477,8 @@ mod tests {
             let (mut id, mut ts) = (0i64, 1_700_000_000_000_000i64);
             for _ in 0..n {
                 id += 1 + rng.below(3) as i64;
-                ts += rng.below(4) as i64;
+                // Seconds apart, so that buckets of a few seconds split them.
+                ts += rng.below(4) as i64 * 1_000_000;
                 recs.push((ModelRec { id, ts, tags: 0, gone: rng.chance(10), msg: 0, attrs: 0 }, false));
             }
             for _ in 0..1 + rng.below(3) {
@@ -2456,6 +2538,32 @@ mod tests {
                         }
                     }
                     assert_eq!(total, at_once, "continued at scan limit {limit}: {ctx}");
+                }
+                // The histogram: followed through its continuations, the calls add up bucket
+                // by bucket to the histogram at once.
+                let (Some(since), Some(until)) = (query.since, query.until) else { continue };
+                let secs = [1i64, 2, 3, 7, 20][rng.below(5) as usize];
+                let (first, nb) = crate::filter::buckets(since, until, secs);
+                let bq = Query { bucket: Some(secs), ..query.clone() };
+                let ctx = format!("{ctx}; BUCKET {secs}");
+                let mut hist = vec![0u64; nb as usize];
+                let out = count_buckets(&flow, &bq, first, secs, &mut hist, &Work::new(w, 0)).unwrap();
+                assert_eq!(out.end, End::Done, "{ctx}");
+                let total = hist.iter().sum::<u64>() as usize;
+                assert!(total >= dated && total <= dated + undated, "{hist:?} not in {dated}..+{undated}: {ctx}");
+                for limit in 1..=12 {
+                    let (mut sum, mut next) = (vec![0u64; nb as usize], bq.clone());
+                    for call in 0.. {
+                        assert!(call < 10 * n + 10, "no end: {ctx}");
+                        let mut part = vec![0u64; nb as usize];
+                        let out = count_buckets(&flow, &next, first, secs, &mut part, &Work::new(w, limit)).unwrap();
+                        sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+                        match out.cursor() {
+                            Some(c) => next.before = Some(c),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(sum, hist, "BUCKET continued at scan limit {limit}: {ctx}");
                 }
             }
         }
