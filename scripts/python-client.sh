@@ -24,7 +24,9 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip'
     exit 1
 fi
 
-stamp_of() { sha256sum clients/python/pyproject.toml | cut -c1-16; }
+# The stamp names the checkout too: the client is installed in editable mode, so a venv
+# copied from another checkout would test that checkout's code.
+stamp_of() { echo "$(sha256sum clients/python/pyproject.toml | cut -c1-16) $root"; }
 py_version() {
     "$1/bin/python" -c 'import importlib.metadata as m; print(m.version("redis"))' 2>/dev/null || true
 }
