@@ -581,6 +581,9 @@ def _tag_info(reply: Any) -> TagInfo:
 
 class Call(NamedTuple):
     args: List[Any]
+    # A write: sent once, on a connection of its own, without the client's retries (a
+    # retried TLOG.ADD whose reply was lost would store the record twice).
+    once: bool = False
 
 
 class Sleep(NamedTuple):
@@ -591,9 +594,23 @@ Step = Union[Call, Sleep, Log, TagInfo]
 Op = Generator[Step, Any, Any]
 
 
-def op_command(args: List[Any]) -> Op:
-    reply = yield Call(args)
+def op_command(args: List[Any], once: bool = False) -> Op:
+    reply = yield Call(args, once)
     return reply
+
+
+def pool_args(pool: Any, args: List[Any]) -> List[Any]:
+    """The arguments of ``pool.get_connection``: none, or the command's name for the
+    redis-py versions (before 5.3) where it is required."""
+    import inspect
+
+    try:
+        param = inspect.signature(pool.get_connection).parameters.get("command_name")
+    except (TypeError, ValueError):
+        return []
+    if param is not None and param.default is inspect.Parameter.empty:
+        return [args[0]]
+    return []
 
 
 def check_page(limit: Optional[int], page_size: int) -> None:

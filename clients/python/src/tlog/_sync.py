@@ -29,6 +29,28 @@ def split_log_options(options: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[
     return opts, extra
 
 
+def execute_once(client: Any, args: List[Any]) -> Any:
+    """Sends a command once, on a connection taken from the client's pool, and reads its
+    reply, without the client's retry policy. A connection error or timeout closes that
+    connection and raises: the command may or may not have run. A client without a
+    connection pool (``RedisCluster``) sends it with ``execute_command``, its retries
+    included."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or not hasattr(pool, "get_connection"):
+        return client.execute_command(*args)
+    conn = pool.get_connection(*_core.pool_args(pool, args))
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    except ResponseError:
+        raise
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+
+
 def make_client(redis_kwargs: Mapping[str, Any]) -> "redis.Redis":
     kwargs = dict(redis_kwargs)
     client = kwargs.pop("client", None)
@@ -73,8 +95,11 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    execute: Any = self.client.execute_command
-                    reply = execute(*step.args)
+                    if step.once:
+                        reply = execute_once(self.client, step.args)
+                    else:
+                        execute: Any = self.client.execute_command
+                        reply = execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -91,8 +116,13 @@ class Logger:
         return result[0]
 
     def execute(self, *args: Any) -> Any:
-        """Sends one command; an error reply raises ServerError."""
+        """Sends one command; an error reply raises ServerError. It goes through the
+        client's ``execute_command``, with the client's retries."""
         return self._run(_core.op_command(list(args)))
+
+    def _write(self, *args: Any) -> Any:
+        """Sends a write once, without retries (see ``execute_once``)."""
+        return self._run(_core.op_command(list(args), once=True))
 
     # -- writing -----------------------------------------------------------------------
 
@@ -105,15 +135,15 @@ class Logger:
         keyword is an attribute: ``log('user {user_id} logged in', user_id=1)``.
         """
         opts, _ = split_log_options(options)
-        return int(self.execute(*_core.add_args(self.prefix, message, tags, **opts)))
+        return int(self._write(*_core.add_args(self.prefix, message, tags, **opts)))
 
     def delete(self, *ids: int) -> int:
         """Deletes records by id; returns how many were deleted."""
-        return int(self.execute(*_core.delete_args(self.prefix, ids)))
+        return int(self._write(*_core.delete_args(self.prefix, ids)))
 
     def full_cleanup(self) -> int:
         """Removes every key of the log (TLOG.PURGE); returns how many were removed."""
-        return int(self.execute("TLOG.PURGE", self.prefix))
+        return int(self._write("TLOG.PURGE", self.prefix))
 
     purge = full_cleanup
 

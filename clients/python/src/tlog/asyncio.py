@@ -46,6 +46,24 @@ def _make_client(redis_kwargs: Mapping[str, Any]) -> "aioredis.Redis":
     return aioredis.Redis(**kwargs)
 
 
+async def execute_once(client: Any, args: List[Any]) -> Any:
+    """``tlog._sync.execute_once`` on ``redis.asyncio``."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or not hasattr(pool, "get_connection"):
+        return await client.execute_command(*args)
+    conn = await pool.get_connection(*_core.pool_args(pool, args))
+    try:
+        await conn.send_command(*args)
+        return await conn.read_response()
+    except ResponseError:
+        raise
+    except BaseException:
+        await conn.disconnect()
+        raise
+    finally:
+        await pool.release(conn)
+
+
 class Logger:
     """``tlog.Logger`` on ``redis.asyncio.Redis``: the same arguments, awaitable methods,
     and async iterators for ``iter``, ``tags`` and ``follow``."""
@@ -75,8 +93,11 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    execute: Any = self.client.execute_command
-                    reply = await execute(*step.args)
+                    if step.once:
+                        reply = await execute_once(self.client, step.args)
+                    else:
+                        execute: Any = self.client.execute_command
+                        reply = await execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -96,16 +117,20 @@ class Logger:
         """Sends one command; an error reply raises ServerError."""
         return await self._run(_core.op_command(list(args)))
 
+    async def _write(self, *args: Any) -> Any:
+        """Sends a write once, without retries (see ``tlog._sync.execute_once``)."""
+        return await self._run(_core.op_command(list(args), once=True))
+
     async def log(self, message: Any, tags: Optional[List[str]] = None, **options: Any) -> int:
         """See ``tlog.Logger.log``."""
         opts, _ = split_log_options(options)
-        return int(await self.execute(*_core.add_args(self.prefix, message, tags, **opts)))
+        return int(await self._write(*_core.add_args(self.prefix, message, tags, **opts)))
 
     async def delete(self, *ids: int) -> int:
-        return int(await self.execute(*_core.delete_args(self.prefix, ids)))
+        return int(await self._write(*_core.delete_args(self.prefix, ids)))
 
     async def full_cleanup(self) -> int:
-        return int(await self.execute("TLOG.PURGE", self.prefix))
+        return int(await self._write("TLOG.PURGE", self.prefix))
 
     purge = full_cleanup
 

@@ -135,7 +135,7 @@ class LoggingHandler(logging.Handler):
 
     def send(self, record: logging.LogRecord, args: List[Any]) -> None:
         try:
-            self.logger.execute(*args)
+            self.logger._write(*args)
         except Exception:
             self.handleError(record)
 
