@@ -125,3 +125,60 @@ def test_queue_mode_never_blocks_on_a_slow_redis(pylog: logging.Logger, monkeypa
         pylog.removeHandler(handler)
         handler.close()
         assert len(errors) == 50 - handler.dropped
+
+
+def test_queue_mode_close_is_bounded_when_redis_is_down(
+    pylog: logging.Logger, monkeypatch: Any
+) -> None:
+    """A dead port, the client's default retries, a full queue: close() returns within
+    flush_timeout, and every record not sent is either dropped (counted) or went to
+    handleError."""
+    from datetime import timedelta
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = tlog.LoggingHandler(
+        prefix="app", port=port, attrs=False, queue_size=10, flush_timeout=timedelta(seconds=1)
+    )
+    errors: List[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", errors.append)
+    pylog.addHandler(handler)
+    for i in range(30):
+        pylog.info("m%d", i)
+    queued = 30 - handler.dropped
+    assert 10 <= queued <= 11  # the queue, and perhaps the one the thread took
+    pylog.removeHandler(handler)
+    t0 = time.monotonic()
+    handler.close()
+    took = time.monotonic() - t0
+    assert took < 1.5, took
+    # What the thread was sending when close() returned ends in handleError later.
+    deadline = time.monotonic() + 30
+    while handler.dropped + len(errors) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handler.dropped + len(errors) == 30
+    assert len(errors) <= 2  # at most the record in flight and one more reached a send
+    handler.handle(logging.makeLogRecord({"msg": "after close"}))  # dropped, not blocked
+    assert handler.dropped + len(errors) == 31
+
+
+def test_exit_waits_at_most_flush_timeout(pylog: logging.Logger, monkeypatch: Any) -> None:
+    """logging.shutdown() calls flush() then close(): both together stay within
+    flush_timeout (and a little) when nothing can be sent."""
+    from datetime import timedelta
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = tlog.LoggingHandler(
+        prefix="app", port=port, attrs=False, queue_size=10, flush_timeout=timedelta(seconds=1)
+    )
+    monkeypatch.setattr(handler, "handleError", lambda r: None)
+    pylog.addHandler(handler)
+    for i in range(10):
+        pylog.info("m%d", i)
+    pylog.removeHandler(handler)
+    t0 = time.monotonic()
+    logging.shutdown([lambda: handler])  # type: ignore[list-item]
+    assert time.monotonic() - t0 < 1.5
