@@ -755,6 +755,43 @@ def follow_params(
     return tail_start(after), block_ms, extra
 
 
+def socket_timeout_of(client: Any) -> Optional[float]:
+    """The client's ``socket_timeout`` in seconds, when it has one."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    value = kwargs.get("socket_timeout") if isinstance(kwargs, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _tail_base(prefix: str, q: Query, last: Union[int, str], extra: List[Any]) -> List[Any]:
+    return [
+        "TLOG.TAIL",
+        prefix,
+        q.tag,
+        last,
+        *q.filters,
+        *extra,
+        *(["SCANLIMIT", q.scan_limit] if q.scan_limit is not None else []),
+        "WITHCURSOR",
+        "RAW",
+    ]
+
+
+def op_tail_now(prefix: str, q: Query) -> Op:
+    """The id ``'$'`` stands for now: the newest id of the flow, by a call that does not
+    block (``TLOG.TAIL ... $ WITHCURSOR`` answers ``[id, []]``); 0 for an empty flow."""
+    reply = yield Call(_tail_base(prefix, q, "$", ["COUNT", 1]))
+    if reply is None:
+        return 0
+    cursor, _ = _cursor_reply(reply)
+    return cursor or 0
+
+
+FOLLOW_RETRIES = 10
+
+
 def op_follow(
     prefix: str,
     q: Query,
@@ -763,35 +800,40 @@ def op_follow(
     count: Optional[int],
     timeout: Optional[timedelta],
     clock: Any,
-    retries: int = 10,
+    retries: int = FOLLOW_RETRIES,
+    socket_timeout: Optional[float] = None,
 ) -> Op:
     """TLOG.TAIL from an id, forever (or until ``timeout`` passes without a record). The id
-    to go on from is the cursor of each reply, so a reconnect neither misses nor repeats."""
+    to go on from is the cursor of each reply, so a reconnect neither misses nor repeats.
+
+    Each call blocks at most ``block``, less than the client's ``socket_timeout`` (so that
+    a wait never trips it), and no longer than what is left of ``timeout``. A socket
+    timeout all the same is taken as a wait that ended empty; ``retries`` connection
+    failures in a row raise the last one."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     last, block_ms, extra = follow_params(after, block, count)
+    if socket_timeout is not None:
+        block_ms = min(block_ms, max(1, int(socket_timeout * 800)))
     idle_since = clock()
     failures = 0
+    limit = None if timeout is None else timeout.total_seconds()
     while True:
-        base = [
-            "TLOG.TAIL",
-            prefix,
-            q.tag,
-            last,
-            *q.filters,
-            *extra,
-            *(["SCANLIMIT", q.scan_limit] if q.scan_limit is not None else []),
-            "WITHCURSOR",
-            "RAW",
-        ]
+        base = _tail_base(prefix, q, last, extra)
         # '$' is resolved by a call that does not block, so that the id it stands for is
         # known before waiting: a wait that times out then goes on from that id, not from a
         # new '$' that would skip what came in between.
-        args = base if last == "$" else base + ["BLOCK", block_ms]
+        wait = block_ms
+        if limit is not None:
+            left_ms = int((limit - (clock() - idle_since)) * 1000)
+            wait = max(1, min(wait, left_ms))
+        args = base if last == "$" else base + ["BLOCK", wait]
         try:
             reply = yield Call(args)
-        except (RedisConnectionError, RedisTimeoutError):
+        except RedisTimeoutError:
+            reply = None  # a wait that ended without a reply, not a lost connection
+        except RedisConnectionError:
             failures += 1
             if failures > retries:
                 raise
@@ -799,7 +841,7 @@ def op_follow(
             continue
         failures = 0
         if reply is None:
-            if timeout is not None and clock() - idle_since >= timeout.total_seconds():
+            if limit is not None and clock() - idle_since >= limit:
                 return
             continue
         cursor, records = _cursor_reply(reply)
@@ -812,5 +854,5 @@ def op_follow(
             yield rec
         if got:
             idle_since = clock()
-        elif timeout is not None and clock() - idle_since >= timeout.total_seconds():
+        elif limit is not None and clock() - idle_since >= limit:
             return

@@ -289,15 +289,27 @@ class Logger:
     ) -> Iterator[Log]:
         """Records as they are logged (TLOG.TAIL), oldest first, forever, or until no record
         came for ``timeout``. ``after``: None for every record from the first, ``'$'`` for
-        those logged from now on, or an id. Each wait lasts at most ``block``. A lost
-        connection is retried from the last id seen: nothing is missed or repeated."""
+        those logged from now on (resolved to the newest id by this call, before it
+        returns: a record logged before the first ``next()`` is not missed), or an id.
+
+        Each call waits at most ``block``, and less than the client's ``socket_timeout``
+        when it has one, so a wait never trips it; ``timeout`` holds whatever ``block`` is.
+        A lost connection is retried from the last id seen (nothing is missed or
+        repeated), with a growing pause (0.1 s doubling up to 2 s); after 10 failures in a
+        row the last ``redis.ConnectionError`` is raised. A socket timeout is not such a
+        failure: it counts as a wait that ended without a record."""
         q = Query(
             tag, and_=and_, or_=or_, not_=not_, where=where, match=match, scan_limit=scan_limit
         )
         _core.follow_params(after, block, count)  # checked now, not at the first record
+        if after == "$":
+            after = int(self._run(_core.op_tail_now(self.prefix, q)))
         return self._drive(
-            _core.op_follow(self.prefix, q, after, block, count, timeout, time.monotonic)
-        )
+            _core.op_follow(
+                self.prefix, q, after, block, count, timeout, time.monotonic,
+                socket_timeout=_core.socket_timeout_of(self.client),
+            )
+        )  # fmt: skip
 
 
 def _count_query(tag: str, filters: Mapping[str, Any]) -> Query:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any, AsyncIterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Generator, List, Mapping, Optional, Tuple, Union
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,6 +18,7 @@ from ._core import ALL, Call, Log, Op, Query, Sleep, TagInfo, TailFrom, TimeArg
 from ._sync import _count_query, split_log_options
 
 __all__ = [
+    "Follow",
     "Logger",
     "configure",
     "count",
@@ -208,15 +209,64 @@ class Logger:
         where: Optional[Mapping[str, Any]] = None,
         match: Optional[str] = None,
         scan_limit: Optional[int] = None,
-    ) -> AsyncIterator[Log]:
-        """See ``tlog.Logger.follow``."""
+    ) -> "Follow":
+        """See ``tlog.Logger.follow``, with one difference for ``after='$'``, which needs a
+        round trip: ``await logger.follow(after='$')`` resolves it when awaited (to the
+        newest id) and returns the iterator; ``async for rec in logger.follow(after='$')``
+        resolves it at the first ``__anext__``, so a record logged between the call and the
+        first step is not seen."""
         q = Query(
             tag, and_=and_, or_=or_, not_=not_, where=where, match=match, scan_limit=scan_limit
         )
         _core.follow_params(after, block, count)  # checked now, not at the first record
-        return self._drive(
-            _core.op_follow(self.prefix, q, after, block, count, timeout, time.monotonic)
-        )
+
+        def make(start: TailFrom) -> Op:
+            return _core.op_follow(
+                self.prefix, q, start, block, count, timeout, time.monotonic,
+                socket_timeout=_core.socket_timeout_of(self.client),
+            )  # fmt: skip
+
+        return Follow(self, q, after, make)
+
+
+class Follow(AsyncIterator[Log]):
+    """The async iterator of ``Logger.follow``. Awaiting it resolves ``after='$'`` to the
+    newest id now and returns it, ready to iterate; iterating it without awaiting resolves
+    ``'$'`` at the first step."""
+
+    def __init__(self, logger: Logger, q: Query, after: TailFrom, make: Any) -> None:
+        self._logger = logger
+        self._q = q
+        self._after = after
+        self._make = make
+        self._it: Optional[AsyncIterator[Log]] = None
+
+    async def start(self) -> "Follow":
+        """Resolves ``'$'`` (once) and returns the iterator."""
+        if self._it is None:
+            after = self._after
+            if after == "$":
+                now = _core.op_tail_now(self._logger.prefix, self._q)
+                after = int(await self._logger._run(now))
+            self._it = self._logger._drive(self._make(after))
+        return self
+
+    def __await__(self) -> Generator[Any, None, "Follow"]:
+        return self.start().__await__()
+
+    def __aiter__(self) -> "Follow":
+        return self
+
+    async def __anext__(self) -> Log:
+        if self._it is None:
+            await self.start()
+        assert self._it is not None
+        return await self._it.__anext__()
+
+    async def aclose(self) -> None:
+        close = getattr(self._it, "aclose", None)
+        if close is not None:
+            await close()
 
 
 _logger: Optional[Logger] = None
@@ -251,7 +301,7 @@ def iter(tag: str = ALL, **filters: Any) -> AsyncIterator[Log]:  # noqa: A001
     return get_logger().iter(tag, **filters)
 
 
-def follow(tag: str = ALL, **options: Any) -> AsyncIterator[Log]:
+def follow(tag: str = ALL, **options: Any) -> Follow:
     return get_logger().follow(tag, **options)
 
 
