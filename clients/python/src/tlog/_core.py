@@ -27,7 +27,7 @@ from typing import (
     Union,
 )
 
-from redis.exceptions import NoPermissionError, ResponseError
+from redis.exceptions import ResponseError
 
 __all__ = [
     "ALL",
@@ -70,7 +70,39 @@ _KEPT_CODES = frozenset(
     "WRONGTYPE UNBLOCKED BUSYKEY BUSY CROSSSLOT CLUSTERDOWN MASTERDOWN MISCONF NOREPLICAS "
     "NOTBUSY NOGOODSLAVE NOREPLICAS NOTREADY".split()
 )
-_CODE_OF_CLASS: Dict[type, str] = {NoPermissionError: "NOPERM"}
+
+
+def _codes_of_classes() -> Dict[type, str]:
+    """The RESP code of each exception class that redis-py raises for an error reply whose
+    code it strips (before redis-py 7, which keeps it in ``status_code``). Looked up by
+    name: not every version has every class."""
+    import redis.exceptions as rex
+
+    names = {
+        "NoPermissionError": "NOPERM",
+        "OutOfMemoryError": "OOM",
+        "ReadOnlyError": "READONLY",
+        "NoScriptError": "NOSCRIPT",
+        "ExecAbortError": "EXECABORT",
+        "AskError": "ASK",
+        "MovedError": "MOVED",
+        "TryAgainError": "TRYAGAIN",
+        "ClusterDownError": "CLUSTERDOWN",
+        "MasterDownError": "MASTERDOWN",
+        "ClusterCrossSlotError": "CROSSSLOT",
+    }
+    return {getattr(rex, n): code for n, code in names.items() if hasattr(rex, n)}
+
+
+_CODE_OF_CLASS = _codes_of_classes()
+
+
+def _code_of_class(exc: BaseException) -> Optional[str]:
+    for cls in type(exc).__mro__:  # the most specific first: MasterDownError, MovedError
+        code = _CODE_OF_CLASS.get(cls)
+        if code is not None:
+            return code
+    return None
 
 
 def server_error(exc: ResponseError) -> ServerError:
@@ -80,7 +112,7 @@ def server_error(exc: ResponseError) -> ServerError:
     text = str(exc)
     code = getattr(exc, "status_code", None)
     if not isinstance(code, str) or not code:
-        code = _CODE_OF_CLASS.get(type(exc))
+        code = _code_of_class(exc)
     if code is None:
         first, _, rest = text.partition(" ")
         if first in _KEPT_CODES:
