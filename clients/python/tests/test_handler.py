@@ -182,3 +182,14 @@ def test_exit_waits_at_most_flush_timeout(pylog: logging.Logger, monkeypatch: An
     t0 = time.monotonic()
     logging.shutdown([lambda: handler])  # type: ignore[list-item]
     assert time.monotonic() - t0 < 1.5
+
+
+def test_handler_records_print_as_logged(logger: tlog.Logger, pylog: logging.Logger) -> None:
+    """A message with braces, logged with the handler's attrs (line, ...), prints as the
+    formatter made it: the handler's own attrs are not filled in again."""
+    handler = tlog.LoggingHandler(logger)
+    pylog.addHandler(handler)
+    pylog.info("boom {line} {{a}} %s", "{module}")
+    rec = logger.get_latest()
+    assert rec is not None and rec.attrs["line"] > 0 and rec.attrs["formatted"] is True
+    assert str(rec) == "boom {line} {{a}} {module}"

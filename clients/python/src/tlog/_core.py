@@ -221,36 +221,23 @@ def _time_key(value: Any, now: datetime) -> Optional[datetime]:
 # Records
 
 
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
 def _fill(text: str, attrs: Mapping[str, Any]) -> str:
-    """``text.format(**attrs)``, leaving each field it cannot fill as it was written, and the
-    whole text as it is if it is not a format string."""
+    """``text`` with each ``{name}`` field replaced by ``attrs[name]``, where ``name`` is an
+    identifier that ``attrs`` has. Nothing else is interpreted: no format spec, conversion,
+    attribute or index; ``{{``, ``}}``, unknown names and any other brace stay as stored."""
     if not attrs or "{" not in text:
         return text
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError:
-        return text
-    out: List[str] = []
-    for literal, field, spec, conversion in parts:
-        out.append(literal)
-        if field is None:
-            continue
-        written = (
-            "{"
-            + field
-            + ("!" + conversion if conversion else "")
-            + (":" + spec if spec else "")
-            + "}"
-        )
-        name = re.split(r"[.\[]", field, maxsplit=1)[0]
-        if name in attrs:
-            try:
-                out.append(written.format_map(attrs))
-                continue
-            except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-                pass
-        out.append(written)
-    return "".join(out)
+
+    def field(m: "re.Match[str]") -> str:
+        name = m.group(1)
+        if name is not None and name.isidentifier() and name in attrs:
+            return format(attrs[name], "")
+        return m.group(0)
+
+    return _FIELD.sub(field, text)
 
 
 class Log:
@@ -264,8 +251,11 @@ class Log:
     - ``record``: the stored JSON object as a dict (empty if the stored text is not one);
     - ``prefix``: the log it was read from.
 
-    ``str()`` is the message, with ``{name}`` fields filled from ``attrs``; two records are
-    equal when they have the same prefix and id.
+    ``str()`` is the message, with each ``{name}`` field filled from ``attrs`` when ``name``
+    is one of them (nothing else in the text is interpreted), except in a record whose
+    ``attrs`` has ``"formatted": true``, such as those of ``LoggingHandler``, whose message
+    is already formatted: its ``str()`` is the message as stored. Two records are equal
+    when they have the same prefix and id.
     """
 
     __slots__ = ("id", "ts", "message", "tags", "attrs", "record", "prefix")
@@ -321,6 +311,8 @@ class Log:
 
     def __str__(self) -> str:
         if isinstance(self.message, str):
+            if self.attrs.get("formatted") is True:
+                return self.message
             return _fill(self.message, self.attrs)
         return str(self.message)
 

@@ -26,7 +26,9 @@ class LoggingHandler(logging.Handler):
       ``level:<LEVEL>`` and ``logger:<name>``;
     - with ``attrs=True`` (the default) the record's attributes are ``level``, ``logger``,
       ``module``, ``line``, ``function``, ``thread``, and ``exception`` (the traceback
-      text) when there is one, which is then not repeated in the message; with
+      text) when there is one, which is then not repeated in the message, and
+      ``formatted: true``, which tells ``str()`` of the record not to fill ``{name}``
+      fields of the message, already formatted by ``logging``; with
       ``attrs=False`` there are none and the message has the traceback, as the stdlib
       handlers write it;
     - ``ttl``, ``maxlen``, ``maxage`` and ``approximate`` are those of ``Logger.log``.
@@ -137,6 +139,7 @@ class LoggingHandler(logging.Handler):
                 attrs["exception"] = exception
             if record.stack_info:
                 attrs["stack"] = record.stack_info
+            attrs["formatted"] = True  # str() of the record leaves the message as it is
         return _core.add_args(self.logger.prefix, message, tags, attrs=attrs, **self.options)
 
     def send(self, record: logging.LogRecord, args: List[Any]) -> None:
