@@ -493,6 +493,12 @@ class Query:
             for field, value in where.items():
                 if not isinstance(field, str) or not field:
                     raise ValueError("where: each field must be a non-empty str")
+                if value is not None and not isinstance(value, (str, int, float)):
+                    raise TypeError(
+                        f"where: the value of {field!r} must be a str, int, float, bool or "
+                        f"None, not {type(value).__name__} (the server compares scalars: "
+                        "a list or dict would match nothing)"
+                    )
                 pairs += [field, value if isinstance(value, str) else json_text(value, "where")]
             if len(where) > 64:
                 raise ValueError("where: at most 64 fields")
