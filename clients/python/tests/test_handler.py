@@ -60,14 +60,57 @@ def test_never_raises_into_the_application(pylog: logging.Logger, monkeypatch: A
 def test_server_error_goes_to_handle_error(
     logger: tlog.Logger, pylog: logging.Logger, monkeypatch: Any
 ) -> None:
+    """The server refuses every write of a prefix with a 'flow' segment."""
+    bad = tlog.Logger(f"{logger.prefix}:flow", client=logger.client)
+    handler = tlog.LoggingHandler(bad, attrs=False)
+    errors: List[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", errors.append)
+    pylog.addHandler(handler)
+    pylog.info("refused")
+    assert [r.getMessage() for r in errors] == ["refused"]
+    pylog.removeHandler(handler)
+    handler = tlog.LoggingHandler(logger, attrs=False)
+    pylog.addHandler(handler)
+    pylog.info("good")
+    assert [str(r) for r in logger.get()] == ["good"]
+
+
+def test_bad_tags_are_left_out_not_the_record(
+    logger: tlog.Logger, pylog: logging.Logger, monkeypatch: Any
+) -> None:
+    """A tag the server would refuse is dropped, a non-str tag is its str(): the record is
+    stored with the other tags."""
     handler = tlog.LoggingHandler(logger, attrs=False)
     errors: List[logging.LogRecord] = []
     monkeypatch.setattr(handler, "handleError", errors.append)
     pylog.addHandler(handler)
-    pylog.info("bad tag", extra={"tags": ["flow:x"]})
-    pylog.info("good")
-    assert [r.getMessage() for r in errors] == ["bad tag"]
-    assert [str(r) for r in logger.get()] == ["good"]
+    std = ["level:INFO", f"logger:{pylog.name}"]
+    cases: List[Any] = [
+        (["__all__"], std),
+        ([""], std),
+        ([5], ["5", *std]),
+        (
+            ["flow:x", "ok", "a:counter", "msg:7", "msg:07", None, b"raw"],
+            ["ok", "msg:07", "raw", *std],
+        ),
+        ("single", ["single", *std]),
+    ]
+    for given, tags in cases:
+        pylog.info("m", extra={"tags": given})
+        rec = logger.get_latest()
+        assert rec is not None and rec.tags == tags, given
+    assert errors == []
+    assert logger.count() == len(cases)
+    # The logger's own tag: a logger named 'counter' gives 'logger:counter', left out.
+    named = logging.getLogger("counter")
+    named.propagate = False
+    named.addHandler(handler)
+    try:
+        named.warning("from counter")
+    finally:
+        named.removeHandler(handler)
+    rec = logger.get_latest()
+    assert rec is not None and str(rec) == "from counter" and rec.tags == ["level:WARNING"]
 
 
 def test_queue_mode(logger: tlog.Logger, pylog: logging.Logger) -> None:
@@ -193,3 +236,20 @@ def test_handler_records_print_as_logged(logger: tlog.Logger, pylog: logging.Log
     rec = logger.get_latest()
     assert rec is not None and rec.attrs["line"] > 0 and rec.attrs["formatted"] is True
     assert str(rec) == "boom {line} {{a}} {module}"
+
+
+def test_the_refused_tags_are_those_the_server_refuses(logger: tlog.Logger) -> None:
+    from tlog._core import names_a_key
+
+    for tag in [
+        "counter", "archive", "flow:x", "flow:", "msg:1", "msg:0", "msg:01", "msg:-1",
+        "msg:9223372036854775807", "msg:9223372036854775808", "a:counter", "a:b:flow:c",
+        "x:msg:5", "user:42", "counterx", "flow", "msg:", "a:archive:b", ":counter", "a:",
+    ]:  # fmt: skip
+        try:
+            logger.log("t", [tag])
+            refused = False
+        except tlog.ServerError as e:
+            assert "would name a key" in str(e)
+            refused = True
+        assert names_a_key(tag) == refused, tag

@@ -375,6 +375,49 @@ def tag_list(tags: Optional[Iterable[str]], what: str) -> List[str]:
     return out
 
 
+_ID_TEXT = re.compile(r"[1-9][0-9]*\Z")
+
+
+def _layout_role(rest: str) -> bool:
+    if rest in ("counter", "archive") or rest.startswith("flow:"):
+        return True
+    if rest.startswith("msg:"):
+        digits = rest[4:]
+        return bool(_ID_TEXT.match(digits)) and int(digits) < 2**63
+    return False
+
+
+def names_a_key(tag: str) -> bool:
+    """Whether the server refuses ``tag`` because its flow would be a key of a nested
+    prefix: the tag, or what follows any ``:`` in it, is ``counter``, ``archive``,
+    ``msg:<id>`` or ``flow:<anything>`` (see TLOG.LOG's errors)."""
+    return _layout_role(tag) or any(
+        _layout_role(tag[i + 1 :]) for i, c in enumerate(tag) if c == ":"
+    )
+
+
+def usable_tag(given: Any) -> Optional[str]:
+    """A tag as the handler takes it from ``extra``: a str, bytes in UTF-8, or another value
+    as its ``str()``; None if the server would refuse it (empty, ``__all__``, not UTF-8,
+    naming a key of a nested prefix)."""
+    if given is None:
+        return None
+    if isinstance(given, bytes):
+        try:
+            tag = given.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    else:
+        tag = given if isinstance(given, str) else str(given)
+    if not tag or tag == ALL or names_a_key(tag):
+        return None
+    try:
+        tag.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return tag
+
+
 def _int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")

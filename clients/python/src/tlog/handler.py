@@ -23,7 +23,10 @@ class LoggingHandler(logging.Handler):
 
     - the message is the formatter's text (``%(message)s`` unless a formatter is set);
     - the tags are ``tags`` given here, those of ``extra={'tags': [...]}``, then
-      ``level:<LEVEL>`` and ``logger:<name>``;
+      ``level:<LEVEL>`` and ``logger:<name>``; a tag that is not a str is taken as its
+      ``str()`` (bytes: as UTF-8), and a tag the server would refuse (empty, ``__all__``,
+      one naming a key of a nested prefix such as ``flow:x`` or ``logger:counter``) is
+      left out: the record is stored with the others;
     - with ``attrs=True`` (the default) the record's attributes are ``level``, ``logger``,
       ``module``, ``line``, ``function``, ``thread``, and ``exception`` (the traceback
       text) when there is one, which is then not repeated in the message, and
@@ -119,11 +122,12 @@ class LoggingHandler(logging.Handler):
         else:
             message = self.format(record)
         extra = getattr(record, "tags", None) or []
-        if isinstance(extra, str):
+        if isinstance(extra, (str, bytes)) or not isinstance(extra, Iterable):
             extra = [extra]
         tags: List[str] = []
-        for tag in [*self.tags, *extra, f"level:{record.levelname}", f"logger:{record.name}"]:
-            if tag not in tags:
+        for given in [*self.tags, *extra, f"level:{record.levelname}", f"logger:{record.name}"]:
+            tag = _core.usable_tag(given)  # a tag the server would refuse is left out
+            if tag is not None and tag not in tags and len(tags) < _core.MAX_TAGS:
                 tags.append(tag)
         attrs: Optional[Dict[str, Any]] = None
         if self.attrs:
