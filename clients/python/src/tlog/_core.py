@@ -244,7 +244,11 @@ class Log:
     """A record.
 
     - ``id``: the record's id (from the stored ``"id"``; None if the stored record has none);
-    - ``ts``: its time, an aware UTC datetime, or None for a record without a valid time;
+    - ``ts``: its time, an aware UTC datetime. It is None for a record without a valid
+      time: tlog always writes one, but the layout is shared, and a record written by
+      another client can lack ``"ts"``, hold a time out of ``datetime``'s range, or not be
+      JSON at all; a made-up time would be worse than None, so check it
+      (``if rec.ts is not None``) before use;
     - ``message``: the text of a text message, or the decoded value of a JSON message;
     - ``tags``: its tags (never ``__all__``);
     - ``attrs``: its attributes (``"attrs"``), a dict, empty if it has none;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union, overload
 
 import redis
@@ -250,18 +250,18 @@ class Logger:
     @overload
     def count(
         self, tag: str = ..., *, bucket: timedelta, **filters: Any
-    ) -> List[Tuple[Any, int]]: ...
+    ) -> List[Tuple[datetime, int]]: ...
 
     def count(
         self, tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-    ) -> Union[int, List[Tuple[Any, int]]]:
+    ) -> Union[int, List[Tuple[datetime, int]]]:
         """The number of records of a tag within the bounds (the filters of ``get`` but
         ``limit`` and ``order``). With ``bucket=timedelta(...)`` (whole seconds) and
         ``since``: ``[(start, count), ...]``, oldest first, each start an aware datetime
         aligned to a multiple of the bucket."""
         q = _count_query(tag, filters)
         if bucket is not None:
-            buckets: List[Tuple[Any, int]] = self._run(
+            buckets: List[Tuple[datetime, int]] = self._run(
                 _core.op_count_buckets(self.prefix, q, bucket)
             )
             return buckets

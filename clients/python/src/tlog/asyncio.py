@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
-from typing import Any, AsyncIterator, Generator, List, Mapping, Optional, Tuple, Union
+from datetime import datetime, timedelta
+from typing import (
+    Any,
+    AsyncIterator,
+    Generator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    overload,
+)
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -177,13 +187,21 @@ class Logger:
         result: Optional[Log] = await self._run(_core.op_latest(self.prefix, Query(tag, **filters)))
         return result
 
+    @overload
+    async def count(self, tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
+
+    @overload
+    async def count(
+        self, tag: str = ..., *, bucket: timedelta, **filters: Any
+    ) -> List[Tuple[datetime, int]]: ...
+
     async def count(
         self, tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-    ) -> Union[int, List[Tuple[Any, int]]]:
+    ) -> Union[int, List[Tuple[datetime, int]]]:
         """See ``tlog.Logger.count``."""
         q = _count_query(tag, filters)
         if bucket is not None:
-            buckets: List[Tuple[Any, int]] = await self._run(
+            buckets: List[Tuple[datetime, int]] = await self._run(
                 _core.op_count_buckets(self.prefix, q, bucket)
             )
             return buckets
@@ -305,10 +323,25 @@ def follow(tag: str = ALL, **options: Any) -> Follow:
     return get_logger().follow(tag, **options)
 
 
+@overload
+async def count(tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
+
+
+@overload
+async def count(
+    tag: str = ..., *, bucket: timedelta, **filters: Any
+) -> List[Tuple[datetime, int]]: ...
+
+
 async def count(
     tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-) -> Union[int, List[Tuple[Any, int]]]:
-    return await get_logger().count(tag, bucket=bucket, **filters)
+) -> Union[int, List[Tuple[datetime, int]]]:
+    """The number of records of a tag, or a histogram with ``bucket``."""
+    lg = get_logger()
+    if bucket is None:
+        n: int = await lg.count(tag, **filters)
+        return n
+    return await lg.count(tag, bucket=bucket, **filters)
 
 
 def tags(match: Optional[str] = None, count: Optional[int] = None) -> AsyncIterator[TagInfo]:
