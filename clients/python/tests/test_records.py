@@ -95,3 +95,12 @@ def test_str_of_a_formatted_record_is_its_message() -> None:
     it is, though attrs has ``line``."""
     assert str(rec_with("boom {line}", {"line": 8, "formatted": True})) == "boom {line}"
     assert str(rec_with("boom {line}", {"line": 8})) == "boom 8"
+
+
+def test_records_without_an_id_equal_only_themselves() -> None:
+    a = Log.from_stored("plain text, no id", "p")
+    b = Log.from_stored("plain text, no id", "p")
+    c = Log.from_stored('{"ts":1,"message":"no id"}', "p")
+    assert a == a and a != b and a != c and b != c
+    assert len({a, b, c}) == 3
+    assert a != Log.from_stored('{"id":1,"ts":1,"message":"x"}', "p")

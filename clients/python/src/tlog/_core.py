@@ -259,7 +259,7 @@ class Log:
     is one of them (nothing else in the text is interpreted), except in a record whose
     ``attrs`` has ``"formatted": true``, such as those of ``LoggingHandler``, whose message
     is already formatted: its ``str()`` is the message as stored. Two records are equal
-    when they have the same prefix and id.
+    when they have the same prefix and id; a record without an id equals only itself.
     """
 
     __slots__ = ("id", "ts", "message", "tags", "attrs", "record", "prefix")
@@ -326,9 +326,13 @@ class Log:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Log):
             return NotImplemented
+        if self.id is None or other.id is None:  # no id to tell them by: only itself
+            return self is other
         return (self.prefix, self.id) == (other.prefix, other.id)
 
     def __hash__(self) -> int:
+        if self.id is None:
+            return object.__hash__(self)
         return hash((self.prefix, self.id))
 
 

@@ -15,13 +15,20 @@ from . import _core
 from ._core import ALL, Call, Log, Op, Query, Sleep, TagInfo, TailFrom, TimeArg
 
 # The keyword arguments of log() that are options; any other keyword is an attribute.
-LOG_OPTIONS = frozenset({"ttl", "maxlen", "maxage", "approximate", "ts", "attrs"})
+# ``expire`` is the original library's name of ``ttl``.
+LOG_OPTIONS = frozenset({"ttl", "expire", "maxlen", "maxage", "approximate", "ts", "attrs"})
 
 
 def split_log_options(options: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The options of log() and the attributes given as keywords (``user_id=1``)."""
     opts = {k: v for k, v in options.items() if k in LOG_OPTIONS}
     extra = {k: v for k, v in options.items() if k not in LOG_OPTIONS}
+    if "expire" in opts:
+        expire = opts.pop("expire")
+        if opts.get("ttl") is not None and expire is not None:
+            raise TypeError("give ttl or expire (its other name), not both")
+        if expire is not None:
+            opts["ttl"] = expire
     if extra:
         attrs = dict(opts.get("attrs") or {})
         attrs.update(extra)
@@ -130,7 +137,7 @@ class Logger:
         """Logs a record; returns its id.
 
         ``message`` is text (a str) or any JSON-able value. Options: ``ttl`` (seconds or a
-        timedelta), ``maxlen``, ``maxage`` (seconds or a timedelta), ``approximate`` (the
+        timedelta; ``expire`` is the same, the original library's name), ``maxlen``, ``maxage`` (seconds or a timedelta), ``approximate`` (the
         ``~`` forms of both), ``ts`` (the record's time), ``attrs`` (a dict). Any other
         keyword is an attribute: ``log('user {user_id} logged in', user_id=1)``.
         """
