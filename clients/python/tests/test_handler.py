@@ -201,7 +201,7 @@ def test_queue_mode_close_is_bounded_when_redis_is_down(
     while handler.dropped + len(errors) < 30 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert handler.dropped + len(errors) == 30
-    assert len(errors) <= 2  # at most the record in flight and one more reached a send
+    assert len(errors) <= queued  # those that reached a send (all of them, if sends fail fast)
     handler.handle(logging.makeLogRecord({"msg": "after close"}))  # dropped, not blocked
     assert handler.dropped + len(errors) == 31
 
