@@ -2,7 +2,8 @@
 # The Python client (clients/python) and its tests, in a private venv per redis-py major
 # inside target/:
 #   target/clients/py-tlog-redis<MAJOR>/   redis-py <MAJOR>.x, pytest, the client (pip -e)
-# for the current major of redis-py and the one before it (mypy too in the current one).
+# for the current major of redis-py and the one before it (mypy too in the current one, which
+# checks the client and tests/typing_user.py, a program that uses it, with --strict).
 # Idempotent: a venv that has the right major and was set up from the same pyproject.toml is
 # left alone, so a second run takes about a second.
 #
@@ -24,7 +25,9 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip'
     exit 1
 fi
 
-stamp_of() { sha256sum clients/python/pyproject.toml | cut -c1-16; }
+# The stamp names the checkout too: the client is installed in editable mode, so a venv
+# copied from another checkout would test that checkout's code.
+stamp_of() { echo "$(sha256sum clients/python/pyproject.toml | cut -c1-16) $root"; }
 py_version() {
     "$1/bin/python" -c 'import importlib.metadata as m; print(m.version("redis"))' 2>/dev/null || true
 }
@@ -53,8 +56,9 @@ done
 
 export TLOG_MODULE="${TLOG_MODULE:-$root/target/release/libtlog.so}"
 first="$dest/py-tlog-redis${PY_MAJORS[0]}"
-say "mypy --strict on the client"
-(cd clients/python && "$root/$first/bin/python" -m mypy --strict --cache-dir "$root/$dest/mypy-cache" src/tlog)
+say "mypy --strict on the client, and on a program that uses it (tests/typing_user.py)"
+(cd clients/python && "$root/$first/bin/python" -m mypy --strict --cache-dir "$root/$dest/mypy-cache" \
+    src/tlog tests/typing_user.py)
 for major in "${PY_MAJORS[@]}"; do
     venv="$dest/py-tlog-redis$major"
     say "tests with redis-py $(py_version "$venv")"

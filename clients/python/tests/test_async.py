@@ -63,3 +63,24 @@ def test_follow_async_with_a_concurrent_writer(conn: Dict[str, Any], prefix: str
         await writer.aclose()
 
     run(main())
+
+
+def test_follow_from_now_async(conn: Dict[str, Any], prefix: str) -> None:
+    """``await logger.follow(after='$')`` resolves '$' when awaited; ``async for`` without
+    the await resolves it at the first step."""
+
+    async def main() -> None:
+        lg = alogger.Logger(prefix, **conn)
+        await lg.log("old", ["w"])
+        opts: Dict[str, Any] = dict(
+            after="$", block=timedelta(milliseconds=50), timeout=timedelta(milliseconds=300)
+        )
+        it = await lg.follow("w", **opts)
+        await lg.log("new", ["w"])
+        assert [str(r) async for r in it] == ["new"]
+        lazy = lg.follow("w", **opts)
+        await lg.log("before the first step", ["w"])
+        assert [str(r) async for r in lazy] == []
+        await lg.aclose()
+
+    run(main())

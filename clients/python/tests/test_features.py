@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import List
+from typing import Any, List
 
 import pytest
 
@@ -91,3 +91,27 @@ def test_handler_attrs(logger: tlog.Logger, prefix: str) -> None:
     assert rec.attrs["function"] == "test_handler_attrs" and rec.attrs["line"] > 0
     assert "KeyError: 'k'" in rec.attrs["exception"]
     assert {"module", "thread"} <= set(rec.attrs)
+
+
+def test_where_compares_by_text_and_refuses_non_scalars(logger: tlog.Logger) -> None:
+    """As the docs say: 1 and "1" are one filter; True matches "true", None "null"; a
+    list or dict is refused before any round trip."""
+    logger.log("num", attrs={"x": 1})
+    logger.log("text", attrs={"x": "1"})
+    logger.log("bool", attrs={"x": True, "y": "true"})
+    logger.log("null", attrs={"x": None, "y": "null"})
+    logger.log("list", attrs={"x": [1]})
+    assert [str(r) for r in logger.get(where={"x": 1})] == ["text", "num"]
+    assert [str(r) for r in logger.get(where={"x": "1"})] == ["text", "num"]
+    assert [str(r) for r in logger.get(where={"y": True})] == ["bool"]
+    assert [str(r) for r in logger.get(where={"y": None})] == ["null"]
+    assert [str(r) for r in logger.get(where={"x": 1.0})] == ["num"]  # "1.0" is not "1"
+    sent: List[Any] = []
+    real = logger.client.execute_command
+    logger.client.execute_command = lambda *a, **k: sent.append(a) or real(*a, **k)  # type: ignore
+    for bad in ([1], {"a": 1}, (1,), b"1", object()):
+        with pytest.raises(TypeError, match="where: the value of 'x' must be a str, int"):
+            logger.get(where={"x": bad})
+        with pytest.raises(TypeError, match="where: the value of 'x' must be"):
+            logger.count(where={"x": bad})
+    assert sent == []

@@ -176,3 +176,38 @@ def test_follow_across_reconnects(logger: tlog.Logger, raw: Any, conn: Dict[str,
     th.join(20)
     assert stop.is_set()
     assert got == list(range(1, 10))
+
+
+def test_follow_from_now_is_resolved_at_the_call(logger: tlog.Logger) -> None:
+    """'$' stands for the newest id when follow() is called: a record logged before the
+    first next() is the first one yielded."""
+    logger.log("old", ["w"])
+    it = logger.follow(
+        "w", after="$", block=timedelta(milliseconds=50), timeout=timedelta(milliseconds=300)
+    )
+    logger.log("new", ["w"])
+    assert [str(r) for r in it] == ["new"]
+    # On an empty flow '$' is 0: everything logged after the call comes.
+    it = logger.follow(
+        "empty", after="$", block=timedelta(milliseconds=50), timeout=timedelta(milliseconds=300)
+    )
+    logger.log("first", ["empty"])
+    assert [str(r) for r in it] == ["first"]
+
+
+def test_follow_timeout_holds_beside_a_short_socket_timeout(
+    conn: Dict[str, Any], prefix: str
+) -> None:
+    """block (2 s) longer than the client's socket_timeout (0.5 s): each wait stays below
+    the socket timeout, and the follower ends when timeout (3 s) has passed idle."""
+    lg = tlog.Logger(prefix, socket_timeout=0.5, **conn)
+    lg.log("old", ["w"])
+    t0 = time.monotonic()
+    got = [
+        str(r)
+        for r in lg.follow("w", block=timedelta(seconds=2), timeout=timedelta(seconds=3))
+    ]
+    took = time.monotonic() - t0
+    assert got == ["old"]
+    assert 2.9 <= took < 4.0, took
+    lg.client.close()

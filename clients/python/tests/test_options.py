@@ -153,3 +153,18 @@ def test_empty_prefix_gives_bare_keys(server: Any, raw: Any) -> None:
     r3 = server.client(db=db, decode_responses=True)
     assert sorted(r3.keys()) == ["counter", "flow:__all__", "flow:foo", "msg:1"]
     assert lg.full_cleanup() == 4
+
+
+def test_expire_is_ttl(logger: tlog.Logger, raw: Any) -> None:
+    """The original library's keyword: a TTL in seconds or a timedelta, not an attribute."""
+    from datetime import timedelta
+
+    a = logger.log("a", expire=60)
+    b = logger.log("b", expire=timedelta(minutes=2))
+    assert 0 < raw.ttl(f"{logger.prefix}:msg:{a}") <= 60
+    assert 60 < raw.ttl(f"{logger.prefix}:msg:{b}") <= 120
+    assert [r.attrs for r in logger.get()] == [{}, {}]
+    with pytest.raises(TypeError, match="ttl or expire"):
+        logger.log("c", ttl=1, expire=1)
+    with pytest.raises(ValueError):
+        logger.log("c", expire=0)

@@ -30,7 +30,7 @@ def test_str_fills_fields_from_attrs() -> None:
     rec = Log.from_stored(
         '{"id":1,"ts":1,"message":"{user} logged in {missing} {","attrs":{"user":"ann"}}'
     )
-    assert str(rec) == "{user} logged in {missing} {"  # a broken format is left as it is
+    assert str(rec) == "ann logged in {missing} {"  # a lone brace is left as it is
     rec = Log.from_stored(
         '{"id":1,"ts":1,"message":"{user} logged in {missing}","attrs":{"user":"ann"}}'
     )
@@ -65,3 +65,42 @@ def test_equality_and_hash_by_prefix_and_id() -> None:
     assert a == b and hash(a) == hash(b)
     assert a != c
     assert len({a, b, c}) == 2
+
+
+def rec_with(message: str, attrs: object) -> Log:
+    import json
+
+    return Log.from_stored(json.dumps({"id": 1, "ts": 1, "message": message, "attrs": attrs}))
+
+
+def test_str_fills_only_plain_names() -> None:
+    """Only ``{name}`` with a name of attrs is filled; every other brace stays as stored,
+    with or without attrs."""
+    import time
+
+    a = {"a": 1, "b": "x"}
+    assert str(rec_with("{a} and {b}", a)) == "1 and x"
+    assert str(rec_with("{{a}}", a)) == "{{a}}"
+    assert str(rec_with("{{a}}", {})) == "{{a}}"
+    assert str(rec_with("{a!r} {a:>5} {a.real} {a[0]} {} {0} {c}", a)) == (
+        "{a!r} {a:>5} {a.real} {a[0]} {} {0} {c}"
+    )
+    t0 = time.monotonic()
+    assert str(rec_with("{a:>300000000}", a)) == "{a:>300000000}"
+    assert time.monotonic() - t0 < 0.1
+
+
+def test_str_of_a_formatted_record_is_its_message() -> None:
+    """The handler's records are marked ``formatted``: the text logging made is shown as
+    it is, though attrs has ``line``."""
+    assert str(rec_with("boom {line}", {"line": 8, "formatted": True})) == "boom {line}"
+    assert str(rec_with("boom {line}", {"line": 8})) == "boom 8"
+
+
+def test_records_without_an_id_equal_only_themselves() -> None:
+    a = Log.from_stored("plain text, no id", "p")
+    b = Log.from_stored("plain text, no id", "p")
+    c = Log.from_stored('{"ts":1,"message":"no id"}', "p")
+    assert a == a and a != b and a != c and b != c
+    assert len({a, b, c}) == 3
+    assert a != Log.from_stored('{"id":1,"ts":1,"message":"x"}', "p")

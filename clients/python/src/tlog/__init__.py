@@ -16,8 +16,8 @@ module use the one ``configure`` made. ``tlog.asyncio`` has the same API on
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Iterator, List, Optional, Tuple, Union
+from datetime import datetime, timedelta
+from typing import Any, Iterator, List, Optional, Tuple, Union, overload
 
 from ._core import ALL, Log, ServerError, TagInfo, TlogError
 from ._sync import Logger
@@ -90,11 +90,24 @@ def follow(tag: str = ALL, **options: Any) -> Iterator[Log]:
     return get_logger().follow(tag, **options)
 
 
+@overload
+def count(tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
+
+
+@overload
+def count(tag: str = ..., *, bucket: timedelta, **filters: Any) -> List[Tuple[datetime, int]]: ...
+
+
 def count(
     tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-) -> Union[int, List[Tuple[Any, int]]]:
-    """The number of records of a tag (see ``Logger.count``)."""
-    return get_logger().count(tag, bucket=bucket, **filters)
+) -> Union[int, List[Tuple[datetime, int]]]:
+    """The number of records of a tag, or with ``bucket`` a histogram (see
+    ``Logger.count``)."""
+    lg = get_logger()
+    if bucket is None:
+        n: int = lg.count(tag, **filters)
+        return n
+    return lg.count(tag, bucket=bucket, **filters)
 
 
 def tags(match: Optional[str] = None, count: Optional[int] = None) -> Iterator[TagInfo]:

@@ -27,7 +27,7 @@ from typing import (
     Union,
 )
 
-from redis.exceptions import NoPermissionError, ResponseError
+from redis.exceptions import ResponseError
 
 __all__ = [
     "ALL",
@@ -70,7 +70,39 @@ _KEPT_CODES = frozenset(
     "WRONGTYPE UNBLOCKED BUSYKEY BUSY CROSSSLOT CLUSTERDOWN MASTERDOWN MISCONF NOREPLICAS "
     "NOTBUSY NOGOODSLAVE NOREPLICAS NOTREADY".split()
 )
-_CODE_OF_CLASS: Dict[type, str] = {NoPermissionError: "NOPERM"}
+
+
+def _codes_of_classes() -> Dict[type, str]:
+    """The RESP code of each exception class that redis-py raises for an error reply whose
+    code it strips (before redis-py 7, which keeps it in ``status_code``). Looked up by
+    name: not every version has every class."""
+    import redis.exceptions as rex
+
+    names = {
+        "NoPermissionError": "NOPERM",
+        "OutOfMemoryError": "OOM",
+        "ReadOnlyError": "READONLY",
+        "NoScriptError": "NOSCRIPT",
+        "ExecAbortError": "EXECABORT",
+        "AskError": "ASK",
+        "MovedError": "MOVED",
+        "TryAgainError": "TRYAGAIN",
+        "ClusterDownError": "CLUSTERDOWN",
+        "MasterDownError": "MASTERDOWN",
+        "ClusterCrossSlotError": "CROSSSLOT",
+    }
+    return {getattr(rex, n): code for n, code in names.items() if hasattr(rex, n)}
+
+
+_CODE_OF_CLASS = _codes_of_classes()
+
+
+def _code_of_class(exc: BaseException) -> Optional[str]:
+    for cls in type(exc).__mro__:  # the most specific first: MasterDownError, MovedError
+        code = _CODE_OF_CLASS.get(cls)
+        if code is not None:
+            return code
+    return None
 
 
 def server_error(exc: ResponseError) -> ServerError:
@@ -80,7 +112,7 @@ def server_error(exc: ResponseError) -> ServerError:
     text = str(exc)
     code = getattr(exc, "status_code", None)
     if not isinstance(code, str) or not code:
-        code = _CODE_OF_CLASS.get(type(exc))
+        code = _code_of_class(exc)
     if code is None:
         first, _, rest = text.partition(" ")
         if first in _KEPT_CODES:
@@ -189,51 +221,45 @@ def _time_key(value: Any, now: datetime) -> Optional[datetime]:
 # Records
 
 
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
 def _fill(text: str, attrs: Mapping[str, Any]) -> str:
-    """``text.format(**attrs)``, leaving each field it cannot fill as it was written, and the
-    whole text as it is if it is not a format string."""
+    """``text`` with each ``{name}`` field replaced by ``attrs[name]``, where ``name`` is an
+    identifier that ``attrs`` has. Nothing else is interpreted: no format spec, conversion,
+    attribute or index; ``{{``, ``}}``, unknown names and any other brace stay as stored."""
     if not attrs or "{" not in text:
         return text
-    try:
-        parts = list(string.Formatter().parse(text))
-    except ValueError:
-        return text
-    out: List[str] = []
-    for literal, field, spec, conversion in parts:
-        out.append(literal)
-        if field is None:
-            continue
-        written = (
-            "{"
-            + field
-            + ("!" + conversion if conversion else "")
-            + (":" + spec if spec else "")
-            + "}"
-        )
-        name = re.split(r"[.\[]", field, maxsplit=1)[0]
-        if name in attrs:
-            try:
-                out.append(written.format_map(attrs))
-                continue
-            except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-                pass
-        out.append(written)
-    return "".join(out)
+
+    def field(m: "re.Match[str]") -> str:
+        name = m.group(1)
+        if name is not None and name.isidentifier() and name in attrs:
+            return format(attrs[name], "")
+        return m.group(0)
+
+    return _FIELD.sub(field, text)
 
 
 class Log:
     """A record.
 
     - ``id``: the record's id (from the stored ``"id"``; None if the stored record has none);
-    - ``ts``: its time, an aware UTC datetime, or None for a record without a valid time;
+    - ``ts``: its time, an aware UTC datetime. It is None for a record without a valid
+      time: tlog always writes one, but the layout is shared, and a record written by
+      another client can lack ``"ts"``, hold a time out of ``datetime``'s range, or not be
+      JSON at all; a made-up time would be worse than None, so check it
+      (``if rec.ts is not None``) before use;
     - ``message``: the text of a text message, or the decoded value of a JSON message;
     - ``tags``: its tags (never ``__all__``);
     - ``attrs``: its attributes (``"attrs"``), a dict, empty if it has none;
     - ``record``: the stored JSON object as a dict (empty if the stored text is not one);
     - ``prefix``: the log it was read from.
 
-    ``str()`` is the message, with ``{name}`` fields filled from ``attrs``; two records are
-    equal when they have the same prefix and id.
+    ``str()`` is the message, with each ``{name}`` field filled from ``attrs`` when ``name``
+    is one of them (nothing else in the text is interpreted), except in a record whose
+    ``attrs`` has ``"formatted": true``, such as those of ``LoggingHandler``, whose message
+    is already formatted: its ``str()`` is the message as stored. Two records are equal
+    when they have the same prefix and id; a record without an id equals only itself.
     """
 
     __slots__ = ("id", "ts", "message", "tags", "attrs", "record", "prefix")
@@ -289,6 +315,8 @@ class Log:
 
     def __str__(self) -> str:
         if isinstance(self.message, str):
+            if self.attrs.get("formatted") is True:
+                return self.message
             return _fill(self.message, self.attrs)
         return str(self.message)
 
@@ -298,9 +326,13 @@ class Log:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Log):
             return NotImplemented
+        if self.id is None or other.id is None:  # no id to tell them by: only itself
+            return self is other
         return (self.prefix, self.id) == (other.prefix, other.id)
 
     def __hash__(self) -> int:
+        if self.id is None:
+            return object.__hash__(self)
         return hash((self.prefix, self.id))
 
 
@@ -349,6 +381,49 @@ def tag_list(tags: Optional[Iterable[str]], what: str) -> List[str]:
     if len(out) > MAX_TAGS:
         raise ValueError(f"{what}: at most {MAX_TAGS} tags")
     return out
+
+
+_ID_TEXT = re.compile(r"[1-9][0-9]*\Z")
+
+
+def _layout_role(rest: str) -> bool:
+    if rest in ("counter", "archive") or rest.startswith("flow:"):
+        return True
+    if rest.startswith("msg:"):
+        digits = rest[4:]
+        return bool(_ID_TEXT.match(digits)) and int(digits) < 2**63
+    return False
+
+
+def names_a_key(tag: str) -> bool:
+    """Whether the server refuses ``tag`` because its flow would be a key of a nested
+    prefix: the tag, or what follows any ``:`` in it, is ``counter``, ``archive``,
+    ``msg:<id>`` or ``flow:<anything>`` (see TLOG.LOG's errors)."""
+    return _layout_role(tag) or any(
+        _layout_role(tag[i + 1 :]) for i, c in enumerate(tag) if c == ":"
+    )
+
+
+def usable_tag(given: Any) -> Optional[str]:
+    """A tag as the handler takes it from ``extra``: a str, bytes in UTF-8, or another value
+    as its ``str()``; None if the server would refuse it (empty, ``__all__``, not UTF-8,
+    naming a key of a nested prefix)."""
+    if given is None:
+        return None
+    if isinstance(given, bytes):
+        try:
+            tag = given.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    else:
+        tag = given if isinstance(given, str) else str(given)
+    if not tag or tag == ALL or names_a_key(tag):
+        return None
+    try:
+        tag.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return tag
 
 
 def _int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
@@ -469,6 +544,12 @@ class Query:
             for field, value in where.items():
                 if not isinstance(field, str) or not field:
                     raise ValueError("where: each field must be a non-empty str")
+                if value is not None and not isinstance(value, (str, int, float)):
+                    raise TypeError(
+                        f"where: the value of {field!r} must be a str, int, float, bool or "
+                        f"None, not {type(value).__name__} (the server compares scalars: "
+                        "a list or dict would match nothing)"
+                    )
                 pairs += [field, value if isinstance(value, str) else json_text(value, "where")]
             if len(where) > 64:
                 raise ValueError("where: at most 64 fields")
@@ -581,6 +662,9 @@ def _tag_info(reply: Any) -> TagInfo:
 
 class Call(NamedTuple):
     args: List[Any]
+    # A write: sent once, on a connection of its own, without the client's retries (a
+    # retried TLOG.ADD whose reply was lost would store the record twice).
+    once: bool = False
 
 
 class Sleep(NamedTuple):
@@ -591,9 +675,23 @@ Step = Union[Call, Sleep, Log, TagInfo]
 Op = Generator[Step, Any, Any]
 
 
-def op_command(args: List[Any]) -> Op:
-    reply = yield Call(args)
+def op_command(args: List[Any], once: bool = False) -> Op:
+    reply = yield Call(args, once)
     return reply
+
+
+def pool_args(pool: Any, args: List[Any]) -> List[Any]:
+    """The arguments of ``pool.get_connection``: none, or the command's name for the
+    redis-py versions (before 5.3) where it is required."""
+    import inspect
+
+    try:
+        param = inspect.signature(pool.get_connection).parameters.get("command_name")
+    except (TypeError, ValueError):
+        return []
+    if param is not None and param.default is inspect.Parameter.empty:
+        return [args[0]]
+    return []
 
 
 def check_page(limit: Optional[int], page_size: int) -> None:
@@ -738,6 +836,43 @@ def follow_params(
     return tail_start(after), block_ms, extra
 
 
+def socket_timeout_of(client: Any) -> Optional[float]:
+    """The client's ``socket_timeout`` in seconds, when it has one."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    value = kwargs.get("socket_timeout") if isinstance(kwargs, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _tail_base(prefix: str, q: Query, last: Union[int, str], extra: List[Any]) -> List[Any]:
+    return [
+        "TLOG.TAIL",
+        prefix,
+        q.tag,
+        last,
+        *q.filters,
+        *extra,
+        *(["SCANLIMIT", q.scan_limit] if q.scan_limit is not None else []),
+        "WITHCURSOR",
+        "RAW",
+    ]
+
+
+def op_tail_now(prefix: str, q: Query) -> Op:
+    """The id ``'$'`` stands for now: the newest id of the flow, by a call that does not
+    block (``TLOG.TAIL ... $ WITHCURSOR`` answers ``[id, []]``); 0 for an empty flow."""
+    reply = yield Call(_tail_base(prefix, q, "$", ["COUNT", 1]))
+    if reply is None:
+        return 0
+    cursor, _ = _cursor_reply(reply)
+    return cursor or 0
+
+
+FOLLOW_RETRIES = 10
+
+
 def op_follow(
     prefix: str,
     q: Query,
@@ -746,35 +881,40 @@ def op_follow(
     count: Optional[int],
     timeout: Optional[timedelta],
     clock: Any,
-    retries: int = 10,
+    retries: int = FOLLOW_RETRIES,
+    socket_timeout: Optional[float] = None,
 ) -> Op:
     """TLOG.TAIL from an id, forever (or until ``timeout`` passes without a record). The id
-    to go on from is the cursor of each reply, so a reconnect neither misses nor repeats."""
+    to go on from is the cursor of each reply, so a reconnect neither misses nor repeats.
+
+    Each call blocks at most ``block``, less than the client's ``socket_timeout`` (so that
+    a wait never trips it), and no longer than what is left of ``timeout``. A socket
+    timeout all the same is taken as a wait that ended empty; ``retries`` connection
+    failures in a row raise the last one."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     last, block_ms, extra = follow_params(after, block, count)
+    if socket_timeout is not None:
+        block_ms = min(block_ms, max(1, int(socket_timeout * 800)))
     idle_since = clock()
     failures = 0
+    limit = None if timeout is None else timeout.total_seconds()
     while True:
-        base = [
-            "TLOG.TAIL",
-            prefix,
-            q.tag,
-            last,
-            *q.filters,
-            *extra,
-            *(["SCANLIMIT", q.scan_limit] if q.scan_limit is not None else []),
-            "WITHCURSOR",
-            "RAW",
-        ]
+        base = _tail_base(prefix, q, last, extra)
         # '$' is resolved by a call that does not block, so that the id it stands for is
         # known before waiting: a wait that times out then goes on from that id, not from a
         # new '$' that would skip what came in between.
-        args = base if last == "$" else base + ["BLOCK", block_ms]
+        wait = block_ms
+        if limit is not None:
+            left_ms = int((limit - (clock() - idle_since)) * 1000)
+            wait = max(1, min(wait, left_ms))
+        args = base if last == "$" else base + ["BLOCK", wait]
         try:
             reply = yield Call(args)
-        except (RedisConnectionError, RedisTimeoutError):
+        except RedisTimeoutError:
+            reply = None  # a wait that ended without a reply, not a lost connection
+        except RedisConnectionError:
             failures += 1
             if failures > retries:
                 raise
@@ -782,7 +922,7 @@ def op_follow(
             continue
         failures = 0
         if reply is None:
-            if timeout is not None and clock() - idle_since >= timeout.total_seconds():
+            if limit is not None and clock() - idle_since >= limit:
                 return
             continue
         cursor, records = _cursor_reply(reply)
@@ -795,5 +935,5 @@ def op_follow(
             yield rec
         if got:
             idle_since = clock()
-        elif timeout is not None and clock() - idle_since >= timeout.total_seconds():
+        elif limit is not None and clock() - idle_since >= limit:
             return

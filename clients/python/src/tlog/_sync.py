@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union, overload
 
 import redis
@@ -15,18 +15,47 @@ from . import _core
 from ._core import ALL, Call, Log, Op, Query, Sleep, TagInfo, TailFrom, TimeArg
 
 # The keyword arguments of log() that are options; any other keyword is an attribute.
-LOG_OPTIONS = frozenset({"ttl", "maxlen", "maxage", "approximate", "ts", "attrs"})
+# ``expire`` is the original library's name of ``ttl``.
+LOG_OPTIONS = frozenset({"ttl", "expire", "maxlen", "maxage", "approximate", "ts", "attrs"})
 
 
 def split_log_options(options: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The options of log() and the attributes given as keywords (``user_id=1``)."""
     opts = {k: v for k, v in options.items() if k in LOG_OPTIONS}
     extra = {k: v for k, v in options.items() if k not in LOG_OPTIONS}
+    if "expire" in opts:
+        expire = opts.pop("expire")
+        if opts.get("ttl") is not None and expire is not None:
+            raise TypeError("give ttl or expire (its other name), not both")
+        if expire is not None:
+            opts["ttl"] = expire
     if extra:
         attrs = dict(opts.get("attrs") or {})
         attrs.update(extra)
         opts["attrs"] = attrs
     return opts, extra
+
+
+def execute_once(client: Any, args: List[Any]) -> Any:
+    """Sends a command once, on a connection taken from the client's pool, and reads its
+    reply, without the client's retry policy. A connection error or timeout closes that
+    connection and raises: the command may or may not have run. A client without a
+    connection pool (``RedisCluster``) sends it with ``execute_command``, its retries
+    included."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or not hasattr(pool, "get_connection"):
+        return client.execute_command(*args)
+    conn = pool.get_connection(*_core.pool_args(pool, args))
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    except ResponseError:
+        raise
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
 
 
 def make_client(redis_kwargs: Mapping[str, Any]) -> "redis.Redis":
@@ -73,8 +102,11 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    execute: Any = self.client.execute_command
-                    reply = execute(*step.args)
+                    if step.once:
+                        reply = execute_once(self.client, step.args)
+                    else:
+                        execute: Any = self.client.execute_command
+                        reply = execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -91,8 +123,13 @@ class Logger:
         return result[0]
 
     def execute(self, *args: Any) -> Any:
-        """Sends one command; an error reply raises ServerError."""
+        """Sends one command; an error reply raises ServerError. It goes through the
+        client's ``execute_command``, with the client's retries."""
         return self._run(_core.op_command(list(args)))
+
+    def _write(self, *args: Any) -> Any:
+        """Sends a write once, without retries (see ``execute_once``)."""
+        return self._run(_core.op_command(list(args), once=True))
 
     # -- writing -----------------------------------------------------------------------
 
@@ -100,20 +137,20 @@ class Logger:
         """Logs a record; returns its id.
 
         ``message`` is text (a str) or any JSON-able value. Options: ``ttl`` (seconds or a
-        timedelta), ``maxlen``, ``maxage`` (seconds or a timedelta), ``approximate`` (the
+        timedelta; ``expire`` is the same, the original library's name), ``maxlen``, ``maxage`` (seconds or a timedelta), ``approximate`` (the
         ``~`` forms of both), ``ts`` (the record's time), ``attrs`` (a dict). Any other
         keyword is an attribute: ``log('user {user_id} logged in', user_id=1)``.
         """
         opts, _ = split_log_options(options)
-        return int(self.execute(*_core.add_args(self.prefix, message, tags, **opts)))
+        return int(self._write(*_core.add_args(self.prefix, message, tags, **opts)))
 
     def delete(self, *ids: int) -> int:
         """Deletes records by id; returns how many were deleted."""
-        return int(self.execute(*_core.delete_args(self.prefix, ids)))
+        return int(self._write(*_core.delete_args(self.prefix, ids)))
 
     def full_cleanup(self) -> int:
         """Removes every key of the log (TLOG.PURGE); returns how many were removed."""
-        return int(self.execute("TLOG.PURGE", self.prefix))
+        return int(self._write("TLOG.PURGE", self.prefix))
 
     purge = full_cleanup
 
@@ -220,18 +257,18 @@ class Logger:
     @overload
     def count(
         self, tag: str = ..., *, bucket: timedelta, **filters: Any
-    ) -> List[Tuple[Any, int]]: ...
+    ) -> List[Tuple[datetime, int]]: ...
 
     def count(
         self, tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-    ) -> Union[int, List[Tuple[Any, int]]]:
+    ) -> Union[int, List[Tuple[datetime, int]]]:
         """The number of records of a tag within the bounds (the filters of ``get`` but
         ``limit`` and ``order``). With ``bucket=timedelta(...)`` (whole seconds) and
         ``since``: ``[(start, count), ...]``, oldest first, each start an aware datetime
         aligned to a multiple of the bucket."""
         q = _count_query(tag, filters)
         if bucket is not None:
-            buckets: List[Tuple[Any, int]] = self._run(
+            buckets: List[Tuple[datetime, int]] = self._run(
                 _core.op_count_buckets(self.prefix, q, bucket)
             )
             return buckets
@@ -259,15 +296,27 @@ class Logger:
     ) -> Iterator[Log]:
         """Records as they are logged (TLOG.TAIL), oldest first, forever, or until no record
         came for ``timeout``. ``after``: None for every record from the first, ``'$'`` for
-        those logged from now on, or an id. Each wait lasts at most ``block``. A lost
-        connection is retried from the last id seen: nothing is missed or repeated."""
+        those logged from now on (resolved to the newest id by this call, before it
+        returns: a record logged before the first ``next()`` is not missed), or an id.
+
+        Each call waits at most ``block``, and less than the client's ``socket_timeout``
+        when it has one, so a wait never trips it; ``timeout`` holds whatever ``block`` is.
+        A lost connection is retried from the last id seen (nothing is missed or
+        repeated), with a growing pause (0.1 s doubling up to 2 s); after 10 failures in a
+        row the last ``redis.ConnectionError`` is raised. A socket timeout is not such a
+        failure: it counts as a wait that ended without a record."""
         q = Query(
             tag, and_=and_, or_=or_, not_=not_, where=where, match=match, scan_limit=scan_limit
         )
         _core.follow_params(after, block, count)  # checked now, not at the first record
+        if after == "$":
+            after = int(self._run(_core.op_tail_now(self.prefix, q)))
         return self._drive(
-            _core.op_follow(self.prefix, q, after, block, count, timeout, time.monotonic)
-        )
+            _core.op_follow(
+                self.prefix, q, after, block, count, timeout, time.monotonic,
+                socket_timeout=_core.socket_timeout_of(self.client),
+            )
+        )  # fmt: skip
 
 
 def _count_query(tag: str, filters: Mapping[str, Any]) -> Query:

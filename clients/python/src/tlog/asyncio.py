@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
-from typing import Any, AsyncIterator, List, Mapping, Optional, Tuple, Union
+from datetime import datetime, timedelta
+from typing import (
+    Any,
+    AsyncIterator,
+    Generator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    overload,
+)
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,6 +28,7 @@ from ._core import ALL, Call, Log, Op, Query, Sleep, TagInfo, TailFrom, TimeArg
 from ._sync import _count_query, split_log_options
 
 __all__ = [
+    "Follow",
     "Logger",
     "configure",
     "count",
@@ -44,6 +55,24 @@ def _make_client(redis_kwargs: Mapping[str, Any]) -> "aioredis.Redis":
     if url is not None:
         return aioredis.Redis.from_url(url, **kwargs)
     return aioredis.Redis(**kwargs)
+
+
+async def execute_once(client: Any, args: List[Any]) -> Any:
+    """``tlog._sync.execute_once`` on ``redis.asyncio``."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or not hasattr(pool, "get_connection"):
+        return await client.execute_command(*args)
+    conn = await pool.get_connection(*_core.pool_args(pool, args))
+    try:
+        await conn.send_command(*args)
+        return await conn.read_response()
+    except ResponseError:
+        raise
+    except BaseException:
+        await conn.disconnect()
+        raise
+    finally:
+        await pool.release(conn)
 
 
 class Logger:
@@ -75,8 +104,11 @@ class Logger:
             reply, error = None, None
             if isinstance(step, Call):
                 try:
-                    execute: Any = self.client.execute_command
-                    reply = await execute(*step.args)
+                    if step.once:
+                        reply = await execute_once(self.client, step.args)
+                    else:
+                        execute: Any = self.client.execute_command
+                        reply = await execute(*step.args)
                 except ResponseError as exc:
                     error = _core.server_error(exc)
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -96,16 +128,20 @@ class Logger:
         """Sends one command; an error reply raises ServerError."""
         return await self._run(_core.op_command(list(args)))
 
+    async def _write(self, *args: Any) -> Any:
+        """Sends a write once, without retries (see ``tlog._sync.execute_once``)."""
+        return await self._run(_core.op_command(list(args), once=True))
+
     async def log(self, message: Any, tags: Optional[List[str]] = None, **options: Any) -> int:
         """See ``tlog.Logger.log``."""
         opts, _ = split_log_options(options)
-        return int(await self.execute(*_core.add_args(self.prefix, message, tags, **opts)))
+        return int(await self._write(*_core.add_args(self.prefix, message, tags, **opts)))
 
     async def delete(self, *ids: int) -> int:
-        return int(await self.execute(*_core.delete_args(self.prefix, ids)))
+        return int(await self._write(*_core.delete_args(self.prefix, ids)))
 
     async def full_cleanup(self) -> int:
-        return int(await self.execute("TLOG.PURGE", self.prefix))
+        return int(await self._write("TLOG.PURGE", self.prefix))
 
     purge = full_cleanup
 
@@ -151,13 +187,21 @@ class Logger:
         result: Optional[Log] = await self._run(_core.op_latest(self.prefix, Query(tag, **filters)))
         return result
 
+    @overload
+    async def count(self, tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
+
+    @overload
+    async def count(
+        self, tag: str = ..., *, bucket: timedelta, **filters: Any
+    ) -> List[Tuple[datetime, int]]: ...
+
     async def count(
         self, tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-    ) -> Union[int, List[Tuple[Any, int]]]:
+    ) -> Union[int, List[Tuple[datetime, int]]]:
         """See ``tlog.Logger.count``."""
         q = _count_query(tag, filters)
         if bucket is not None:
-            buckets: List[Tuple[Any, int]] = await self._run(
+            buckets: List[Tuple[datetime, int]] = await self._run(
                 _core.op_count_buckets(self.prefix, q, bucket)
             )
             return buckets
@@ -183,15 +227,64 @@ class Logger:
         where: Optional[Mapping[str, Any]] = None,
         match: Optional[str] = None,
         scan_limit: Optional[int] = None,
-    ) -> AsyncIterator[Log]:
-        """See ``tlog.Logger.follow``."""
+    ) -> "Follow":
+        """See ``tlog.Logger.follow``, with one difference for ``after='$'``, which needs a
+        round trip: ``await logger.follow(after='$')`` resolves it when awaited (to the
+        newest id) and returns the iterator; ``async for rec in logger.follow(after='$')``
+        resolves it at the first ``__anext__``, so a record logged between the call and the
+        first step is not seen."""
         q = Query(
             tag, and_=and_, or_=or_, not_=not_, where=where, match=match, scan_limit=scan_limit
         )
         _core.follow_params(after, block, count)  # checked now, not at the first record
-        return self._drive(
-            _core.op_follow(self.prefix, q, after, block, count, timeout, time.monotonic)
-        )
+
+        def make(start: TailFrom) -> Op:
+            return _core.op_follow(
+                self.prefix, q, start, block, count, timeout, time.monotonic,
+                socket_timeout=_core.socket_timeout_of(self.client),
+            )  # fmt: skip
+
+        return Follow(self, q, after, make)
+
+
+class Follow(AsyncIterator[Log]):
+    """The async iterator of ``Logger.follow``. Awaiting it resolves ``after='$'`` to the
+    newest id now and returns it, ready to iterate; iterating it without awaiting resolves
+    ``'$'`` at the first step."""
+
+    def __init__(self, logger: Logger, q: Query, after: TailFrom, make: Any) -> None:
+        self._logger = logger
+        self._q = q
+        self._after = after
+        self._make = make
+        self._it: Optional[AsyncIterator[Log]] = None
+
+    async def start(self) -> "Follow":
+        """Resolves ``'$'`` (once) and returns the iterator."""
+        if self._it is None:
+            after = self._after
+            if after == "$":
+                now = _core.op_tail_now(self._logger.prefix, self._q)
+                after = int(await self._logger._run(now))
+            self._it = self._logger._drive(self._make(after))
+        return self
+
+    def __await__(self) -> Generator[Any, None, "Follow"]:
+        return self.start().__await__()
+
+    def __aiter__(self) -> "Follow":
+        return self
+
+    async def __anext__(self) -> Log:
+        if self._it is None:
+            await self.start()
+        assert self._it is not None
+        return await self._it.__anext__()
+
+    async def aclose(self) -> None:
+        close = getattr(self._it, "aclose", None)
+        if close is not None:
+            await close()
 
 
 _logger: Optional[Logger] = None
@@ -226,14 +319,29 @@ def iter(tag: str = ALL, **filters: Any) -> AsyncIterator[Log]:  # noqa: A001
     return get_logger().iter(tag, **filters)
 
 
-def follow(tag: str = ALL, **options: Any) -> AsyncIterator[Log]:
+def follow(tag: str = ALL, **options: Any) -> Follow:
     return get_logger().follow(tag, **options)
+
+
+@overload
+async def count(tag: str = ..., *, bucket: None = ..., **filters: Any) -> int: ...
+
+
+@overload
+async def count(
+    tag: str = ..., *, bucket: timedelta, **filters: Any
+) -> List[Tuple[datetime, int]]: ...
 
 
 async def count(
     tag: str = ALL, *, bucket: Optional[timedelta] = None, **filters: Any
-) -> Union[int, List[Tuple[Any, int]]]:
-    return await get_logger().count(tag, bucket=bucket, **filters)
+) -> Union[int, List[Tuple[datetime, int]]]:
+    """The number of records of a tag, or a histogram with ``bucket``."""
+    lg = get_logger()
+    if bucket is None:
+        n: int = await lg.count(tag, **filters)
+        return n
+    return await lg.count(tag, bucket=bucket, **filters)
 
 
 def tags(match: Optional[str] = None, count: Optional[int] = None) -> AsyncIterator[TagInfo]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from datetime import timedelta
 from logging.handlers import QueueHandler, QueueListener
@@ -22,10 +23,15 @@ class LoggingHandler(logging.Handler):
 
     - the message is the formatter's text (``%(message)s`` unless a formatter is set);
     - the tags are ``tags`` given here, those of ``extra={'tags': [...]}``, then
-      ``level:<LEVEL>`` and ``logger:<name>``;
+      ``level:<LEVEL>`` and ``logger:<name>``; a tag that is not a str is taken as its
+      ``str()`` (bytes: as UTF-8), and a tag the server would refuse (empty, ``__all__``,
+      one naming a key of a nested prefix such as ``flow:x`` or ``logger:counter``) is
+      left out: the record is stored with the others;
     - with ``attrs=True`` (the default) the record's attributes are ``level``, ``logger``,
       ``module``, ``line``, ``function``, ``thread``, and ``exception`` (the traceback
-      text) when there is one, which is then not repeated in the message; with
+      text) when there is one, which is then not repeated in the message, and
+      ``formatted: true``, which tells ``str()`` of the record not to fill ``{name}``
+      fields of the message, already formatted by ``logging``; with
       ``attrs=False`` there are none and the message has the traceback, as the stdlib
       handlers write it;
     - ``ttl``, ``maxlen``, ``maxage`` and ``approximate`` are those of ``Logger.log``.
@@ -39,7 +45,9 @@ class LoggingHandler(logging.Handler):
     (``QueueHandler``/``QueueListener``) through a queue of at most ``n`` records, so a slow
     Redis never blocks the application: a record that finds the queue full is dropped and
     counted in ``dropped``. ``flush()`` waits for the queue to drain (at most
-    ``flush_timeout``), ``close()`` sends what is queued and stops the thread.
+    ``flush_timeout``); ``close()`` sends what is queued and stops the thread within
+    ``flush_timeout`` too, dropping (and counting) what is left then, so a dead Redis never
+    holds the interpreter's exit for longer.
     """
 
     def __init__(
@@ -74,6 +82,9 @@ class LoggingHandler(logging.Handler):
         self.attrs = attrs
         self.flush_timeout = flush_timeout
         self.dropped = 0
+        self._drop_lock = threading.Lock()
+        self._gave_up = False
+        self._deadline: Optional[float] = None
         self._queue: Optional["queue.Queue[Any]"] = None
         self._listener: Optional[QueueListener] = None
         self._enqueue: Optional[QueueHandler] = None
@@ -111,11 +122,12 @@ class LoggingHandler(logging.Handler):
         else:
             message = self.format(record)
         extra = getattr(record, "tags", None) or []
-        if isinstance(extra, str):
+        if isinstance(extra, (str, bytes)) or not isinstance(extra, Iterable):
             extra = [extra]
         tags: List[str] = []
-        for tag in [*self.tags, *extra, f"level:{record.levelname}", f"logger:{record.name}"]:
-            if tag not in tags:
+        for given in [*self.tags, *extra, f"level:{record.levelname}", f"logger:{record.name}"]:
+            tag = _core.usable_tag(given)  # a tag the server would refuse is left out
+            if tag is not None and tag not in tags and len(tags) < _core.MAX_TAGS:
                 tags.append(tag)
         attrs: Optional[Dict[str, Any]] = None
         if self.attrs:
@@ -131,17 +143,20 @@ class LoggingHandler(logging.Handler):
                 attrs["exception"] = exception
             if record.stack_info:
                 attrs["stack"] = record.stack_info
+            attrs["formatted"] = True  # str() of the record leaves the message as it is
         return _core.add_args(self.logger.prefix, message, tags, attrs=attrs, **self.options)
 
     def send(self, record: logging.LogRecord, args: List[Any]) -> None:
         try:
-            self.logger.execute(*args)
+            self.logger._write(*args)
         except Exception:
             self.handleError(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._enqueue is not None:
+            if self._enqueue is not None and self._listener is None:
+                self._count_dropped()  # closed: no thread sends any more
+            elif self._enqueue is not None:
                 self._enqueue.emit(record)
             else:
                 self.send(record, self.command(record))
@@ -149,18 +164,57 @@ class LoggingHandler(logging.Handler):
             self.handleError(record)
 
     def flush(self) -> None:
+        """Waits for the queue to drain, at most ``flush_timeout``."""
         q = self._queue
         if q is None:
             return
         deadline = time.monotonic() + self.flush_timeout.total_seconds()
         while q.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
+        self._gave_up = bool(q.unfinished_tasks)
 
     def close(self) -> None:
+        """Sends what is queued and stops the thread, within ``flush_timeout``: what is left
+        at the deadline is dropped and counted in ``dropped``. When a ``flush()`` just gave up
+        (as ``logging.shutdown`` calls it at exit, before ``close()``) and nothing was sent
+        since, it does not wait again."""
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.stop()
+        q = self._queue
+        if listener is not None and q is not None:
+            wait = 0.0 if self._gave_up else self.flush_timeout.total_seconds()
+            deadline = time.monotonic() + wait
+            self._deadline = deadline  # the thread drops what it takes after it
+            while q.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.005)
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
+                q.task_done()
+                self._count_dropped()
+            try:
+                q.put(getattr(listener, "_sentinel", None), timeout=0.05)
+            except queue.Full:  # emit() calls raced in: the thread drops what they queued
+                pass
+            thread = getattr(listener, "_thread", None)
+            if thread is not None:
+                # A send in progress is not waited for past the deadline (the thread is
+                # a daemon); its record is sent or goes to handleError.
+                thread.join(max(0.0, deadline - time.monotonic()) + 0.05)
         super().close()
+
+    def _count_dropped(self) -> None:
+        with self._drop_lock:
+            self.dropped += 1
+
+    def _send_queued(self, record: logging.LogRecord, args: List[Any]) -> None:
+        """The thread's send: after close()'s deadline, the record is dropped."""
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self._count_dropped()
+            return
+        self.send(record, args)
+        self._gave_up = False
 
 
 class _Enqueue(QueueHandler):
@@ -178,7 +232,7 @@ class _Enqueue(QueueHandler):
         try:
             self.queue.put_nowait(record)
         except queue.Full:
-            self.owner.dropped += 1
+            self.owner._count_dropped()
 
     def handleError(self, record: logging.LogRecord) -> None:
         self.owner.handleError(record)
@@ -195,12 +249,7 @@ class _Listener(QueueListener):
         record, args = item
         for handler in self.handlers:
             if isinstance(handler, _Sender):
-                handler.owner.send(record, args)
-
-    def enqueue_sentinel(self) -> None:
-        # Blocks until the thread makes room, where the stdlib's put_nowait would fail on a
-        # full queue.
-        cast("queue.Queue[Any]", self.queue).put(getattr(self, "_sentinel", None))
+                handler.owner._send_queued(record, args)
 
 
 class _Sender(logging.Handler):
