@@ -1122,12 +1122,16 @@ impl Imported {
             ),
         };
         format!(
-            "import stopped {at}: {} records stored{failed}; to go on after the last line sent, \
-             add --from-line {}",
-            self.stored,
+            "import stopped {at}: {} stored{failed}; to go on after the last line sent, add --from-line {}",
+            records(self.stored),
             self.done + 1
         )
     }
+}
+
+/// `1 record`, `2 records`.
+fn records(n: u64) -> String {
+    format!("{n} record{}", if n == 1 { "" } else { "s" })
 }
 
 fn import(cli: &Cli, prefix: &str, batch: usize, from_line: u64) -> Result<(), Fail> {
