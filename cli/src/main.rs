@@ -215,7 +215,8 @@ enum Command {
         #[command(flatten)]
         time: TimeArgs,
     },
-    /// Log the records of JSON lines from stdin, keeping their times, tags and attributes.
+    /// Log the records of JSON lines from stdin, keeping their times, tags and attributes
+    ///
     /// Each line needs "ts" and "message"; a line that is not such a record stops the import
     /// (exit 2), a line the server refuses stops it after its batch (exit 1), and what was
     /// stored before is said. Importing the same lines again stores them again: resume with
