@@ -13,6 +13,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(t).map_err(|e| format!("invalid duration '{s}': {e} (use e.g. 30s, 15m, 1h, 7d)"))
 }
 
+/// A duration that must be a whole number of seconds (`--ttl`, `--bucket`): the server takes
+/// whole seconds, so `1.5s` or `500ms` is refused rather than cut down.
+pub fn parse_whole_secs(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.subsec_nanos() != 0 {
+        return Err(format!("'{s}' is not a whole number of seconds (the server takes whole seconds)"));
+    }
+    if d.as_secs() == 0 {
+        return Err(format!("'{s}' is shorter than 1s"));
+    }
+    Ok(d)
+}
+
 /// A time as tlog takes it, given relative to `now` (`1h` is an hour ago), as RFC 3339 or as
 /// unix seconds. Returned as unix seconds with six decimals, the form every command takes.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> Result<String, String> {
@@ -62,19 +75,23 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The JSON object of `--attr` pairs, in the order given (the server keeps key order).
-pub fn attrs_object(pairs: &[(String, String)]) -> String {
-    let body: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| {
-            let value = match serde_json::from_str::<serde_json::Value>(v) {
-                Ok(_) => v.trim().to_string(),
-                Err(_) => serde_json::Value::String(v.clone()).to_string(),
-            };
-            format!("{}:{}", serde_json::Value::String(k.clone()), value)
-        })
-        .collect();
-    format!("{{{}}}", body.join(","))
+/// The JSON object of `--attr` pairs, in the order given (the server keeps key order). A
+/// value is JSON when it parses as JSON exactly as written (`97`, `true`, `{"a":1}`; a value
+/// with spaces around it, such as `' 5 '`, is text); a key given twice is refused.
+pub fn attrs_object(pairs: &[(String, String)]) -> Result<String, String> {
+    let mut body: Vec<String> = Vec::with_capacity(pairs.len());
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(seen, _)| seen == k) {
+            return Err(format!("--attr '{k}' is given more than once"));
+        }
+        let padded = v.trim() != v.as_str();
+        let value = match serde_json::from_str::<serde_json::Value>(v) {
+            Ok(_) if !padded => v.clone(),
+            _ => serde_json::Value::String(v.clone()).to_string(),
+        };
+        body.push(format!("{}:{}", serde_json::Value::String(k.clone()), value));
+    }
+    Ok(format!("{{{}}}", body.join(",")))
 }
 
 /// The filters shared by get, tail, count and export.
@@ -118,6 +135,16 @@ impl Filters {
     }
 }
 
+/// The default SINCE of a histogram: the start of the bucket 29 buckets before the one
+/// holding `until` (unix seconds), so that exactly 30 buckets are drawn.
+pub fn default_bucket_since(until: &str, secs: u64) -> Result<String, String> {
+    let whole: i64 =
+        until.split('.').next().and_then(|i| i.parse().ok()).ok_or_else(|| format!("invalid time '{until}'"))?;
+    let secs = secs as i64;
+    let start = whole.div_euclid(secs) * secs - 29 * secs;
+    Ok(start.max(0).to_string())
+}
+
 /// Time bounds as words: `SINCE t` and `UNTIL t`.
 pub fn time_words(since: Option<&str>, until: Option<&str>) -> Vec<String> {
     let mut w = Vec::new();
@@ -158,6 +185,11 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_whole_secs("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_whole_secs("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_whole_secs("1.5s").unwrap_err().contains("whole number of seconds"));
+        assert!(parse_whole_secs("500ms").is_err());
+        assert!(parse_whole_secs("0s").is_err());
     }
 
     #[test]
@@ -178,10 +210,21 @@ mod tests {
     fn attrs_keep_order_and_types() {
         let pairs: Vec<_> =
             ["host=db1", "disk=97", "ok=true", "note=a b"].iter().map(|p| parse_pair(p).unwrap()).collect();
-        assert_eq!(attrs_object(&pairs), r#"{"host":"db1","disk":97,"ok":true,"note":"a b"}"#);
+        assert_eq!(attrs_object(&pairs).unwrap(), r#"{"host":"db1","disk":97,"ok":true,"note":"a b"}"#);
+        let padded = [parse_pair("s= 5 ").unwrap(), parse_pair("t=5").unwrap()];
+        assert_eq!(attrs_object(&padded).unwrap(), r#"{"s":" 5 ","t":5}"#);
+        let twice = [parse_pair("k=1").unwrap(), parse_pair("k=2").unwrap()];
+        assert!(attrs_object(&twice).unwrap_err().contains("more than once"));
         assert_eq!(parse_pair("k=a=b").unwrap(), ("k".into(), "a=b".into()));
         assert!(parse_pair("=x").is_err());
         assert!(parse_pair("novalue").is_err());
+    }
+
+    #[test]
+    fn a_histogram_has_30_buckets_by_default() {
+        assert_eq!(default_bucket_since("1700000179.5", 60), Ok((1700000160 - 29 * 60).to_string()));
+        assert_eq!(default_bucket_since("1700000160", 60), Ok((1700000160 - 29 * 60).to_string()));
+        assert_eq!(default_bucket_since("100", 60), Ok("0".to_string()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use redis::{ConnectionLike, Value};
 
 use args::Filters;
-use record::{human_time, Message, Record};
+use record::{escape_controls, human_time, ImportLine, Message, Record};
 
 /// Records read or written per call: bounded work on the server, few round trips.
 const PAGE: usize = 1000;
@@ -23,19 +23,25 @@ const PAGE: usize = 1000;
 #[derive(Parser)]
 #[command(name = "tlog", version, about = "Query, follow, count, export and import the records of a tlog store")]
 struct Cli {
-    /// Server URL (redis:// or rediss:// for TLS)
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", global = true)]
+    /// Server URL: redis://[user:password@]host[:port][/db], rediss://... (TLS), or a Unix
+    /// socket as unix:///path/to/redis.sock or redis+unix:///path/to/redis.sock
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, default_value = "redis://127.0.0.1:6379", global = true)]
     url: String,
+    /// Seconds to wait for a connection, and for each reply, before giving up (tail -f waits
+    /// this long beyond its 5 s block, then reconnects)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = args::parse_whole_secs, global = true)]
+    timeout: Duration,
     /// Talk to a Redis Cluster (the prefix needs a hash tag, such as {app})
     #[arg(long, global = true)]
     cluster: bool,
-    /// Output format
-    #[arg(short = 'o', long, value_enum, default_value = "human", global = true)]
-    output: Output,
+    /// Output format of get, tail, count and tags [default: human] (export writes records as
+    /// stored and takes no -o)
+    #[arg(short = 'o', long, value_enum, global = true)]
+    output: Option<Output>,
     /// Print times in UTC rather than local time
     #[arg(long, global = true)]
     utc: bool,
-    /// Verbose: JSON messages pretty-printed, attributes shown
+    /// Verbose: JSON messages indented over several lines
     #[arg(short, long, global = true)]
     verbose: bool,
     #[command(subcommand)]
@@ -107,21 +113,26 @@ impl TimeArgs {
 enum Command {
     /// Log a message with tags; prints the new record's id
     Log {
+        /// The prefix of the store's keys (`app` for app:counter, app:msg:<id>, ...)
         prefix: String,
+        /// The message (text, or a JSON value with --json)
         message: String,
+        /// Tags of the record (each a flow of its own)
         tags: Vec<String>,
         /// The message is a JSON value
         #[arg(long)]
         json: bool,
-        /// Expire the record after this long (30s, 15m, 1h, 7d)
-        #[arg(long, value_parser = args::parse_duration)]
+        /// Expire the record after this long (30s, 15m, 1h, 7d; whole seconds)
+        #[arg(long, value_parser = args::parse_whole_secs)]
         ttl: Option<Duration>,
-        /// An attribute (repeatable); VALUE is JSON if it parses as JSON, else text
+        /// An attribute (repeatable, each KEY once); VALUE is JSON if it parses as JSON exactly as
+        /// written (97, true, {"a":1}), else text
         #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = args::parse_pair)]
         attrs: Vec<(String, String)>,
     },
     /// Records newest first (every record within the bounds unless --limit)
     Get {
+        /// The prefix of the store's keys
         prefix: String,
         /// The tag whose records to read (default: every record)
         tag: Option<String>,
@@ -138,7 +149,9 @@ enum Command {
     },
     /// The newest records, oldest first; with -f, then every new record as it is logged
     Tail {
+        /// The prefix of the store's keys
         prefix: String,
+        /// The tag whose records to follow (default: every record)
         tag: Option<String>,
         #[command(flatten)]
         filters: FilterArgs,
@@ -154,18 +167,22 @@ enum Command {
     },
     /// Count records; with --bucket, a histogram of counts per time bucket
     Count {
+        /// The prefix of the store's keys
         prefix: String,
+        /// The tag whose records to count (default: every record)
         tag: Option<String>,
         #[command(flatten)]
         filters: FilterArgs,
         #[command(flatten)]
         time: TimeArgs,
-        /// Bucket width (30s, 5m, 1h, 1d): draws a bar chart of the counts
-        #[arg(long, value_parser = args::parse_duration)]
+        /// Bucket width (30s, 5m, 1h, 1d; whole seconds): draws a bar chart of the counts, the
+        /// 30 buckets up to --until (now) unless --since says otherwise
+        #[arg(long, value_parser = args::parse_whole_secs)]
         bucket: Option<Duration>,
     },
     /// The tags of a prefix with their record counts and newest record
     Tags {
+        /// The prefix of the store's keys
         prefix: String,
         /// Only tags matching this glob pattern
         #[arg(long = "match", value_name = "GLOB")]
@@ -173,12 +190,15 @@ enum Command {
     },
     /// Delete records by id; prints how many were deleted
     Del {
+        /// The prefix of the store's keys
         prefix: String,
+        /// Ids of the records to delete
         #[arg(required = true)]
         ids: Vec<u64>,
     },
     /// Remove every key of a prefix (asks first unless --yes)
     Purge {
+        /// The prefix whose keys to remove
         prefix: String,
         /// Do not ask for confirmation
         #[arg(short, long)]
@@ -186,7 +206,9 @@ enum Command {
     },
     /// Every record as stored, oldest first, one a line (JSON lines)
     Export {
+        /// The prefix of the store's keys
         prefix: String,
+        /// Only the records of this tag (default: every record)
         tag: Option<String>,
         #[command(flatten)]
         filters: FilterArgs,
@@ -194,11 +216,20 @@ enum Command {
         time: TimeArgs,
     },
     /// Log the records of JSON lines from stdin, keeping their times, tags and attributes
+    ///
+    /// Each line needs "ts" and "message"; a line that is not such a record stops the import
+    /// (exit 2), a line the server refuses stops it after its batch (exit 1), and what was
+    /// stored before is said. Importing the same lines again stores them again: resume with
+    /// --from-line, or import into a new prefix
     Import {
+        /// The prefix to log the records into
         prefix: String,
         /// Commands per pipelined batch
         #[arg(long, default_value_t = PAGE)]
         batch: usize,
+        /// Skip the lines before this one (the first line is 1), to resume an import that stopped
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        from_line: u64,
     },
 }
 
@@ -255,16 +286,91 @@ fn style_err() -> Style {
     Style::new().fg_color(Some(AnsiColor::Red.into())).bold()
 }
 
-type Conn = Box<dyn ConnectionLike>;
+type Conn = Box<dyn ConnectionLike + Send>;
+
+/// The URL with its password hidden, for messages.
+fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => url.to_string(),
+    }
+}
+
+/// The parsed URL, or a usage error (exit 2) that says which forms are taken.
+fn connection_info(url: &str) -> Result<redis::ConnectionInfo, Fail> {
+    redis::IntoConnectionInfo::into_connection_info(url).map_err(|e| {
+        Fail::Usage(format!(
+            "invalid URL '{}' ({}): use redis://[user:password@]host[:port][/db], rediss://... for TLS, \
+             or unix:///path/to/redis.sock",
+            shown_url(url),
+            e.detail().unwrap_or(e.to_string().as_str())
+        ))
+    })
+}
+
+/// A connection whose every reply is awaited at most `response` (`--timeout`, or the block of
+/// `tail -f` plus `--timeout`). Connecting, the TLS handshake and authentication included, is
+/// bounded by `--timeout` as a whole: it runs on a thread that is left behind if it hangs (a
+/// server that is stopped, or a rediss:// URL on a port without TLS).
+fn connect_for(cli: &Cli, response: Duration) -> Result<Conn, Fail> {
+    let info = connection_info(&cli.url)?;
+    let limit = cli.timeout;
+    let (cluster, url) = (cli.cluster, cli.url.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(open(info, cluster, &url, limit, response));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(r) => r,
+        Err(_) => {
+            let tls = if cli.url.starts_with("rediss://") {
+                " (a rediss:// URL needs a port where the server speaks TLS)"
+            } else {
+                ""
+            };
+            Err(Fail::Conn(format!("no answer from {} within {}s{tls}", shown_url(&cli.url), limit.as_secs())))
+        }
+    }
+}
 
 fn connect(cli: &Cli) -> Result<Conn, Fail> {
-    if cli.cluster {
-        let client = redis::cluster::ClusterClient::new(vec![cli.url.as_str()])?;
-        Ok(Box::new(client.get_connection()?))
-    } else {
-        let client = redis::Client::open(cli.url.as_str())?;
-        Ok(Box::new(client.get_connection()?))
+    connect_for(cli, cli.timeout)
+}
+
+fn open(
+    mut info: redis::ConnectionInfo,
+    cluster: bool,
+    url: &str,
+    limit: Duration,
+    response: Duration,
+) -> Result<Conn, Fail> {
+    if cluster {
+        let client = redis::cluster::ClusterClient::builder(vec![url])
+            .connection_timeout(limit)
+            .response_timeout(response)
+            .build()?;
+        return Ok(Box::new(client.get_connection()?));
     }
+    // The credentials are sent by AUTH here rather than by redis-rs, whose error would hide
+    // the server's (WRONGPASS ...).
+    let user = info.redis.username.take();
+    let password = info.redis.password.take();
+    let client = redis::Client::open(info)?;
+    let con = client.get_connection_with_timeout(limit)?;
+    con.set_read_timeout(Some(response))?;
+    con.set_write_timeout(Some(response))?;
+    let mut con: Conn = Box::new(con);
+    if let Some(pw) = password {
+        let mut auth = vec!["AUTH".to_string()];
+        auth.extend(user);
+        auth.push(pw);
+        query(&mut con, &auth)?;
+    }
+    Ok(con)
 }
 
 fn query(con: &mut Conn, words: &[String]) -> Result<Value, Fail> {
@@ -291,6 +397,16 @@ fn int_of(v: &Value) -> Result<i64, Fail> {
     }
 }
 
+/// The bytes of a reply, unchanged.
+fn bytes_of(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        Value::VerbatimString { text, .. } => Some(text.clone().into_bytes()),
+        _ => None,
+    }
+}
+
 fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -312,7 +428,7 @@ fn cursor_page(v: &Value) -> Result<(i64, Vec<Record>), Fail> {
             let Value::Array(items) = &a[1] else { return Err(unexpected(v)) };
             let recs = items
                 .iter()
-                .map(|i| text_of(i).map(|t| Record::parse(&t)).ok_or_else(|| unexpected(i)))
+                .map(|i| bytes_of(i).map(|t| Record::parse(&t)).ok_or_else(|| unexpected(i)))
                 .collect::<Result<_, _>>()?;
             Ok((cursor, recs))
         }
@@ -338,18 +454,27 @@ struct Printer {
 
 impl Printer {
     fn print(&self, recs: &[Record]) {
+        // raw and jsonl go out byte for byte: anstream, which takes colours out when piped,
+        // would drop bytes that are not UTF-8 and escape sequences a plain client stored.
+        if matches!(self.output, Output::Raw | Output::Jsonl) {
+            let mut out = std::io::stdout().lock();
+            for r in recs {
+                let written = match self.output {
+                    Output::Raw => out.write_all(&r.raw).and_then(|_| out.write_all(b"\n")),
+                    _ => writeln!(out, "{}", r.jsonl()),
+                };
+                closed_pipe(written);
+            }
+            closed_pipe(out.flush());
+            return;
+        }
         let mut out = anstream::stdout().lock();
         if self.output == Output::Table {
             self.table(&mut out, recs);
             return;
         }
         for r in recs {
-            let written = match self.output {
-                Output::Raw => writeln!(out, "{}", r.raw),
-                Output::Jsonl => writeln!(out, "{}", r.jsonl()),
-                _ => writeln!(out, "{}", self.human(r)),
-            };
-            closed_pipe(written);
+            closed_pipe(writeln!(out, "{}", self.human(r)));
         }
         closed_pipe(out.flush());
     }
@@ -365,11 +490,11 @@ impl Printer {
             r.id.map_or("-".to_string(), |i| i.to_string())
         );
         if !r.tags.is_empty() {
-            line.push_str(&format!(" {tag}[{}]{tag:#}", r.tags.join(",")));
+            line.push_str(&format!(" {tag}[{}]{tag:#}", escape_controls(&r.tags.join(","))));
         }
         match &r.message {
             Some(Message::Json(_)) => line.push_str(&format!(" {json}{}{json:#}", r.message_text(self.verbose))),
-            _ => line.push_str(&format!(" {}", r.message_text(false))),
+            _ => line.push_str(&format!(" {}", escape_controls(&r.message_text(false)))),
         }
         if let Some(a) = &r.attrs {
             line.push_str(&format!(" {dim}{a}{dim:#}"));
@@ -384,8 +509,8 @@ impl Printer {
                 [
                     r.id.map_or("-".into(), |i| i.to_string()),
                     human_time(r.time(), self.utc),
-                    r.tags.join(","),
-                    r.message_text(false),
+                    escape_controls(&r.tags.join(",")).into_owned(),
+                    escape_controls(&r.message_text(false)).into_owned(),
                     r.attrs.clone().unwrap_or_default(),
                 ]
             })
@@ -426,7 +551,7 @@ impl Printer {
 }
 
 fn run(cli: &Cli) -> Result<(), Fail> {
-    let printer = Printer { output: cli.output, utc: cli.utc, verbose: cli.verbose };
+    let printer = Printer { output: cli.output.unwrap_or(Output::Human), utc: cli.utc, verbose: cli.verbose };
     match &cli.command {
         Command::Log { prefix, message, tags, json, ttl, attrs } => {
             let mut w = words(&["TLOG.ADD", prefix]);
@@ -434,12 +559,9 @@ fn run(cli: &Cli) -> Result<(), Fail> {
                 w.push("JSON".into());
             }
             if !attrs.is_empty() {
-                w.extend(["ATTRS".into(), args::attrs_object(attrs)]);
+                w.extend(["ATTRS".into(), args::attrs_object(attrs).map_err(Fail::Usage)?]);
             }
             if let Some(t) = ttl {
-                if t.as_secs() == 0 {
-                    return Err(Fail::Usage("--ttl needs at least 1s".into()));
-                }
                 w.extend(["TTL".into(), t.as_secs().to_string()]);
             }
             w.extend(["MESSAGE".into(), message.clone()]);
@@ -489,15 +611,13 @@ fn run(cli: &Cli) -> Result<(), Fail> {
             let f = filters.filters();
             if let Some(b) = bucket {
                 let secs = b.as_secs();
-                if secs == 0 {
-                    return Err(Fail::Usage("--bucket needs at least 1s".into()));
-                }
                 let now = Utc::now();
                 let until =
                     until.unwrap_or_else(|| format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros()));
+                // By default the 30 buckets that end with the one holding UNTIL.
                 let since = match since {
                     Some(s) => s,
-                    None => args::parse_time(&format!("{}s", secs * 30), now).map_err(Fail::Usage)?,
+                    None => args::default_bucket_since(&until, secs).map_err(Fail::Usage)?,
                 };
                 // With WITHCURSOR, a histogram the scan limit cut short goes on with BEFORE the
                 // cursor; the counts of each call are added bucket by bucket.
@@ -627,8 +747,12 @@ fn run(cli: &Cli) -> Result<(), Fail> {
             println!("{n}");
             Ok(())
         }
+        Command::Export { .. } | Command::Import { .. } if cli.output.is_some() => Err(Fail::Usage(
+            "-o does not apply to export and import: export writes each record as stored, one JSON object a line"
+                .into(),
+        )),
         Command::Export { prefix, tag, filters, time } => export(cli, prefix, tag, &filters.filters(), time),
-        Command::Import { prefix, batch } => import(cli, prefix, (*batch).max(1)),
+        Command::Import { prefix, batch, from_line } => import(cli, prefix, (*batch).max(1), *from_line),
     }
 }
 
@@ -677,7 +801,7 @@ fn histogram(printer: &Printer, buckets: &[(i64, i64)], secs: u64) {
         return;
     }
     let max = buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()).unwrap_or(80);
+    let width = terminal_width();
     let cw = buckets.iter().map(|b| b.1.to_string().len()).max().unwrap_or(1);
     let bar_w = width.saturating_sub(23 + 2 + cw + 2).max(10);
     let bar = Style::new().fg_color(Some(AnsiColor::Blue.into()));
@@ -694,6 +818,14 @@ fn histogram(printer: &Printer, buckets: &[(i64, i64)], secs: u64) {
     println!("{} records in {} buckets of {}s", total, buckets.len(), secs);
 }
 
+/// The width to draw in: $COLUMNS if set, else the terminal's, else 80 (not a terminal).
+fn terminal_width() -> usize {
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()).filter(|c| *c > 0) {
+        return c;
+    }
+    console::Term::stdout().size_checked().map_or(80, |(_rows, cols)| cols as usize)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn tail(
     cli: &Cli,
@@ -706,7 +838,11 @@ fn tail(
     lines: u64,
 ) -> Result<(), Fail> {
     let tag = tag.clone().unwrap_or_else(|| "__all__".into());
-    let mut con = connect(cli)?;
+    // A blocked TLOG.TAIL answers within BLOCK: a reply later than BLOCK plus --timeout means
+    // the server stopped answering, and the connection is made again.
+    let follow_timeout = Duration::from_millis(BLOCK_MS) + cli.timeout;
+    let mut con = if follow { connect_for(cli, follow_timeout)? } else { connect(cli)? };
+    let from_given = matches!(from, Some(id) if id != "$");
     // Where the live part goes on from: the last id looked at.
     let mut last: i64 = match from {
         Some("$") => newest_id(&mut con, prefix, &tag, f)?,
@@ -742,38 +878,74 @@ fn tail(
             }
         }
     };
+    // The highest id the server has shown: ids below it later mean the prefix was purged or
+    // lost records in a restart (an id given with --from is the user's, not the server's).
+    let mut seen: i64 = if from_given { 0 } else { last };
     // Catch up without blocking, then (with -f) wait for new records.
     let mut backoff = Duration::from_millis(100);
+    let mut lost = false;
     loop {
-        let block = if follow { Some(5000) } else { None };
+        let block = if follow { Some(BLOCK_MS) } else { None };
         let w = tail_words(prefix, &tag, f, &last.to_string(), block);
         let reply = match query(&mut con, &w) {
             Ok(r) => r,
             Err(e) if follow && is_connection_error(&e) => {
+                if !lost {
+                    let (Fail::Conn(m) | Fail::Server(m) | Fail::Usage(m)) = &e;
+                    eprintln!("tlog: connection lost ({m}); reconnecting");
+                    lost = true;
+                }
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(5));
-                if let Ok(c) = connect(cli) {
+                if let Ok(c) = connect_for(cli, follow_timeout) {
                     con = c;
                 }
                 continue;
             }
             Err(e) => return Err(e),
         };
+        if lost {
+            eprintln!("tlog: reconnected, going on after id {last}");
+            lost = false;
+        }
         backoff = Duration::from_millis(100);
-        match reply {
-            Value::Nil => continue,
-            v => {
-                let (next, recs) = cursor_page(&v)?;
-                printer.print(&recs);
-                let moved = next > last;
-                if next > 0 {
-                    last = last.max(next);
-                }
-                if !follow && recs.is_empty() && !moved {
-                    return Ok(());
+        let (next, recs) = match reply {
+            Value::Nil => (0, Vec::new()),
+            v => cursor_page(&v)?,
+        };
+        printer.print(&recs);
+        let moved = next > last;
+        if next > 0 {
+            last = last.max(next);
+        }
+        seen = seen.max(last);
+        if !follow && recs.is_empty() && !moved {
+            return Ok(());
+        }
+        if follow && recs.is_empty() {
+            if let Some(newest) = counter(&mut con, prefix) {
+                if newest < seen {
+                    eprintln!(
+                        "tlog: the ids of '{prefix}' went back from {seen} to {newest} (purged, or a restart \
+                         lost records): following the records logged since"
+                    );
+                    last = 0;
+                    seen = newest;
                 }
             }
         }
+    }
+}
+
+/// How long a blocked `tail -f` waits for a record per call.
+const BLOCK_MS: u64 = 5000;
+
+/// The prefix's id counter (0 when it does not exist), or None when it cannot be read.
+fn counter(con: &mut Conn, prefix: &str) -> Option<i64> {
+    let key = if prefix.is_empty() { "counter".to_string() } else { format!("{prefix}:counter") };
+    match query(con, &words(&["GET", &key])).ok()? {
+        Value::Nil => Some(0),
+        v => int_of(&v).ok(),
     }
 }
 
@@ -845,7 +1017,7 @@ fn export(cli: &Cli, prefix: &str, tag: &Option<String>, f: &Filters, time: &Tim
         w.extend(words(&["WITHCURSOR", "RAW"]));
         let (next, recs) = cursor_page(&query(&mut con, &w)?)?;
         for r in &recs {
-            let written = writeln!(out, "{}", r.raw);
+            let written = out.write_all(&r.raw).and_then(|_| out.write_all(b"\n"));
             closed_pipe(written.as_ref().map(|_| ()).map_err(|e| std::io::Error::from(e.kind())));
             written.map_err(|e| Fail::Server(format!("writing the export: {e}")))?;
         }
@@ -869,40 +1041,36 @@ fn summary(what: &str, n: u64, started: Instant) {
     eprintln!("{what} {n} records in {s:.2}s ({:.0} records/s)", n as f64 / s.max(1e-9));
 }
 
-/// The TLOG.ADD words for one line of an export (or of `-o jsonl`).
-fn import_words(prefix: &str, line: &str) -> Result<Vec<String>, String> {
-    let r = Record::parse(line);
-    if r.raw.trim_start().starts_with('{') && r.id.is_none() && r.message.is_none() {
-        return Err("not a record".into());
-    }
-    if !r.raw.trim_start().starts_with('{') {
-        return Err("not a JSON object".into());
-    }
+/// The TLOG.ADD words for one line of an export (or of `-o jsonl`), and the line as read.
+fn import_words(prefix: &str, line: &str) -> Result<(Vec<String>, ImportLine), String> {
+    let r = ImportLine::parse(line)?;
     let mut w = words(&["TLOG.ADD", prefix]);
-    if let Some((s, us)) = r.ts {
-        w.extend(["TS".into(), format!("{s}.{us:06}")]);
-    }
+    let (s, us) = r.ts;
+    w.extend(["TS".into(), format!("{s}.{us:06}")]);
     if let Some(a) = &r.attrs {
         w.extend(["ATTRS".into(), a.clone()]);
     }
-    match r.message {
-        Some(Message::Text(t)) => w.extend(["MESSAGE".into(), t]),
-        Some(Message::Json(j)) => w.extend(["JSON".into(), "MESSAGE".into(), j]),
-        None => return Err("no message".into()),
+    match &r.message {
+        Message::Text(t) => w.extend(["MESSAGE".into(), t.clone()]),
+        Message::Json(j) => w.extend(["JSON".into(), "MESSAGE".into(), j.clone()]),
     }
-    w.extend(r.tags);
-    Ok(w)
+    w.extend(r.tags.iter().cloned());
+    Ok((w, r))
 }
 
-fn import(cli: &Cli, prefix: &str, batch: usize) -> Result<(), Fail> {
-    let mut con = connect(cli)?;
-    let stdin = std::io::stdin();
-    let pb = progress(None, "import");
-    let started = Instant::now();
-    let mut n = 0u64;
-    let mut lineno = 0u64;
-    let mut pending: Vec<(u64, Vec<String>)> = Vec::with_capacity(batch);
-    let flush = |con: &mut Conn, pending: &mut Vec<(u64, Vec<String>)>, n: &mut u64| -> Result<(), Fail> {
+/// What an import did so far: the records stored, and the lines that failed with why.
+#[derive(Default)]
+struct Imported {
+    stored: u64,
+    failed: Vec<u64>,
+    /// The last line sent (or skipped as blank): a resume starts after it.
+    done: u64,
+}
+
+impl Imported {
+    /// Sends the pending lines as one pipeline and reads every reply: each refused line is
+    /// reported on stderr with the server's error, and counted.
+    fn flush(&mut self, con: &mut Conn, pending: &mut Vec<(u64, Vec<String>)>) -> Result<(), Fail> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -915,36 +1083,144 @@ fn import(cli: &Cli, prefix: &str, batch: usize) -> Result<(), Fail> {
             pipe.add_command(c);
         }
         let replies = con.req_packed_commands(&pipe.get_packed_pipeline(), 0, pending.len())?;
-        for ((line, _), r) in pending.iter().zip(&replies) {
-            if let Value::ServerError(e) = r {
-                let e = redis::RedisError::from(e.clone());
-                return Err(Fail::Server(format!(
-                    "line {line}: {} ({} records imported before it)",
-                    server_message(&e),
-                    *n
-                )));
-            }
-            *n += 1;
+        if replies.len() != pending.len() {
+            return Err(Fail::Server(format!(
+                "{} replies to a batch of {} lines (lines {} to {}): the records stored are unknown",
+                replies.len(),
+                pending.len(),
+                pending[0].0,
+                pending[pending.len() - 1].0
+            )));
         }
+        for ((line, _), r) in pending.iter().zip(&replies) {
+            match r {
+                Value::ServerError(e) => {
+                    let e = redis::RedisError::from(e.clone());
+                    self.fail(*line, &server_message(&e));
+                }
+                _ => self.stored += 1,
+            }
+        }
+        self.done = pending[pending.len() - 1].0;
         pending.clear();
         Ok(())
-    };
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| Fail::Server(format!("reading stdin: {e}")))?;
+    }
+
+    fn fail(&mut self, line: u64, why: &str) {
+        anstream::eprintln!("{}error:{} line {line}: {why}", style_err().render(), style_err().render_reset());
+        self.failed.push(line);
+    }
+
+    /// The summary of an import that stopped: what was stored, which lines failed, where to
+    /// go on from.
+    fn stopped(&self, at: &str) -> String {
+        let failed = match self.failed.len() {
+            0 => String::new(),
+            _ => format!(
+                "; failed: line{} {}",
+                if self.failed.len() == 1 { "" } else { "s" },
+                self.failed.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        format!(
+            "import stopped {at}: {} stored{failed}; to go on after the last line sent, add --from-line {}",
+            records(self.stored),
+            self.done + 1
+        )
+    }
+}
+
+/// `1 record`, `2 records`.
+fn records(n: u64) -> String {
+    format!("{n} record{}", if n == 1 { "" } else { "s" })
+}
+
+fn import(cli: &Cli, prefix: &str, batch: usize, from_line: u64) -> Result<(), Fail> {
+    let mut con = connect(cli)?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let pb = progress(None, "import");
+    let started = Instant::now();
+    let mut done = Imported { done: from_line.saturating_sub(1), ..Default::default() };
+    let mut lineno = 0u64;
+    let mut pending: Vec<(u64, Vec<String>)> = Vec::with_capacity(batch);
+    let (mut extra, mut extra_lines, mut attrs_dropped) = (std::collections::BTreeMap::new(), 0u64, 0u64);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = input.read_until(b'\n', &mut buf).map_err(|e| Fail::Server(format!("reading stdin: {e}")))?;
+        if n == 0 {
+            break;
+        }
         lineno += 1;
-        if line.trim().is_empty() {
+        if lineno < from_line {
             continue;
         }
-        let w = import_words(prefix, &line).map_err(|e| Fail::Usage(format!("line {lineno}: {e}")))?;
-        pending.push((lineno, w));
+        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            if pending.is_empty() {
+                done.done = lineno;
+            }
+            continue;
+        }
+        // A line that is not a record stops the import: the lines before it are sent first.
+        let refused = match std::str::from_utf8(bytes) {
+            Err(e) => Some((
+                1,
+                format!(
+                    "not UTF-8 (byte {}): the server's TLOG.ADD takes UTF-8 text only, and the line is not altered",
+                    e.valid_up_to() + 1
+                ),
+            )),
+            Ok(line) => match import_words(prefix, line) {
+                Err(e) => Some((2, e)),
+                Ok((w, r)) => {
+                    if !r.extra.is_empty() {
+                        extra_lines += 1;
+                        for k in r.extra {
+                            *extra.entry(k).or_insert(0u64) += 1;
+                        }
+                    }
+                    attrs_dropped += u64::from(r.attrs_dropped);
+                    pending.push((lineno, w));
+                    None
+                }
+            },
+        };
+        if let Some((code, why)) = refused {
+            done.flush(&mut con, &mut pending)?;
+            pb.finish_and_clear();
+            done.fail(lineno, &why);
+            let msg = done.stopped(&format!("at line {lineno}"));
+            return Err(if code == 2 { Fail::Usage(msg) } else { Fail::Server(msg) });
+        }
         if pending.len() >= batch {
-            flush(&mut con, &mut pending, &mut n)?;
-            pb.set_position(n);
+            done.flush(&mut con, &mut pending)?;
+            pb.set_position(done.stored);
+            if !done.failed.is_empty() {
+                break;
+            }
         }
     }
-    flush(&mut con, &mut pending, &mut n)?;
+    if done.failed.is_empty() {
+        done.flush(&mut con, &mut pending)?;
+    }
     pb.finish_and_clear();
-    summary("imported", n, started);
+    if extra_lines > 0 {
+        let fields: Vec<String> = extra.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        eprintln!(
+            "warning: {extra_lines} lines had fields a record does not have, not imported: {}",
+            fields.join(", ")
+        );
+    }
+    if attrs_dropped > 0 {
+        eprintln!("warning: {attrs_dropped} lines had \"attrs\" that is not an object, not imported");
+    }
+    if !done.failed.is_empty() {
+        return Err(Fail::Server(done.stopped(&format!("after line {}", done.done))));
+    }
+    summary("imported", done.stored, started);
     Ok(())
 }
 
@@ -954,6 +1230,7 @@ mod tests {
 
     #[test]
     fn import_words_keep_time_attrs_format_and_tags() {
+        let import_words = |p: &str, l: &str| super::import_words(p, l).map(|(w, _)| w);
         let w = import_words("p", r#"{"id":2,"ts":1700000060.000000,"message":{"disk":100},"tags":["disk"]}"#).unwrap();
         assert_eq!(w, ["TLOG.ADD", "p", "TS", "1700000060.000000", "JSON", "MESSAGE", r#"{"disk":100}"#, "disk"]);
         let w = import_words(
@@ -965,8 +1242,7 @@ mod tests {
             w,
             ["TLOG.ADD", "p", "TS", "1700000000.000000", "ATTRS", r#"{"host":"db1"}"#, "MESSAGE", "MESSAGE", "a", "b"]
         );
-        let w = import_words("p", r#"{"message":"no time"}"#).unwrap();
-        assert_eq!(w, ["TLOG.ADD", "p", "MESSAGE", "no time"]);
+        assert!(import_words("p", r#"{"message":"no time"}"#).is_err());
         assert!(import_words("p", "plain text").is_err());
         assert!(import_words("p", r#"{"id":3}"#).is_err());
     }

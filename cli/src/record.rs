@@ -8,7 +8,8 @@ use std::collections::HashMap;
 /// message or attrs object comes out with its key order and number spelling.
 #[derive(Debug, Clone)]
 pub struct Record {
-    pub raw: String,
+    /// The stored bytes, unchanged (a plain client may have stored bytes that are not UTF-8).
+    pub raw: Vec<u8>,
     pub id: Option<i64>,
     /// Unix seconds and microseconds.
     pub ts: Option<(i64, u32)>,
@@ -27,11 +28,15 @@ pub enum Message {
 }
 
 impl Record {
-    pub fn parse(raw: &str) -> Record {
+    /// A record as the server gives it. Bytes that are not UTF-8 are kept in `raw` and shown
+    /// as U+FFFD in the decoded fields.
+    pub fn parse(bytes: &[u8]) -> Record {
+        let text = String::from_utf8_lossy(bytes);
+        let raw: &str = &text;
         let fields: Option<HashMap<String, Box<RawValue>>> = serde_json::from_str(raw).ok();
         let Some(fields) = fields else {
             return Record {
-                raw: raw.to_string(),
+                raw: bytes.to_vec(),
                 id: None,
                 ts: None,
                 message: Some(Message::Text(raw.to_string())),
@@ -54,7 +59,7 @@ impl Record {
             .filter(|t| !t.is_empty() && t != "__all__")
             .collect();
         let attrs = get("attrs").filter(|a| a.trim_start().starts_with('{')).map(str::to_string);
-        Record { raw: raw.to_string(), id, ts, message, tags, attrs }
+        Record { raw: bytes.to_vec(), id, ts, message, tags, attrs }
     }
 
     pub fn time(&self) -> Option<DateTime<Utc>> {
@@ -89,6 +94,84 @@ impl Record {
             None => String::new(),
         }
     }
+}
+
+/// A line to import, read strictly: a JSON object with `ts` (unix seconds or RFC 3339) and
+/// `message`; `tags`, if there, an array of strings; `id` is read and dropped (the records
+/// get the ids of the prefix they go into).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportLine {
+    pub ts: (i64, u32),
+    pub message: Message,
+    pub tags: Vec<String>,
+    pub attrs: Option<String>,
+    /// Top-level fields tlog does not keep (dropped, counted for a warning).
+    pub extra: Vec<String>,
+    /// `attrs` was there but not an object or null (dropped, counted for a warning).
+    pub attrs_dropped: bool,
+}
+
+impl ImportLine {
+    pub fn parse(line: &str) -> Result<ImportLine, String> {
+        let fields: HashMap<String, Box<RawValue>> = match serde_json::from_str(line) {
+            Ok(f) => f,
+            Err(e) if e.is_eof() => return Err(format!("cut off: {e}")),
+            Err(e) => return Err(format!("not a JSON object of a record: {e}")),
+        };
+        let get = |k: &str| fields.get(k).map(|v| v.get()).filter(|v| *v != "null");
+        let ts = match get("ts") {
+            None => return Err("no \"ts\": every record needs its time (unix seconds or RFC 3339)".into()),
+            Some(t) => parse_ts(t).ok_or_else(|| format!("\"ts\" {t} is not unix seconds or an RFC 3339 time"))?,
+        };
+        let message = match fields.get("message").map(|m| m.get()) {
+            None => return Err("no \"message\"".into()),
+            Some(m) => match serde_json::from_str::<String>(m) {
+                Ok(s) => Message::Text(s),
+                Err(_) => Message::Json(m.to_string()),
+            },
+        };
+        let tags = match get("tags") {
+            None => Vec::new(),
+            Some(t) => serde_json::from_str::<Vec<String>>(t)
+                .map_err(|_| format!("\"tags\" {t} is not an array of strings"))?
+                .into_iter()
+                .filter(|t| !t.is_empty() && t != "__all__")
+                .collect(),
+        };
+        let (attrs, attrs_dropped) = match get("attrs") {
+            None => (None, false),
+            Some(a) if a.trim_start().starts_with('{') => (Some(a.to_string()), false),
+            Some(_) => (None, true),
+        };
+        let mut extra: Vec<String> = fields
+            .keys()
+            .filter(|k| !["id", "ts", "message", "tags", "attrs"].contains(&k.as_str()))
+            .cloned()
+            .collect();
+        extra.sort();
+        Ok(ImportLine { ts, message, tags, attrs, extra, attrs_dropped })
+    }
+}
+
+/// Text for a terminal: control characters (newline, carriage return, tab, ESC, BEL, DEL, the
+/// C1 range) shown escaped (`\n`, `\r`, `\t`, `\x1b`, `\u{9b}`), so a record stays on its
+/// line and cannot drive the terminal. The rest is unchanged.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Compact JSON text indented by two spaces, keys in their stored order and numbers as
@@ -181,7 +264,7 @@ mod tests {
     #[test]
     fn parses_what_tlog_and_other_clients_store() {
         let r = Record::parse(
-            r#"{"id":4,"ts":1795429507.902114,"message":{"user":"foo","n":2.50},"tags":["foo","__all__",""],"attrs":{"z":1,"a":2}}"#,
+            br#"{"id":4,"ts":1795429507.902114,"message":{"user":"foo","n":2.50},"tags":["foo","__all__",""],"attrs":{"z":1,"a":2}}"#,
         );
         assert_eq!(r.id, Some(4));
         assert_eq!(r.ts, Some((1795429507, 902114)));
@@ -192,20 +275,49 @@ mod tests {
             r.jsonl(),
             r#"{"id":4,"ts":"2026-11-23T10:25:07.902114Z","message":{"user":"foo","n":2.50},"tags":["foo"],"attrs":{"z":1,"a":2}}"#
         );
-        let s = Record::parse(r#"{"id":1,"ts":"2026-11-23T11:25:00.5+01:00","message":"42","tags":["a"]}"#);
+        let s = Record::parse(br#"{"id":1,"ts":"2026-11-23T11:25:00.5+01:00","message":"42","tags":["a"]}"#);
         assert_eq!(s.ts, Some((1795429500, 500000)));
         assert_eq!(s.message, Some(Message::Text("42".into())));
         assert_eq!(
             s.jsonl(),
             r#"{"id":1,"ts":"2026-11-23T10:25:00.500000Z","message":"42","tags":["a"],"attrs":null}"#
         );
-        let junk = Record::parse("not json");
+        let junk = Record::parse(b"not json");
         assert_eq!(junk.message, Some(Message::Text("not json".into())));
         assert_eq!(junk.jsonl(), r#"{"id":null,"ts":null,"message":"not json","tags":[],"attrs":null}"#);
-        let twice = Record::parse(r#"{"id":1,"message":"a","message":"b","ts":1.5,"attrs":[1]}"#);
+        let twice = Record::parse(br#"{"id":1,"message":"a","message":"b","ts":1.5,"attrs":[1]}"#);
         assert_eq!(twice.message, Some(Message::Text("b".into())));
         assert_eq!(twice.ts, Some((1, 500000)));
         assert_eq!(twice.attrs, None);
+    }
+
+    #[test]
+    fn import_lines_are_read_strictly() {
+        let l =
+            ImportLine::parse(r#"{"id":9,"ts":1.5,"message":{"a":1},"tags":["x","__all__"],"attrs":{"k":2}}"#).unwrap();
+        assert_eq!(l.ts, (1, 500000));
+        assert_eq!(l.message, Message::Json(r#"{"a":1}"#.into()));
+        assert_eq!(
+            (l.tags, l.attrs.as_deref(), l.extra.len(), l.attrs_dropped),
+            (vec!["x".to_string()], Some(r#"{"k":2}"#), 0, false)
+        );
+        assert!(ImportLine::parse(r#"{"id":2,"ts":1700000001,"message":"trunc"#).unwrap_err().starts_with("cut off"));
+        assert!(ImportLine::parse("plain text").unwrap_err().starts_with("not a JSON object"));
+        assert!(ImportLine::parse("[1]").unwrap_err().starts_with("not a JSON object"));
+        assert!(ImportLine::parse(r#"{"message":"no time"}"#).unwrap_err().contains("no \"ts\""));
+        assert!(ImportLine::parse(r#"{"ts":null,"message":"m"}"#).unwrap_err().contains("no \"ts\""));
+        assert!(ImportLine::parse(r#"{"ts":1}"#).unwrap_err().contains("no \"message\""));
+        assert!(ImportLine::parse(r#"{"ts":1,"message":"m","tags":["a",7]}"#).unwrap_err().contains("\"tags\""));
+        let l = ImportLine::parse(r#"{"ts":1,"message":"m","attrs":[1],"host":"h","level":3}"#).unwrap();
+        assert_eq!((l.extra, l.attrs_dropped, l.attrs), (vec!["host".to_string(), "level".to_string()], true, None));
+        let l = ImportLine::parse(r#"{"ts":1,"message":"m","attrs":null,"tags":null}"#).unwrap();
+        assert_eq!((l.attrs_dropped, l.tags.len()), (false, 0));
+    }
+
+    #[test]
+    fn controls_are_escaped_for_terminals() {
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert_eq!(escape_controls("a\nb\rc\td\x1b[31me\x07\x7f\u{9b}"), "a\\nb\\rc\\td\\x1b[31me\\x07\\x7f\\u{9b}");
     }
 
     #[test]
@@ -219,7 +331,7 @@ mod tests {
 
     #[test]
     fn times_for_people() {
-        let r = Record::parse(r#"{"id":1,"ts":1795429500.871302,"message":"m"}"#);
+        let r = Record::parse(br#"{"id":1,"ts":1795429500.871302,"message":"m"}"#);
         assert_eq!(human_time(r.time(), true), "2026-11-23 10:25:00.871Z");
         assert_eq!(human_time(None, true).len(), 23);
         assert_eq!(parse_ts("1e3"), Some((1000, 0)));

@@ -10,12 +10,32 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// The binary under test (TLOG_BIN runs the tests against another build).
+fn bin() -> String {
+    std::env::var("TLOG_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tlog").to_string())
+}
+
+/// `tlog args` with `input` on stdin.
+fn tlog_in(s: &Server, args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tlog");
+    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    child.wait_with_output().expect("tlog output")
+}
+
 fn tlog(s: &Server, args: &[&str]) -> Output {
     tlog_url(&format!("redis://127.0.0.1:{}/", s.port), args)
 }
 
 fn tlog_url(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlog"))
+    Command::new(bin())
         .args(args)
         .env("REDIS_URL", url)
         .env_remove("NO_COLOR")
@@ -97,7 +117,7 @@ fn get_prints_human_jsonl_raw_and_table() {
     );
     assert_eq!(ok(&tlog(&s, &["get", "app", "--limit", "2", "--asc", "-o", "raw"])).lines().count(), 2);
     // Colours only on a terminal or when forced.
-    let forced = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let forced = Command::new(bin())
         .args(["get", "app", "--utc", "--limit", "1"])
         .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
         .env("CLICOLOR_FORCE", "1")
@@ -233,29 +253,39 @@ fn usage_errors_exit_2_and_server_errors_exit_1_with_the_resp_code() {
 struct Follower {
     child: Child,
     lines: mpsc::Receiver<String>,
+    errs: mpsc::Receiver<String>,
 }
 
 impl Follower {
     fn start(url: &str, args: &[&str]) -> Follower {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tlog"))
+        let mut child = Command::new(bin())
             .args(args)
             .env("REDIS_URL", url)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start tlog tail -f");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let Ok(l) = l else { break };
-                if tx.send(l).is_err() {
-                    break;
+        let lines = |out: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for l in BufReader::new(out).lines() {
+                    let Ok(l) = l else { break };
+                    if tx.send(l).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        Follower { child, lines: rx }
+            });
+            rx
+        };
+        let out = lines(Box::new(child.stdout.take().expect("stdout")));
+        let errs = lines(Box::new(child.stderr.take().expect("stderr")));
+        Follower { child, lines: out, errs }
+    }
+
+    /// The next stderr line, waiting at most `secs`.
+    fn err_line(&self, secs: u64) -> String {
+        self.errs.recv_timeout(Duration::from_secs(secs)).unwrap_or_else(|_| panic!("no stderr line in {secs}s"))
     }
 
     /// The ids of the next `n` lines (jsonl), waiting at most 30 s in all.
@@ -423,7 +453,7 @@ fn export_then_import_into_another_prefix_gives_identical_records() {
     let stored: Vec<String> = (1..=7).map(|i| text(&cmd(&mut c, &["GET", &format!("app:msg:{i}")]).unwrap())).collect();
     assert_eq!(exported.lines().collect::<Vec<_>>(), stored);
 
-    let mut import = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let mut import = Command::new(bin())
         .args(["import", "copy", "--batch", "3"])
         .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
         .stdin(Stdio::piped())
@@ -448,7 +478,7 @@ fn export_then_import_into_another_prefix_gives_identical_records() {
     assert_eq!(flows("copy"), flows("app"));
     // The jsonl output imports too (RFC 3339 times).
     let jsonl = ok(&tlog(&s, &["get", "app", "--asc", "-o", "jsonl"]));
-    let mut import = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let mut import = Command::new(bin())
         .args(["import", "copy2"])
         .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
         .stdin(Stdio::piped())
@@ -462,7 +492,7 @@ fn export_then_import_into_another_prefix_gives_identical_records() {
     assert_eq!(copied2, stored);
 
     // An import that fails says where, exits 1, and keeps what came before.
-    let mut bad = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let mut bad = Command::new(bin())
         .args(["import", "copy"])
         .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
         .stdin(Stdio::piped())
@@ -473,7 +503,7 @@ fn export_then_import_into_another_prefix_gives_identical_records() {
     let out = bad.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).starts_with("error: line 1: ERR TS is before the newest record's time"), "{}", stderr(&out));
-    let mut junk = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let mut junk = Command::new(bin())
         .args(["import", "copy3"])
         .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
         .stdin(Stdio::piped())
@@ -535,7 +565,7 @@ fn cluster_commands_route_by_the_prefix() {
     assert!(used > 1, "the prefixes are on more than one node");
     // Import pipelines its batch to the node of the prefix.
     let exported = ok(&c(&["export", "{app}"]));
-    let mut import = Command::new(env!("CARGO_BIN_EXE_tlog"))
+    let mut import = Command::new(bin())
         .args(["--cluster", "import", "{copy}"])
         .env("REDIS_URL", &url)
         .stdin(Stdio::piped())
@@ -549,4 +579,275 @@ fn cluster_commands_route_by_the_prefix() {
     let o = c(&["log", "app", "m"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).starts_with("error: ERR in cluster mode the prefix needs a hash tag"), "{}", stderr(&o));
+}
+
+fn count_of(s: &Server, prefix: &str) -> i64 {
+    int(&cmd(&mut s.conn(), &["TLOG.COUNT", prefix]).unwrap())
+}
+
+#[test]
+fn import_refuses_a_line_that_is_not_a_record_naming_it() {
+    let s = Server::start();
+    let input = b"{\"id\":1,\"ts\":1700000000,\"message\":\"whole\"}\n{\"id\":2,\"ts\":1700000001,\"message\":\"trunc";
+    let o = tlog_in(&s, &["import", "p", "--batch", "1"], input);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error: line 2: cut off"), "{}", stderr(&o));
+    assert_eq!(count_of(&s, "p"), 1);
+    for bad in [&b"[1,2]\n"[..], b"\"text\"\n", b"{\"ts\":1,\"message\":\"m\"} trailing\n"] {
+        let o = tlog_in(&s, &["import", "q"], bad);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("line 1: not a JSON object of a record"), "{}", stderr(&o));
+    }
+    assert_eq!(count_of(&s, "q"), 0);
+}
+
+#[test]
+fn import_accounts_for_every_reply_of_a_batch_with_a_refused_line() {
+    let s = Server::start();
+    let line = |ts: u64, m: &str| format!("{{\"ts\":{ts},\"message\":\"{m}\"}}\n");
+    let input = [line(100, "one"), line(50, "too old"), line(200, "three"), line(300, "four")].concat();
+    let o = tlog_in(&s, &["import", "p", "--batch", "3"], input.as_bytes());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("error: line 2: ERR TS is before the newest record's time"), "{err}");
+    assert!(err.contains("2 records stored; failed: line 2;"), "{err}");
+    assert!(err.contains("--from-line 4"), "{err}");
+    assert_eq!(count_of(&s, "p"), 2, "lines 1 and 3 stored, line 4 (next batch) not sent");
+    let o = tlog_in(&s, &["import", "p", "--from-line", "4"], input.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("imported 1 records"), "{}", stderr(&o));
+    assert_eq!(count_of(&s, "p"), 3);
+}
+
+#[test]
+fn a_malformed_line_sends_the_good_lines_before_it() {
+    let s = Server::start();
+    let input = b"{\"ts\":1,\"message\":\"a\"}\n{\"ts\":2,\"message\":\"b\"}\nnot json\n{\"ts\":3,\"message\":\"c\"}\n";
+    let o = tlog_in(&s, &["import", "p"], input);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error: line 3: not a JSON object"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("import stopped at line 3: 2 records stored"), "{}", stderr(&o));
+    assert_eq!(count_of(&s, "p"), 2);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_go_out_unchanged() {
+    let s = Server::start();
+    let mut c = s.conn();
+    let stored = b"{\"id\":1,\"ts\":1700000000.000000,\"message\":\"caf\xe9 \xff\",\"tags\":[]}".to_vec();
+    run(&mut c, &[b"SET", b"p:msg:1", &stored]).unwrap();
+    cmd(&mut c, &["LPUSH", "p:flow:__all__", "1"]).unwrap();
+    cmd(&mut c, &["SET", "p:counter", "1"]).unwrap();
+    let mut want = stored.clone();
+    want.push(b'\n');
+    let o = tlog(&s, &["export", "p"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, want);
+    let o = tlog(&s, &["get", "p", "-o", "raw"]);
+    assert_eq!(o.stdout, want);
+    // Imported, the line fails as it is, rather than stored altered.
+    let o = tlog_in(&s, &["import", "q"], &want);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error: line 1: not UTF-8"), "{}", stderr(&o));
+    assert_eq!(count_of(&s, "q"), 0);
+}
+
+#[test]
+fn import_refuses_records_without_time_or_with_odd_tags_and_warns_of_dropped_fields() {
+    let s = Server::start();
+    let o = tlog_in(&s, &["import", "p"], b"{\"message\":\"no time\",\"tags\":[\"a\"]}\n");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 1: no \"ts\""), "{}", stderr(&o));
+    let o = tlog_in(&s, &["import", "p"], b"{\"ts\":1,\"message\":\"m\",\"tags\":[\"a\",7]}\n");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 1: \"tags\" [\"a\",7] is not an array of strings"), "{}", stderr(&o));
+    assert_eq!(count_of(&s, "p"), 0);
+    let input =
+        b"{\"ts\":1,\"message\":\"m\",\"host\":\"h\"}\n{\"ts\":2,\"message\":\"n\",\"host\":\"h\",\"attrs\":7}\n";
+    let o = tlog_in(&s, &["import", "p"], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("warning: 2 lines had fields a record does not have, not imported: host (2)"), "{err}");
+    assert!(err.contains("warning: 1 lines had \"attrs\" that is not an object, not imported"), "{err}");
+    assert_eq!(count_of(&s, "p"), 2);
+}
+
+#[test]
+fn follow_reconnects_when_the_server_stops_answering() {
+    let s = Server::start();
+    let url = format!("redis://127.0.0.1:{}/", s.port);
+    let mut c = s.conn();
+    let pid = tlog_info_pid(&mut c);
+    for i in 0..3 {
+        cmd(&mut c, &["TLOG.LOG", "app", &format!("before {i}")]).unwrap();
+    }
+    let f = Follower::start(&url, &["tail", "app", "-f", "--from", "0", "-o", "jsonl", "--timeout", "1"]);
+    assert_eq!(f.ids(3), [1, 2, 3]);
+    let signal = |sig: &str| assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    signal("-STOP");
+    let lost = f.err_line(20);
+    signal("-CONT");
+    assert!(lost.starts_with("tlog: connection lost"), "{lost}");
+    for i in 0..5 {
+        cmd(&mut c, &["TLOG.LOG", "app", &format!("after {i}")]).unwrap();
+    }
+    assert_eq!(f.ids(5), [4, 5, 6, 7, 8]);
+    let back = f.err_line(20);
+    assert!(back.starts_with("tlog: reconnected"), "{back}");
+    cmd(&mut c, &["TLOG.LOG", "app", "last"]).unwrap();
+    assert_eq!(f.ids(1), [9]);
+    f.nothing_more();
+}
+
+fn tlog_info_pid(c: &mut redis::Connection) -> String {
+    let info: String = redis::cmd("INFO").arg("server").query(c).unwrap();
+    info.lines().find_map(|l| l.strip_prefix("process_id:")).unwrap().trim().to_string()
+}
+
+#[test]
+fn rediss_against_a_server_without_tls_gives_up_within_the_timeout() {
+    let s = Server::start();
+    let started = Instant::now();
+    let mut child = Command::new(bin())
+        .args(["get", "app"])
+        .env("REDIS_URL", format!("rediss://127.0.0.1:{}/", s.port))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if started.elapsed() > Duration::from_secs(25) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tlog still waits after 25 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(err.contains("within 10s") && err.contains("TLS"), "{err}");
+}
+
+#[test]
+fn follow_goes_on_after_a_purge() {
+    let s = Server::start();
+    let url = format!("redis://127.0.0.1:{}/", s.port);
+    let mut c = s.conn();
+    for i in 0..5 {
+        cmd(&mut c, &["TLOG.LOG", "app", &format!("old {i}")]).unwrap();
+    }
+    let f = Follower::start(&url, &["tail", "app", "-f", "-n", "5", "-o", "jsonl"]);
+    assert_eq!(f.ids(5), [1, 2, 3, 4, 5]);
+    cmd(&mut c, &["TLOG.PURGE", "app"]).unwrap();
+    cmd(&mut c, &["TLOG.LOG", "app", "new 1"]).unwrap();
+    cmd(&mut c, &["TLOG.LOG", "app", "new 2"]).unwrap();
+    assert_eq!(f.ids(2), [1, 2]);
+    assert!(f.err_line(5).contains("went back from 5 to"));
+    cmd(&mut c, &["TLOG.LOG", "app", "new 3"]).unwrap();
+    assert_eq!(f.ids(1), [3]);
+    f.nothing_more();
+}
+
+#[test]
+fn a_histogram_has_30_buckets_up_to_until() {
+    let s = Server::start();
+    let mut c = s.conn();
+    cmd(&mut c, &["TLOG.LOG", "app", "now"]).unwrap();
+    for args in [&["count", "app", "--bucket", "1m"][..], &["count", "app", "--bucket", "1m", "--until", "3h"]] {
+        let out = ok(&tlog(&s, args));
+        assert_eq!(out.lines().count(), 31, "{args:?}: {out}");
+        assert!(out.lines().last().unwrap().ends_with(" in 30 buckets of 60s"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn the_histogram_fits_the_terminal() {
+    let s = Server::start();
+    cmd(&mut s.conn(), &["TLOG.LOG", "app", "now"]).unwrap();
+    let o = Command::new("script")
+        .args(["-qec", &format!("stty rows 24 cols 50; {} count app --bucket 1m", bin()), "/dev/null"])
+        .env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port))
+        .env_remove("COLUMNS")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let widest = out.lines().map(|l| l.trim_end_matches('\r').chars().count()).max().unwrap_or(0);
+    assert!(out.contains('█'), "{out}");
+    assert!((40..=50).contains(&widest), "{widest}: {out}");
+    // $COLUMNS wins; 80 when not a terminal.
+    let mut cmd80 = Command::new(bin());
+    cmd80.args(["count", "app", "--bucket", "1m"]).env("REDIS_URL", format!("redis://127.0.0.1:{}/", s.port));
+    let w = |o: Output| String::from_utf8(o.stdout).unwrap().lines().map(|l| l.chars().count()).max().unwrap();
+    assert_eq!(w(cmd80.env_remove("COLUMNS").output().unwrap()), 80);
+    assert_eq!(w(cmd80.env("COLUMNS", "60").output().unwrap()), 60);
+}
+
+#[test]
+fn control_characters_are_escaped_for_people_and_kept_in_jsonl_and_raw() {
+    let s = Server::start();
+    let mut c = s.conn();
+    cmd(&mut c, &["TLOG.ADD", "app", "TS", "1700000000", "MESSAGE", "a\nb\r\x1b[31mred\x07\tend", "t\x1bx"]).unwrap();
+    assert_eq!(
+        ok(&tlog(&s, &["get", "app", "--utc"])),
+        "2023-11-14 22:13:20.000Z      1 [t\\x1bx] a\\nb\\r\\x1b[31mred\\x07\\tend\n"
+    );
+    assert_eq!(
+        ok(&tlog(&s, &["get", "app", "--utc", "-o", "table"])),
+        "ID  TIME                      TAGS    MESSAGE                     ATTRS\n \
+         1  2023-11-14 22:13:20.000Z  t\\x1bx  a\\nb\\r\\x1b[31mred\\x07\\tend\n"
+    );
+    assert_eq!(
+        ok(&tlog(&s, &["get", "app", "-o", "jsonl"])),
+        "{\"id\":1,\"ts\":\"2023-11-14T22:13:20.000000Z\",\"message\":\"a\\nb\\r\\u001b[31mred\\u0007\\tend\",\"tags\":[\"t\\u001bx\"],\"attrs\":null}\n"
+    );
+    let raw = ok(&tlog(&s, &["get", "app", "-o", "raw"]));
+    assert_eq!(raw.trim_end(), text(&cmd(&mut c, &["GET", "app:msg:1"]).unwrap()));
+}
+
+#[test]
+fn durations_must_be_whole_seconds_and_attrs_are_taken_as_written() {
+    let s = Server::start();
+    let mut c = s.conn();
+    for args in [
+        &["log", "app", "m", "--ttl", "1.5s"][..],
+        &["log", "app", "m", "--ttl", "500ms"],
+        &["count", "app", "--bucket", "0.5s"],
+        &["log", "app", "m", "--attr", "k=1", "--attr", "k=2"],
+    ] {
+        let o = tlog(&s, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(int(&cmd(&mut c, &["EXISTS", "app:counter"]).unwrap()), 0);
+    assert_eq!(ok(&tlog(&s, &["log", "app", "m", "--attr", "s= 5 ", "--attr", "n=5"])), "1\n");
+    let raw = text(&cmd(&mut c, &["GET", "app:msg:1"]).unwrap());
+    assert!(raw.contains(r#""attrs":{"s":" 5 ","n":5}"#), "{raw}");
+}
+
+#[test]
+fn help_hides_the_password_and_errors_keep_the_servers_code() {
+    let s = Server::start();
+    let mut c = s.conn();
+    let help = tlog_url("redis://u:sekrit@127.0.0.1:1/", &["--help"]);
+    assert!(help.status.success());
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("sekrit"));
+    cmd(&mut c, &["ACL", "SETUSER", "u", "on", ">right", "+@all", "~*"]).unwrap();
+    let o = tlog_url(&format!("redis://u:wrong@127.0.0.1:{}/", s.port), &["count", "app"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("error: WRONGPASS "), "{}", stderr(&o));
+    assert_eq!(ok(&tlog_url(&format!("redis://u:right@127.0.0.1:{}/", s.port), &["count", "app"])), "0\n");
+    let o = tlog_url("http://u:sekrit@127.0.0.1:1/", &["count", "app"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: invalid URL"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("sekrit"), "{}", stderr(&o));
+    // export writes records as stored: -o is refused rather than ignored.
+    let o = tlog(&s, &["export", "app", "-o", "jsonl"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
