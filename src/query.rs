@@ -10,7 +10,7 @@
 //! record returned is still checked against every bound.
 
 use std::cell::Cell;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::ops::Range;
 
 use chrono::DateTime;
@@ -1481,7 +1481,17 @@ struct Edges<'l, L> {
     /// [`widen_room`]).
     room: u64,
     landed: Vec<Option<Landing>>,
+    /// The windows found, by where their edge landed: edges that land in one place (buckets
+    /// with no record between them) share one window, read once.
+    windows: HashMap<(usize, usize), (usize, usize)>,
+    /// Ranges of the flow read and found to hold only ids, sorted and apart: the windows of
+    /// edges a few records apart overlap, and only what is new of each is read.
+    clean: Vec<Range<usize>>,
 }
+
+/// Entries of a flow an edge's window passes while it is found, for one unit of the scan
+/// limit: reading an id costs a small part of checking a record.
+const WINDOW_READS_PER_UNIT: u64 = 16;
 
 impl<L: IdList> Edges<'_, L> {
     fn nb(&self) -> usize {
@@ -1515,7 +1525,7 @@ impl<L: IdList> Edges<'_, L> {
     }
 
     /// The search of edge `m` between its nearest ancestors' landings, held within them.
-    fn search(&self, m: usize, newer: Option<Landing>, older: Option<Landing>, work: &Work) -> Result<Landing> {
+    fn search(&mut self, m: usize, newer: Option<Landing>, older: Option<Landing>, work: &Work) -> Result<Landing> {
         let list = self.list;
         let t = crate::filter::bucket_range(self.first, self.secs, m as i64, self.since, self.until).0;
         let lo = newer.map_or(self.lo, |e| e.s);
@@ -1534,11 +1544,53 @@ impl<L: IdList> Edges<'_, L> {
         work.pass(probes.get());
         let s = older.map_or(s, |o| s.min(o.s));
         let j = newer.map_or(j, |e| j.max(e.j)).max(s);
+        if let Some(&(a, d)) = self.windows.get(&(s, j)) {
+            return Ok(Landing { s, j, a, d });
+        }
         // Its own room to widen past entries that are not ids: the same in every call.
         let room = Cell::new(self.room);
-        let a = ids_back(list, 0, s, self.w2, &room)?;
-        let d = ids_on(list, j, list.len(), self.w2, &room)?;
+        let w2 = self.w2;
+        // Where the ids already known end, toward the head from `s` and toward the tail from
+        // `j`: only past them is read, for the ids still to find.
+        let known_back =
+            self.clean.iter().find(|r| r.start < s && s <= r.end).map_or(s, |r| r.start.max(s.saturating_sub(w2)));
+        let known_on =
+            self.clean.iter().find(|r| r.start <= j && j < r.end).map_or(j, |r| r.end.min(j.saturating_add(w2)));
+        let a = match s - known_back {
+            n if n >= w2 => known_back,
+            n => ids_back(list, 0, known_back, w2 - n, &room)?,
+        };
+        let d = match known_on - j {
+            n if n >= w2 => known_on,
+            n => ids_on(list, known_on, list.len(), w2 - n, &room)?,
+        };
+        // What was read counts toward the scan limit too, at a small part of a record's check.
+        work.pass(((known_back - a) + (d - known_on)) as u64 / WINDOW_READS_PER_UNIT);
+        if s - a == w2 {
+            self.known_ids(a..s);
+        }
+        if d - j == w2 {
+            self.known_ids(j..d);
+        }
+        self.windows.insert((s, j), (a, d));
         Ok(Landing { s, j, a, d })
+    }
+
+    /// Notes that `r` holds only ids (merged with the ranges it touches).
+    fn known_ids(&mut self, r: Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        let (mut start, mut end) = (r.start, r.end);
+        self.clean.retain(|c| {
+            let apart = c.end < start || c.start > end;
+            if !apart {
+                (start, end) = (start.min(c.start), end.max(c.end));
+            }
+            apart
+        });
+        let at = self.clean.partition_point(|c| c.start < start);
+        self.clean.insert(at, start..end);
     }
 
     /// The newest edge whose window ends after `at` (0 if none): the one to start from at
@@ -1742,6 +1794,8 @@ pub fn count_buckets(
         hi: hi.max(lo),
         room: if work.limit == 0 { u64::MAX } else { work.limit.max(NOT_IDS_FIRST) },
         landed: vec![None; nb],
+        windows: HashMap::new(),
+        clean: Vec::new(),
     };
     let k = if nb > 1 { edges.first_from(start, work)? } else { 0 };
     let mut sw = Sweep { f: start, checks: Vec::new(), by_position: Vec::new(), spans, k, cut_at: None };
@@ -3483,6 +3537,62 @@ mod tests {
             self.records.set(self.records.get() + 1);
             Ok((!self.gone.contains(&id)).then_some(need_ts.then_some(id * 10)))
         }
+    }
+
+    /// Ids `1..=n` newest first, record `id` dated `id` seconds, but those of `flat` all dated
+    /// at its first id; counts the list entries read.
+    struct Stepped {
+        n: i64,
+        flat: std::ops::RangeInclusive<i64>,
+        entries: Cell<u64>,
+    }
+
+    impl IdList for Stepped {
+        fn len(&self) -> usize {
+            self.n as usize
+        }
+        fn id(&self, i: usize) -> Option<i64> {
+            self.entries.set(self.entries.get() + 1);
+            (i < self.len()).then(|| self.n - i as i64)
+        }
+        fn ids(&self, range: Range<usize>) -> Vec<Option<i64>> {
+            self.entries.set(self.entries.get() + range.len() as u64);
+            range.map(|i| (i < self.len()).then(|| self.n - i as i64)).collect()
+        }
+        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
+            let secs = if self.flat.contains(&id) { *self.flat.start() } else { id };
+            Ok(Some(need_ts.then_some(secs * 1_000_000)))
+        }
+    }
+
+    /// A histogram call reads a bounded number of list entries: edges that land in one place
+    /// (buckets with no record between them) share one window, and the windows of edges a few
+    /// records apart, which overlap, count toward the scan limit as they are read. Followed
+    /// through, the calls add up to the histogram at once.
+    #[test]
+    fn a_histogram_call_reads_a_bounded_number_of_list_entries() {
+        let f = Stepped { n: 200_000, flat: 100_000..=100_499, entries: Cell::new(0) };
+        let (since, until) = (100_000 * 1_000_000, 109_999 * 1_000_000 + 999_999);
+        let q = Query { since: Some(since), until: Some(until), bucket: Some(1), ..Query::default() };
+        let (first, nb) = crate::filter::buckets(since, until, 1);
+        let mut at_once = vec![0u64; nb as usize];
+        count_buckets(&f, &q, first, 1, &mut at_once, &Work::new(100, 0)).unwrap();
+        assert_eq!(at_once.iter().sum::<u64>(), 10_000);
+        let (mut sum, mut next, mut calls) = (vec![0u64; nb as usize], q.clone(), 0);
+        loop {
+            calls += 1;
+            assert!(calls < 1_000, "no end");
+            f.entries.set(0);
+            let mut part = vec![0u64; nb as usize];
+            let out = count_buckets(&f, &next, first, 1, &mut part, &Work::new(100, 2_000)).unwrap();
+            assert!(f.entries.get() <= 100_000, "call {calls}: {} list entries read", f.entries.get());
+            sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+            match out.cursor() {
+                Some(c) => next.before = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(sum, at_once, "after {calls} calls");
     }
 
     /// A bound that falls in a long run of records gone (or on the far side of it) costs a
