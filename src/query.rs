@@ -1904,6 +1904,18 @@ impl<'l, L: IdList> Candidates<'l, L> {
         Candidates { sorted, lo: q.after, hi: q.before, asc: q.asc, done: false }
     }
 
+    /// Up to `size` of the next ids (fewer at the end).
+    pub fn next_ids(&mut self, size: usize) -> Vec<i64> {
+        let mut ids = Vec::with_capacity(size);
+        while ids.len() < size {
+            match self.next_id() {
+                Some(id) => ids.push(id),
+                None => break,
+            }
+        }
+        ids
+    }
+
     pub fn next_id(&mut self) -> Option<i64> {
         while !self.done {
             let Some(id) = self.sorted.next_id() else { break };
@@ -2410,14 +2422,7 @@ pub fn scan_matches<L: RecordList>(
     let mut last = None;
     loop {
         let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
-        let size = FETCH_BATCH.min(left).max(1);
-        let mut ids = Vec::with_capacity(size);
-        while ids.len() < size {
-            match candidates.next_id() {
-                Some(id) => ids.push(id),
-                None => break,
-            }
-        }
+        let ids = candidates.next_ids(FETCH_BATCH.min(left).max(1));
         let Some(&batch_last) = ids.last() else { break };
         if work.batches_allowed() {
             let stopped = flow.with_records(&ids, |found| {

@@ -94,13 +94,7 @@ pub fn select_page(ctx: Ctx, req: &ReadRequest<'_>, work: &Work) -> Result<Optio
         let left = usize::try_from(work.left()).unwrap_or(usize::MAX);
         // A batch of records all gone passes over no more ids than are left to pass.
         let size = need.max(ahead).min(FETCH_BATCH).min(left).max(1);
-        let mut ids = Vec::with_capacity(size);
-        while ids.len() < size {
-            match candidates.next_id() {
-                Some(id) => ids.push(id),
-                None => break,
-            }
-        }
+        let ids = candidates.next_ids(size);
         let Some(&batch_last) = ids.last() else { break };
         let Some((mut batch, refused)) = flow.fetch(&ids)? else {
             work.again_one_by_one();
