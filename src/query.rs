@@ -3517,16 +3517,22 @@ mod tests {
         }
     }
 
-    /// Ids `1..=n` newest first, record `id` dated `id * 10`, the records `gone` deleted (their
-    /// ids left in the flow); counts the records read and the list entries read.
-    struct Dead {
+    /// Ids `1..=n` newest first, record `id` dated `time(id)` (`None`: the record is gone, its
+    /// id left in the flow); counts the records read and the list entries read.
+    struct Counted {
         n: i64,
-        gone: std::ops::RangeInclusive<i64>,
+        time: Box<dyn Fn(i64) -> Option<i64>>,
         records: Cell<u64>,
         entries: Cell<u64>,
     }
 
-    impl IdList for Dead {
+    impl Counted {
+        fn new(n: i64, time: impl Fn(i64) -> Option<i64> + 'static) -> Counted {
+            Counted { n, time: Box::new(time), records: Cell::new(0), entries: Cell::new(0) }
+        }
+    }
+
+    impl IdList for Counted {
         fn len(&self) -> usize {
             self.n as usize
         }
@@ -3540,33 +3546,7 @@ mod tests {
         }
         fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
             self.records.set(self.records.get() + 1);
-            Ok((!self.gone.contains(&id)).then_some(need_ts.then_some(id * 10)))
-        }
-    }
-
-    /// Ids `1..=n` newest first, record `id` dated `id` seconds, but those of `flat` all dated
-    /// at its first id; counts the list entries read.
-    struct Stepped {
-        n: i64,
-        flat: std::ops::RangeInclusive<i64>,
-        entries: Cell<u64>,
-    }
-
-    impl IdList for Stepped {
-        fn len(&self) -> usize {
-            self.n as usize
-        }
-        fn id(&self, i: usize) -> Option<i64> {
-            self.entries.set(self.entries.get() + 1);
-            (i < self.len()).then(|| self.n - i as i64)
-        }
-        fn ids(&self, range: Range<usize>) -> Vec<Option<i64>> {
-            self.entries.set(self.entries.get() + range.len() as u64);
-            range.map(|i| (i < self.len()).then(|| self.n - i as i64)).collect()
-        }
-        fn record_ts(&self, id: i64, need_ts: bool) -> Result<Option<Option<i64>>> {
-            let secs = if self.flat.contains(&id) { *self.flat.start() } else { id };
-            Ok(Some(need_ts.then_some(secs * 1_000_000)))
+            Ok((self.time)(id).map(|t| need_ts.then_some(t)))
         }
     }
 
@@ -3576,7 +3556,9 @@ mod tests {
     /// through, the calls add up to the histogram at once.
     #[test]
     fn a_histogram_call_reads_a_bounded_number_of_list_entries() {
-        let f = Stepped { n: 200_000, flat: 100_000..=100_499, entries: Cell::new(0) };
+        // Records dated a second apart, but 500 of them all at one time.
+        let f =
+            Counted::new(200_000, |id| Some(if (100_000..=100_499).contains(&id) { 100_000 } else { id } * 1_000_000));
         let (since, until) = (100_000 * 1_000_000, 109_999 * 1_000_000 + 999_999);
         let q = Query { since: Some(since), until: Some(until), bucket: Some(1), ..Query::default() };
         let (first, nb) = crate::filter::buckets(since, until, 1);
@@ -3608,7 +3590,8 @@ mod tests {
     fn a_time_bound_over_a_long_run_of_records_gone_reads_a_bounded_number() {
         let time = |id: i64| format!("{}.{:06}", id * 10 / 1_000_000, id * 10 % 1_000_000);
         for gone in [100_001..=400_000, 50_001..=350_000] {
-            let f = Dead { n: 400_000, gone: gone.clone(), records: Cell::new(0), entries: Cell::new(0) };
+            let dead = gone.clone();
+            let f = Counted::new(400_000, move |id| (!dead.contains(&id)).then_some(id * 10));
             for at in [20_000i64, 75_000, 250_000, 399_000] {
                 for words in [vec!["SINCE", &time(at)[..]], vec!["UNTIL", &time(at)[..]]] {
                     let query = q(&words);
