@@ -3,7 +3,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -266,20 +266,8 @@ impl Follower {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start tlog tail -f");
-        let lines = |out: Box<dyn std::io::Read + Send>| {
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                for l in BufReader::new(out).lines() {
-                    let Ok(l) = l else { break };
-                    if tx.send(l).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        };
-        let out = lines(Box::new(child.stdout.take().expect("stdout")));
-        let errs = lines(Box::new(child.stderr.take().expect("stderr")));
+        let out = lines_of(child.stdout.take().expect("stdout"));
+        let errs = lines_of(child.stderr.take().expect("stderr"));
         Follower { child, lines: out, errs }
     }
 

@@ -18,9 +18,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -173,16 +171,7 @@ fn shell(dir: &std::path::Path, port: u16, command: &str) -> Command {
 fn follow(s: &Server, dir: &std::path::Path, step: &Step) -> Vec<String> {
     let want = step.expected.iter().filter(|l| l.as_str() != "^C").count();
     let mut child = shell(dir, s.port, &format!("exec {}", step.command)).spawn().expect("bash");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines() {
-            let Ok(l) = l else { break };
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(child.stdout.take().expect("stdout"));
     let mut c = s.conn();
     wait_for(10, "tail -f waits on the server", || {
         let info: String = redis::cmd("INFO").arg("clients").query(&mut c).expect("INFO");

@@ -342,3 +342,18 @@ impl Rng {
         self.below(100) < percent
     }
 }
+
+/// The lines `r` gives, read on a thread of their own, as they come.
+pub fn lines_of(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(r).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
