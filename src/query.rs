@@ -1552,10 +1552,8 @@ impl<L: IdList> Edges<'_, L> {
         let w2 = self.w2;
         // Where the ids already known end, toward the head from `s` and toward the tail from
         // `j`: only past them is read, for the ids still to find.
-        let known_back =
-            self.clean.iter().find(|r| r.start < s && s <= r.end).map_or(s, |r| r.start.max(s.saturating_sub(w2)));
-        let known_on =
-            self.clean.iter().find(|r| r.start <= j && j < r.end).map_or(j, |r| r.end.min(j.saturating_add(w2)));
+        let known_back = self.known_around(s, true).map_or(s, |r| r.start.max(s.saturating_sub(w2)));
+        let known_on = self.known_around(j, false).map_or(j, |r| r.end.min(j.saturating_add(w2)));
         let a = match s - known_back {
             n if n >= w2 => known_back,
             n => ids_back(list, 0, known_back, w2 - n, &room)?,
@@ -1576,21 +1574,24 @@ impl<L: IdList> Edges<'_, L> {
         Ok(Landing { s, j, a, d })
     }
 
-    /// Notes that `r` holds only ids (merged with the ranges it touches).
+    /// The range known to hold only ids that holds the entry just before `at` (`before`) or
+    /// the entry at `at`.
+    fn known_around(&self, at: usize, before: bool) -> Option<Range<usize>> {
+        let i = self.clean.partition_point(|c| if before { c.end < at } else { c.end <= at });
+        self.clean.get(i).filter(|c| if before { c.start < at } else { c.start <= at }).cloned()
+    }
+
+    /// Notes that `r` holds only ids (merged with the ranges it touches, which lie together in
+    /// the sorted list: from the first that ends at or after its start to the last that starts
+    /// at or before its end).
     fn known_ids(&mut self, r: Range<usize>) {
         if r.is_empty() {
             return;
         }
-        let (mut start, mut end) = (r.start, r.end);
-        self.clean.retain(|c| {
-            let apart = c.end < start || c.start > end;
-            if !apart {
-                (start, end) = (start.min(c.start), end.max(c.end));
-            }
-            apart
-        });
-        let at = self.clean.partition_point(|c| c.start < start);
-        self.clean.insert(at, start..end);
+        let from = self.clean.partition_point(|c| c.end < r.start);
+        let to = self.clean.partition_point(|c| c.start <= r.end).max(from);
+        let merged = self.clean[from..to].iter().fold(r, |m, c| m.start.min(c.start)..m.end.max(c.end));
+        self.clean.splice(from..to, [merged]);
     }
 
     /// The newest edge whose window ends after `at` (0 if none): the one to start from at
@@ -3548,6 +3549,41 @@ mod tests {
             self.records.set(self.records.get() + 1);
             Ok((self.time)(id).map(|t| need_ts.then_some(t)))
         }
+    }
+
+    #[test]
+    fn ranges_known_to_hold_ids_merge_and_are_found() {
+        let f = flow(&[1]);
+        let mut e = Edges {
+            list: &f,
+            first: 0,
+            secs: 1,
+            since: 0,
+            until: 0,
+            w2: 0,
+            lo: 0,
+            hi: 0,
+            room: 0,
+            landed: Vec::new(),
+            windows: HashMap::new(),
+            clean: Vec::new(),
+        };
+        for r in [10..20, 30..40, 20..25, 50..60, 24..31, 70..70, 62..65] {
+            e.known_ids(r);
+        }
+        assert_eq!(e.clean, vec![10..40, 50..60, 62..65]);
+        // The entry before `at`, or the entry at `at`.
+        assert_eq!(e.known_around(10, true), None);
+        assert_eq!(e.known_around(11, true), Some(10..40));
+        assert_eq!(e.known_around(40, true), Some(10..40));
+        assert_eq!(e.known_around(41, true), None);
+        assert_eq!(e.known_around(40, false), None);
+        assert_eq!(e.known_around(39, false), Some(10..40));
+        assert_eq!(e.known_around(10, false), Some(10..40));
+        assert_eq!(e.known_around(61, false), None);
+        assert_eq!(e.known_around(62, false), Some(62..65));
+        e.known_ids(60..62);
+        assert_eq!(e.clean, vec![10..40, 50..65]);
     }
 
     /// A histogram call reads a bounded number of list entries: edges that land in one place
